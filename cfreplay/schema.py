@@ -1,0 +1,229 @@
+"""JSON Schema for the v2 app envelope, generated per API era from :mod:`cfreplay.cfapi`.
+
+``validate`` checks an envelope against the schema of one API version and, on
+failure, raises :class:`cfreplay.SchemaError` naming the exact field and why::
+
+    >>> cfreplay.validate({"metadata": {...}, "entity": {"memory": "lots", ...}})
+    SchemaError: entity.memory: expected integer, got string 'lots' (API 2.43.0)
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Iterable, Mapping
+from functools import lru_cache
+from typing import Any, Final
+
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import ValidationError
+
+from cfreplay import cfapi
+from cfreplay.cfapi import ApiVersion, Field
+from cfreplay.errors import SchemaError
+
+__all__ = ["app_schema", "check_field", "validate"]
+
+GUID_PATTERN: Final = r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
+TIMESTAMP_PATTERN: Final = r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$"
+PATH_PATTERN: Final = r"^/v2/"
+_PATTERNS: Final = {"guid": GUID_PATTERN, "timestamp": TIMESTAMP_PATTERN, "path": PATH_PATTERN}
+_PATTERN_NAMES: Final = {
+    GUID_PATTERN: "a lowercase guid",
+    TIMESTAMP_PATTERN: "an ISO-8601 UTC timestamp like 2015-11-03T00:54:16Z",
+    PATH_PATTERN: "a /v2/ path",
+}
+
+
+def _field_schema(f: Field, version: ApiVersion) -> dict[str, Any]:
+    types: list[str] = [f.json_type] + (["null"] if f.nullable else [])
+    schema: dict[str, Any] = {"type": types[0] if len(types) == 1 else types, "description": f.doc}
+    if f.format is not None:
+        schema["pattern"] = _PATTERNS[f.format]
+    allowed = f.allowed_values(version)
+    if allowed is not None:
+        schema["enum"] = [*allowed, *([None] if f.nullable else [])]
+    if f.minimum is not None:
+        schema["minimum"] = f.minimum
+    if f.maximum is not None:
+        schema["maximum"] = f.maximum
+    if f.items is not None:
+        item: dict[str, Any] = {"type": f.items}
+        if f.item_minimum is not None:
+            item["minimum"] = f.item_minimum
+        if f.item_maximum is not None:
+            item["maximum"] = f.item_maximum
+        schema["items"] = item
+    if f.shape is not None:
+        schema["properties"] = {
+            key: {"type": [json_type, "null"] if nullable else json_type}
+            for key, (json_type, nullable) in f.shape.items()
+        }
+        schema["required"] = list(f.shape)
+        schema["additionalProperties"] = False
+    if f.has_default:
+        schema["default"] = f.default
+    return schema
+
+
+def _object_schema(fields: Iterable[Field], version: ApiVersion, *, required: Iterable[str]) -> dict[str, Any]:
+    fields = tuple(fields)
+    return {
+        "type": "object",
+        "properties": {f.name: _field_schema(f, version) for f in fields},
+        "required": list(required),
+        "additionalProperties": False,
+    }
+
+
+@lru_cache(maxsize=64)
+def _app_schema(version: ApiVersion) -> dict[str, Any]:
+    entity = cfapi.app_fields(version, links=True)
+    metadata = _object_schema(cfapi.METADATA_FIELDS, version, required=(f.name for f in cfapi.METADATA_FIELDS))
+    if version >= cfapi.UPDATED_AT_NOT_NULL_SINCE:
+        metadata["properties"]["updated_at"]["type"] = "string"
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "title": f"Cloud Controller v2 app envelope, API {version}",
+        "type": "object",
+        "properties": {
+            "metadata": metadata,
+            "entity": _object_schema(entity, version, required=(f.name for f in entity if not f.link)),
+        },
+        "required": ["metadata", "entity"],
+        "additionalProperties": False,
+    }
+
+
+def app_schema(api_version: str | ApiVersion | None = None) -> dict[str, Any]:
+    """The JSON Schema (draft 2020-12) of an app envelope in the given API era.
+
+    Relation link fields (``space_url`` …) are allowed but not required: restage
+    responses never carry them, GET and list responses do.
+    """
+    return copy.deepcopy(_app_schema(ApiVersion.parse(api_version)))
+
+
+@lru_cache(maxsize=64)
+def _validator(version: ApiVersion) -> Draft202012Validator:
+    return Draft202012Validator(_app_schema(version))
+
+
+def validate(envelope: Any, api_version: str | ApiVersion | None = None) -> None:
+    """Check *envelope* against the app schema of *api_version* (default: the seed era, 2.43.0).
+
+    Raises :class:`cfreplay.SchemaError` for the first offending field in
+    presenter order; its message names the field and says what is wrong.
+    """
+    version = ApiVersion.parse(api_version)
+    errors = list(_validator(version).iter_errors(envelope))
+    if errors:
+        raise _explain(min(errors, key=_error_rank), version)
+
+
+_FIELD_POSITION: Final = {
+    **{("metadata", f.name): i for i, f in enumerate(cfapi.METADATA_FIELDS)},
+    **{("entity", f.name): 100 + i for i, f in enumerate(cfapi.APP_FIELDS)},
+}
+
+
+def _error_rank(error: ValidationError) -> tuple[int, int, str]:
+    path = [str(p) for p in error.absolute_path]
+    position = _FIELD_POSITION.get((path[0], path[1]), 1000) if len(path) >= 2 else -1
+    return (position, -len(path), error.message)
+
+
+def _dotted(path: Iterable[Any]) -> str:
+    text = ""
+    for part in path:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text or "envelope"
+
+
+def _json_type(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int):
+        return "integer"
+    if isinstance(value, float):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, Mapping):
+        return "object"
+    if isinstance(value, list | tuple):
+        return "array"
+    return type(value).__name__
+
+
+def _show(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _era_note(name: str, version: ApiVersion) -> str:
+    """Why *name* is not an entity field of *version*: unknown, or from another era."""
+    known = {f.name: f for f in cfapi.APP_FIELDS}
+    f = known.get(name)
+    if f is None:
+        return "unknown field; not part of the v2 app envelope"
+    if version < f.since:
+        return f"not in this API version; introduced in {f.since}"
+    return f"not in this API version; removed in {f.until}"
+
+
+def _explain(error: ValidationError, version: ApiVersion, prefix: Iterable[str] = ()) -> SchemaError:
+    path = [*prefix, *error.absolute_path]
+    value = error.instance
+    validator = error.validator
+    expected: Any = error.validator_value
+    schema: Any = error.schema
+    if validator == "additionalProperties" and isinstance(value, Mapping):
+        allowed = schema.get("properties", {})
+        extra = next(k for k in value if k not in allowed)
+        reason = _era_note(extra, version) if path == ["entity"] else "unknown field"
+        return SchemaError(_dotted([*path, extra]), reason, str(version))
+    if validator == "required" and isinstance(value, Mapping):
+        missing = next(k for k in expected if k not in value)
+        return SchemaError(_dotted([*path, missing]), "missing; this API version requires it", str(version))
+    if validator == "type":
+        expected_text = " or ".join(expected) if isinstance(expected, list) else str(expected)
+        reason = f"expected {expected_text}, got {_json_type(value)} {_show(value)}"
+    elif validator == "enum":
+        allowed = [v for v in expected if v is not None]
+        reason = f"{_show(value)} is not one of {', '.join(map(repr, allowed))}"
+        field_name = str(path[-1]) if path else ""
+        f = {f.name: f for f in cfapi.APP_FIELDS}.get(field_name)
+        if f is not None and f.enum is not None and isinstance(value, str) and value in f.enum:
+            reason += f" (that value needs API {f.enum[value]} or later)"
+    elif validator == "pattern":
+        reason = f"{_show(value)} is not {_PATTERN_NAMES.get(expected, 'well formed')}"
+    elif validator in ("minimum", "maximum"):
+        word = "below the minimum" if validator == "minimum" else "above the maximum"
+        reason = f"{_show(value)} is {word} {expected}"
+    else:
+        reason = error.message
+    return SchemaError(_dotted(path), reason, str(version))
+
+
+@lru_cache(maxsize=1024)
+def _field_validator(name: str, version: ApiVersion, where: str) -> Draft202012Validator | None:
+    fields = cfapi.METADATA_FIELDS if where == "metadata" else cfapi.app_fields(version, links=True)
+    for f in fields:
+        if f.name == name:
+            schema = _app_schema(version)["properties"][where]["properties"][name]
+            return Draft202012Validator(schema)
+    return None
+
+
+def check_field(name: str, value: Any, version: ApiVersion, *, where: str = "entity") -> None:
+    """Check one field value against its schema in *version*; raise :class:`SchemaError` naming it."""
+    validator = _field_validator(name, version, where)
+    if validator is None:
+        reason = _era_note(name, version) if where == "entity" else "unknown field"
+        raise SchemaError(f"{where}.{name}", reason, str(version))
+    errors = list(validator.iter_errors(value))
+    if errors:
+        error = min(errors, key=lambda e: (-len(e.absolute_path), e.message))
+        raise _explain(error, version, prefix=(where, name))

@@ -1,0 +1,81 @@
+"""JWT minting and checking with cfreplay's published test key.
+
+Every JWT cfreplay writes — in factories, and later in place of a real token
+the sanitizer removes — is signed with :data:`TEST_KEY`.  The key is public on
+purpose: a token that verifies with it is recognisably fake, so the scanner can
+tell it from a captured secret, and code under test can still decode it.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any, Final
+
+import jwt
+from jwt.algorithms import HMACAlgorithm
+from jwt.utils import base64url_encode
+
+__all__ = ["CC_DOCS_SECRET", "TEST_KEY", "TEST_KEY_ID", "decode_unverified", "is_test_token", "sign"]
+
+#: cfreplay's published HS256 test key.  Not a secret; never use it to protect anything.
+TEST_KEY: Final = "cfreplay-published-test-key-not-a-secret"
+#: The ``kid`` of tokens signed with :data:`TEST_KEY`.
+TEST_KEY_ID: Final = "cfreplay-test-key"
+#: CC's own test ``uaa.symmetric_secret``, which signs the token on the apidocs pages
+#: (CCNG config/cloud_controller.yml).  Public, and shorter than HS256 recommends.
+CC_DOCS_SECRET: Final = "tokensecret"
+
+_HS256: Final = HMACAlgorithm(HMACAlgorithm.SHA256)
+
+
+def sign(
+    claims: Mapping[str, Any],
+    *,
+    key: str = TEST_KEY,
+    kid: str | None = TEST_KEY_ID,
+    jku: str | None = None,
+    docs_header: bool = False,
+) -> str:
+    """Sign *claims* (kept in their order) with HS256.
+
+    The header follows UAA's order, ``alg, jku, kid, typ``; ``docs_header=True``
+    gives the ``{"typ":"JWT","alg":"HS256"}`` header of CC's documentation.
+    """
+    if docs_header:
+        header: dict[str, Any] = {"typ": "JWT", "alg": "HS256"}
+    else:
+        header = {"alg": "HS256"}
+        if jku is not None:
+            header["jku"] = jku
+        if kid is not None:
+            header["kid"] = kid
+        header["typ"] = "JWT"
+    # PyJWT always writes "typ" first; UAA writes it last.  So the segments are
+    # joined here and PyJWT's own HS256 implementation signs them.
+    signing_input = b".".join(
+        base64url_encode(json.dumps(part, separators=(",", ":")).encode()) for part in (header, dict(claims))
+    )
+    signature = _HS256.sign(signing_input, _HS256.prepare_key(key))
+    return (signing_input + b"." + base64url_encode(signature)).decode("ascii")
+
+
+def decode_unverified(token: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Header and claims of *token*, without checking its signature or expiry."""
+    header = jwt.get_unverified_header(token)
+    claims = jwt.decode(token, options={"verify_signature": False})
+    return header, claims
+
+
+def is_test_token(token: str) -> bool:
+    """Whether *token* is a JWT signed with cfreplay's published test key."""
+    try:
+        jwt.decode(
+            token,
+            TEST_KEY,
+            algorithms=["HS256"],
+            options={"verify_exp": False, "verify_aud": False, "verify_iat": False, "verify_nbf": False},
+        )
+    except jwt.PyJWTError:
+        return False
+    return True
