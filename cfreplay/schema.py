@@ -14,7 +14,7 @@ from collections.abc import Iterable, Mapping
 from functools import lru_cache
 from typing import Any, Final
 
-from jsonschema import Draft202012Validator
+from jsonschema import Draft202012Validator, validators
 from jsonschema.exceptions import ValidationError
 
 from cfreplay import cfapi
@@ -27,6 +27,14 @@ GUID_PATTERN: Final = r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f
 TIMESTAMP_PATTERN: Final = r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$"
 PATH_PATTERN: Final = r"^/v2/"
 _PATTERNS: Final = {"guid": GUID_PATTERN, "timestamp": TIMESTAMP_PATTERN, "path": PATH_PATTERN}
+# JSON Schema counts 1.0 as an integer; CC never sends one, and a float override would
+# change the bytes the factories write, so integers must be real ints.
+_Validator: Final = validators.extend(
+    Draft202012Validator,
+    type_checker=Draft202012Validator.TYPE_CHECKER.redefine(
+        "integer", lambda _checker, value: isinstance(value, int) and not isinstance(value, bool)
+    ),
+)
 _PATTERN_NAMES: Final = {
     GUID_PATTERN: "a lowercase guid",
     TIMESTAMP_PATTERN: "an ISO-8601 UTC timestamp like 2015-11-03T00:54:16Z",
@@ -104,8 +112,8 @@ def app_schema(api_version: str | ApiVersion | None = None) -> dict[str, Any]:
 
 
 @lru_cache(maxsize=64)
-def _validator(version: ApiVersion) -> Draft202012Validator:
-    return Draft202012Validator(_app_schema(version))
+def _validator(version: ApiVersion) -> Any:
+    return _Validator(_app_schema(version))
 
 
 def validate(envelope: Any, api_version: str | ApiVersion | None = None) -> None:
@@ -208,12 +216,12 @@ def _explain(error: ValidationError, version: ApiVersion, prefix: Iterable[str] 
 
 
 @lru_cache(maxsize=1024)
-def _field_validator(name: str, version: ApiVersion, where: str) -> Draft202012Validator | None:
+def _field_validator(name: str, version: ApiVersion, where: str) -> Any:
     fields = cfapi.METADATA_FIELDS if where == "metadata" else cfapi.app_fields(version, links=True)
     for f in fields:
         if f.name == name:
             schema = _app_schema(version)["properties"][where]["properties"][name]
-            return Draft202012Validator(schema)
+            return _Validator(schema)
     return None
 
 

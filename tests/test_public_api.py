@@ -1,0 +1,41 @@
+"""The public surface: a sorted __all__ that matches what is public, and a light import."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from types import ModuleType
+
+import cfreplay
+
+
+def test_all_is_sorted_and_matches_the_public_names() -> None:
+    assert cfreplay.__all__ == sorted(cfreplay.__all__, key=lambda n: (not n.isupper(), n))
+    # Submodules become attributes once imported; only those exported on purpose count.
+    public = {
+        name
+        for name, value in vars(cfreplay).items()
+        if not name.startswith("_") and (not isinstance(value, ModuleType) or name in cfreplay.__all__)
+    } - {"annotations"}
+    assert set(cfreplay.__all__) == public
+
+
+def test_every_exported_name_exists() -> None:
+    for name in cfreplay.__all__:
+        assert getattr(cfreplay, name) is not None
+
+
+def test_import_does_not_pull_pytest_or_the_cli() -> None:
+    code = (
+        "import sys, cfreplay; print(sorted(m for m in sys.modules"
+        " if m.split('.')[0] in ('pytest', '_pytest') or m == 'cfreplay.cli'))"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "[]"
+
+
+def test_errors_form_one_family() -> None:
+    for name in ("ApiVersionError", "SchemaError", "UnknownNameError"):
+        assert issubclass(getattr(cfreplay, name), cfreplay.CfreplayError)
+    assert issubclass(cfreplay.SchemaError, ValueError)
+    assert issubclass(cfreplay.UnknownNameError, LookupError)
