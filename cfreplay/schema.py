@@ -12,7 +12,7 @@ from __future__ import annotations
 import copy
 from collections.abc import Iterable, Mapping
 from functools import lru_cache
-from typing import Any, Final
+from typing import Any, Final, cast
 
 from jsonschema import Draft202012Validator, validators
 from jsonschema.exceptions import ValidationError
@@ -29,7 +29,7 @@ PATH_PATTERN: Final = r"^/v2/"
 _PATTERNS: Final = {"guid": GUID_PATTERN, "timestamp": TIMESTAMP_PATTERN, "path": PATH_PATTERN}
 # JSON Schema counts 1.0 as an integer; CC never sends one, and a float override would
 # change the bytes the factories write, so integers must be real ints.
-_Validator: Final = validators.extend(
+_Validator: Final[Any] = cast(Any, validators.extend)(
     Draft202012Validator,
     type_checker=Draft202012Validator.TYPE_CHECKER.redefine(
         "integer", lambda _checker, value: isinstance(value, int) and not isinstance(value, bool)
