@@ -4,9 +4,11 @@ Every error cfreplay raises on purpose derives from :class:`CfreplayError`, so
 callers can catch the whole family with one ``except``::
 
     CfreplayError
-    ├── ApiVersionError      an API version string cfreplay cannot read
+    ├── ApiVersionError      an API version cfreplay cannot read, or that does not fit the request
     ├── UnknownNameError     an unknown error name, trait or field (with suggestions)
-    └── SchemaError          a value that breaks the v2 schema, naming the field
+    ├── SchemaError          a value that breaks the v2 schema, naming the field
+    └── CassetteError        a cassette file that cannot be read or written, naming the file
+                             (and the interaction, when known)
 
 ``SchemaError`` also derives from ``ValueError`` and ``UnknownNameError`` from
 ``LookupError``, so code written against the built-in types keeps working.
@@ -16,8 +18,9 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Iterable
+from os import PathLike
 
-__all__ = ["ApiVersionError", "CfreplayError", "SchemaError", "UnknownNameError"]
+__all__ = ["ApiVersionError", "CassetteError", "CfreplayError", "SchemaError", "UnknownNameError"]
 
 
 class CfreplayError(Exception):
@@ -55,3 +58,19 @@ class SchemaError(CfreplayError, ValueError):
         self.reason = reason
         self.api_version = api_version
         super().__init__(f"{field}: {reason} (API {api_version})")
+
+
+class CassetteError(CfreplayError):
+    """A cassette that cannot be loaded, sanitized or saved.
+
+    ``path`` names the file and ``interaction`` the zero-based index of the
+    interaction at fault, when it is known.  The message never quotes a header
+    or body value, so it is safe to print in CI logs.
+    """
+
+    def __init__(self, path: str | PathLike[str], message: str, *, interaction: int | None = None) -> None:
+        self.path = str(path)
+        self.interaction = interaction
+        self.reason = message
+        where = f"{self.path}: interaction {interaction}" if interaction is not None else self.path
+        super().__init__(f"{where}: {message}")

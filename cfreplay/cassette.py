@@ -1,0 +1,269 @@
+"""Cassette files: safe loading, structural checks, byte-stable and atomic saving.
+
+A cassette is vcrpy's format, version 1, as YAML or JSON::
+
+    {"version": 1, "interactions": [{"request": {...}, "response": {...}}, ...], "metadata": {...}}
+
+Loading uses a safe YAML loader only (libyaml's when available): any ``!!python/...``
+tag is refused before anything is constructed, so a crafted cassette cannot run
+code.  Every problem — truncated, binary, malformed, not a cassette, unknown
+version, dangerous tag — raises :class:`cfreplay.CassetteError` naming the file
+and, when known, the interaction.
+
+Saving serialises exactly as vcrpy does (so a load/save round trip of a vcrpy
+cassette is byte-identical) and replaces the file atomically: a temporary file
+in the same directory, ``fsync``, ``os.replace``, the original's mode kept.  On
+any failure the original is untouched and no temporary file is left behind.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import threading
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Final, Literal
+
+import yaml
+
+from cfreplay.errors import CassetteError
+
+try:  # libyaml is several times faster; the pure-Python classes behave the same.
+    from yaml import CSafeDumper as _SafeDumper
+    from yaml import CSafeLoader as _SafeLoader
+except ImportError:  # pragma: no cover - depends on how PyYAML was built
+    from yaml import SafeDumper as _SafeDumper  # type: ignore[assignment]
+    from yaml import SafeLoader as _SafeLoader  # type: ignore[assignment]
+
+__all__ = ["Cassette", "atomic_write", "dumps", "load", "loads", "save"]
+
+Format = Literal["yaml", "json"]
+FORMAT_VERSION: Final = 1
+_PYTHON_TAG: Final = "tag:yaml.org,2002:python/"
+
+
+@dataclass
+class Cassette:
+    """A loaded cassette: where it came from, its format, and its data (vcrpy's dict)."""
+
+    path: Path
+    format: Format
+    data: dict[str, Any] = field(default_factory=lambda: {"interactions": [], "version": FORMAT_VERSION})
+
+    @property
+    def interactions(self) -> list[dict[str, Any]]:
+        interactions: list[dict[str, Any]] = self.data["interactions"]
+        return interactions
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        return iter(self.interactions)
+
+    def __len__(self) -> int:
+        return len(self.interactions)
+
+
+def detect_format(path: Path, text: bytes | None = None) -> Format:
+    """JSON for ``.json`` files (or content that starts with ``{``), YAML otherwise."""
+    if path.suffix.lower() == ".json":
+        return "json"
+    if path.suffix.lower() in (".yaml", ".yml"):
+        return "yaml"
+    return "json" if text is not None and text.lstrip()[:1] == b"{" else "yaml"
+
+
+def load(path: str | os.PathLike[str]) -> Cassette:
+    """Read and check the cassette at *path*."""
+    path = Path(path)
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise CassetteError(path, "no such cassette") from None
+    except IsADirectoryError:
+        raise CassetteError(path, "is a directory, not a cassette") from None
+    except OSError as error:
+        raise CassetteError(path, f"cannot be read: {error.strerror or error}") from None
+    return loads(raw, path=path)
+
+
+def loads(raw: bytes | str, *, path: str | os.PathLike[str] = "<cassette>", format: Format | None = None) -> Cassette:
+    """Parse cassette text; *path* only names the source in errors."""
+    path = Path(path)
+    data = raw.encode("utf-8") if isinstance(raw, str) else raw
+    if b"\x00" in data:
+        raise CassetteError(path, "is binary (it holds NUL bytes), not a YAML or JSON cassette")
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise CassetteError(path, f"is not UTF-8 text (bad byte at offset {error.start})") from None
+    fmt = format or detect_format(path, data)
+    document = _parse_json(text, path) if fmt == "json" else _parse_yaml(text, path)
+    _check(document, path)
+    return Cassette(path, fmt, document)
+
+
+def _parse_json(text: str, path: Path) -> Any:
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as error:
+        raise CassetteError(path, f"is not valid JSON: {error.msg} at line {error.lineno}, column {error.colno}") from None
+
+
+def _parse_yaml(text: str, path: Path) -> Any:
+    try:
+        return yaml.load(text, Loader=_SafeLoader)  # noqa: S506 - the safe loader, never the full one
+    except yaml.constructor.ConstructorError as error:
+        tag = str(getattr(error, "problem", "")) + str(error)
+        line = f" at line {error.problem_mark.line + 1}" if error.problem_mark is not None else ""
+        if _PYTHON_TAG in tag or "!!python/" in tag:
+            raise CassetteError(
+                path, f"refused a dangerous !!python tag{line}; cassettes hold plain data only (nothing was run)"
+            ) from None
+        raise CassetteError(path, f"holds an unsupported YAML tag{line}; cassettes hold plain data only") from None
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+        problem = getattr(error, "problem", None) or "malformed"
+        raise CassetteError(path, f"is not valid YAML: {problem}{where}") from None
+    except RecursionError:
+        raise CassetteError(path, "is nested too deeply to be a cassette") from None
+
+
+def _check(document: Any, path: Path) -> None:
+    """Refuse anything that is not a vcrpy version-1 cassette, naming the interaction at fault."""
+    if not isinstance(document, dict) or "interactions" not in document:
+        raise CassetteError(path, "is not a cassette (no top-level 'interactions' list)")
+    version = document.get("version")
+    if version != FORMAT_VERSION:
+        raise CassetteError(path, f"has cassette format version {version!r}; cfreplay reads version 1 (vcrpy >= 1.0)")
+    interactions = document["interactions"]
+    if not isinstance(interactions, list):
+        raise CassetteError(path, "is not a cassette ('interactions' is not a list)")
+    metadata = document.get("metadata")
+    if metadata is not None and not isinstance(metadata, dict):
+        raise CassetteError(path, "has 'metadata' that is not a mapping")
+    for index, interaction in enumerate(interactions):
+        problem = _interaction_problem(interaction)
+        if problem:
+            raise CassetteError(path, problem, interaction=index)
+
+
+def _headers_problem(headers: Any, side: str) -> str | None:
+    if not isinstance(headers, dict):
+        return f"{side} headers are not a mapping"
+    for name, values in headers.items():
+        if not isinstance(name, str):
+            return f"{side} has a header name that is not a string"
+        if not isinstance(values, list) or not all(isinstance(v, str) for v in values):
+            return f"{side} header {name!r} is not a list of strings"
+    return None
+
+
+def _interaction_problem(interaction: Any) -> str | None:
+    if not isinstance(interaction, dict):
+        return "is not a mapping"
+    request, response = interaction.get("request"), interaction.get("response")
+    if not isinstance(request, dict):
+        return "has no request mapping"
+    if not isinstance(response, dict):
+        return "has no response mapping"
+    for key in ("method", "uri"):
+        if not isinstance(request.get(key), str):
+            return f"request has no {key} string"
+    problem = _headers_problem(request.get("headers", {}), "request")
+    if problem:
+        return problem
+    if not isinstance(request.get("body"), (str, bytes, type(None))):
+        return "request body is not text, bytes or null"
+    status = response.get("status")
+    if not isinstance(status, dict) or not isinstance(status.get("code"), int) or isinstance(status.get("code"), bool):
+        return "response has no status code"
+    problem = _headers_problem(response.get("headers", {}), "response")
+    if problem:
+        return problem
+    body = response.get("body")
+    if not isinstance(body, dict) or not isinstance(body.get("string"), (str, bytes, type(None))):
+        return "response body has no 'string' of text or bytes"
+    return None
+
+
+def dumps(data: Mapping[str, Any], format: Format) -> bytes:
+    """Serialise cassette data exactly as vcrpy's serializers write it."""
+    if format == "json":
+        return (json.dumps(data, indent=4) + "\n").encode("utf-8")
+    text: str = yaml.dump(dict(data), Dumper=_SafeDumper)
+    return text.encode("utf-8")
+
+
+def save(cassette: Cassette, path: str | os.PathLike[str] | None = None) -> None:
+    """Write *cassette* atomically to *path* (default: where it was loaded from)."""
+    target = Path(path) if path is not None else cassette.path
+    try:
+        payload = dumps(cassette.data, cassette.format)
+    except (TypeError, ValueError, yaml.YAMLError) as error:
+        raise CassetteError(target, f"cannot be serialised as {cassette.format}: {error}") from None
+    atomic_write(target, payload)
+
+
+_UMASK_LOCK: Final = threading.Lock()
+
+
+def _new_file_mode() -> int:
+    with _UMASK_LOCK:  # os.umask can only be read by setting it
+        umask = os.umask(0o022)
+        os.umask(umask)
+    return 0o666 & ~umask
+
+
+def atomic_write(path: str | os.PathLike[str], payload: bytes) -> None:
+    """Replace *path* with *payload* all at once, or not at all.
+
+    The bytes go to a temporary file beside the target, are flushed to disk,
+    take the original's permission bits, and replace it with ``os.replace``;
+    a symlinked target is written through.  On any error, including
+    ``KeyboardInterrupt``, the temporary file is removed and the original stays
+    byte-identical.
+    """
+    target = Path(os.path.realpath(path))
+    try:
+        mode = target.stat().st_mode & 0o7777
+    except FileNotFoundError:
+        mode = _new_file_mode()
+    except OSError as error:
+        raise CassetteError(path, f"cannot be written: {error.strerror or error}") from None
+    try:
+        fd, temporary = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".cfreplay-tmp", dir=target.parent)
+    except OSError as error:
+        raise CassetteError(path, f"cannot be written: {error.strerror or error}") from None
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(payload)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(temporary, mode)
+        os.replace(temporary, target)
+    except BaseException as error:
+        try:
+            os.unlink(temporary)
+        except FileNotFoundError:
+            pass
+        if isinstance(error, OSError):
+            raise CassetteError(path, f"cannot be written: {error.strerror or error}") from None
+        raise
+    _fsync_directory(target.parent)
+
+
+def _fsync_directory(directory: Path) -> None:
+    """Make the rename itself durable (POSIX); a no-op where directories cannot be opened."""
+    try:
+        fd = os.open(directory, os.O_RDONLY)
+    except OSError:  # pragma: no cover - e.g. Windows
+        return
+    try:
+        os.fsync(fd)
+    except OSError:  # pragma: no cover - some filesystems refuse
+        pass
+    finally:
+        os.close(fd)
