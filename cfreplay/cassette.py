@@ -18,6 +18,7 @@ any failure the original is untouched and no temporary file is left behind.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import tempfile
@@ -108,12 +109,14 @@ def _parse_json(text: str, path: Path) -> Any:
     try:
         return json.loads(text)
     except json.JSONDecodeError as error:
-        raise CassetteError(path, f"is not valid JSON: {error.msg} at line {error.lineno}, column {error.colno}") from None
+        raise CassetteError(
+            path, f"is not valid JSON: {error.msg} at line {error.lineno}, column {error.colno}"
+        ) from None
 
 
 def _parse_yaml(text: str, path: Path) -> Any:
     try:
-        return yaml.load(text, Loader=_SafeLoader)  # noqa: S506 - the safe loader, never the full one
+        return yaml.load(text, Loader=_SafeLoader)
     except yaml.constructor.ConstructorError as error:
         tag = str(getattr(error, "problem", "")) + str(error)
         line = f" at line {error.problem_mark.line + 1}" if error.problem_mark is not None else ""
@@ -245,10 +248,8 @@ def atomic_write(path: str | os.PathLike[str], payload: bytes) -> None:
         os.chmod(temporary, mode)
         os.replace(temporary, target)
     except BaseException as error:
-        try:
+        with contextlib.suppress(FileNotFoundError):
             os.unlink(temporary)
-        except FileNotFoundError:
-            pass
         if isinstance(error, OSError):
             raise CassetteError(path, f"cannot be written: {error.strerror or error}") from None
         raise

@@ -15,6 +15,7 @@ Sources are named as ``CCNG <path>`` (cloudfoundry/cloud_controller_ng) or
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
 import urllib.parse
@@ -936,3 +937,69 @@ def audience(scopes: Sequence[str], client_id: str) -> list[str]:
     if client_id not in resources:
         resources.append(client_id)
     return resources
+
+
+# --------------------------------------------------------------------------- where secrets live (reference §5)
+
+#: Headers whose value is a credential: ``bearer``/``Basic`` schemes.
+AUTHORIZATION_HEADERS: Final = ("authorization", "proxy-authorization")
+#: Cookie headers: names and attributes are kept, values are secret (UAA's JSESSIONID,
+#: X-Uaa-Csrf and Current-User, gorouter's __VCAP_ID__).
+COOKIE_HEADERS: Final = ("cookie", "set-cookie")
+#: Headers holding URLs whose query or userinfo may carry a secret (pre-signed blobstore
+#: URLs, ``/oauth/authorize`` redirects with ``code=``).
+URL_HEADERS: Final = ("location", "content-location")
+#: Headers whose whole value is secret (route-service signatures).
+SECRET_HEADERS: Final = ("x-cf-proxy-signature",)
+#: The cf CLI's public client (``cf:`` with an empty secret) is no secret.
+PUBLIC_BASIC_CREDENTIALS: Final = ("Y2Y6",)
+
+#: Query parameters (and fragment parameters) that carry secrets; pre-signed blobstore
+#: signatures included.  Matched case-insensitively.
+SECRET_QUERY_PARAMS: Final = (
+    "access_token", "refresh_token", "id_token", "token", "code", "password", "passcode", "client_secret",
+    "assertion", "signature", "x-amz-signature", "x-amz-credential", "x-amz-security-token", "sig", "md5",
+)  # fmt: skip
+#: Form-body fields that carry secrets (UAA ``/oauth/token`` and friends).
+SECRET_FORM_FIELDS: Final = (
+    "password", "client_secret", "refresh_token", "code", "passcode", "assertion", "token", "access_token", "id_token",
+)  # fmt: skip
+#: Objects CC itself hides whole: service binding/key credentials and docker credentials.
+CREDENTIAL_OBJECT_KEYS: Final = ("credentials",)
+DOCKER_CREDENTIAL_KEYS: Final = ("docker_credentials_json", "docker_credentials")
+#: Maps of user environment variables; values under secret-looking names are secret.
+ENV_MAP_KEYS: Final = ("environment_json", "staging_env_json", "running_env_json")
+#: Endpoints whose whole JSON body is an environment map.
+ENV_MAP_PATHS: Final = ("/v2/config/environment_variable_groups/",)
+
+_SECRET_KEY_WORDS: Final = frozenset({"password", "passwd", "secret", "passcode", "credential", "apikey"})
+_SECRET_KEY_PAIRS: Final = frozenset({("api", "key"), ("private", "key"), ("access", "key"), ("secret", "key")})
+_SECRET_ENV_WORDS: Final = frozenset({
+    "pass", "password", "passwd", "pwd", "secret", "token", "key", "apikey", "credential", "credentials", "auth",
+    "dsn", "cert", "private", "session", "salt", "signature",
+})  # fmt: skip
+_CAMEL_BOUNDARY: Final = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
+_WORD_SPLIT: Final = re.compile(r"[^A-Za-z0-9]+")
+
+
+def _words(name: str) -> list[str]:
+    return [w for w in _WORD_SPLIT.split(_CAMEL_BOUNDARY.sub("_", name).lower()) if w]
+
+
+def is_secret_key(name: str) -> bool:
+    """Whether a JSON key names a secret: ``access_token``, ``auth_password``, ``oldPassword``…
+
+    ``token`` counts only as the last word, so ``token_type`` and ``token_endpoint``
+    stay; ``code`` is CC's numeric error code in JSON and is not secret there.
+    """
+    words = _words(name)
+    if not words:
+        return False
+    if words[-1] == "token" or any(w in _SECRET_KEY_WORDS for w in words):
+        return True
+    return any(pair in _SECRET_KEY_PAIRS for pair in itertools.pairwise(words))
+
+
+def is_secret_env_name(name: str) -> bool:
+    """Whether an environment variable's name suggests a secret (``DB_PASSWORD``, ``GITHUB_TOKEN``)."""
+    return any(w in _SECRET_ENV_WORDS for w in _words(name))
