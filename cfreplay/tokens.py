@@ -26,6 +26,7 @@ __all__ = [
     "decode_unverified",
     "is_test_token",
     "sign",
+    "try_decode",
 ]
 
 #: cfreplay's published HS256 test key.  Not a secret; never use it to protect anything.
@@ -49,25 +50,30 @@ def sign(
     kid: str | None = TEST_KEY_ID,
     jku: str | None = None,
     docs_header: bool = False,
+    header: Mapping[str, Any] | None = None,
 ) -> str:
     """Sign *claims* (kept in their order) with HS256.
 
     The header follows UAA's order, ``alg, jku, kid, typ``; ``docs_header=True``
-    gives the ``{"typ":"JWT","alg":"HS256"}`` header of CC's documentation.
+    gives the ``{"typ":"JWT","alg":"HS256"}`` header of CC's documentation, and
+    *header* gives a header of your own (its ``alg`` becomes ``HS256``).
     """
-    if docs_header:
-        header: dict[str, Any] = {"typ": "JWT", "alg": "HS256"}
+    head: dict[str, Any]
+    if header is not None:
+        head = {**header, "alg": "HS256"}
+    elif docs_header:
+        head = {"typ": "JWT", "alg": "HS256"}
     else:
-        header = {"alg": "HS256"}
+        head = {"alg": "HS256"}
         if jku is not None:
-            header["jku"] = jku
+            head["jku"] = jku
         if kid is not None:
-            header["kid"] = kid
-        header["typ"] = "JWT"
+            head["kid"] = kid
+        head["typ"] = "JWT"
     # PyJWT always writes "typ" first; UAA writes it last.  So the segments are
     # joined here and PyJWT's own HS256 implementation signs them.
     signing_input = b".".join(
-        base64url_encode(json.dumps(part, separators=(",", ":")).encode()) for part in (header, dict(claims))
+        base64url_encode(json.dumps(part, separators=(",", ":")).encode()) for part in (head, dict(claims))
     )
     signature = _HS256.sign(signing_input, _HS256.prepare_key(key))
     return (signing_input + b"." + base64url_encode(signature)).decode("ascii")
@@ -78,6 +84,15 @@ def decode_unverified(token: str) -> tuple[dict[str, Any], dict[str, Any]]:
     header = jwt.get_unverified_header(token)
     claims = jwt.decode(token, options={"verify_signature": False})
     return header, claims
+
+
+def try_decode(token: str) -> tuple[dict[str, Any], dict[str, Any]] | None:
+    """Header and claims of *token*, or ``None`` if it is JWT-shaped but not a decodable JWT."""
+    try:
+        header, claims = decode_unverified(token)
+    except (jwt.PyJWTError, ValueError, UnicodeError, TypeError):
+        return None
+    return (header, claims) if isinstance(claims, dict) else None
 
 
 def is_test_token(token: str, *, key: str = TEST_KEY) -> bool:
