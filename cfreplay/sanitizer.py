@@ -83,7 +83,7 @@ _USERINFO: Final = re.compile(
 _BASE64_BLOB: Final = re.compile(r"[A-Za-z0-9+/]{40,}={0,2}")
 # Cheap pre-check: a body without any of these cannot hold a secret the rules know.
 _TRIGGERS: Final = re.compile(
-    r"(?i)eyj|\\u00|token|pass|secret|credential|env_json|environment_json|docker_|://|code|assertion|bearer|basic"
+    r"eyj|\\u00|token|pass|secret|credential|env_json|environment_json|docker_|://|code|assertion|bearer|basic"
     r"|key|jti|sig|md5|auth|[A-Za-z0-9+/]{40}"
 )
 
@@ -232,6 +232,13 @@ class Sanitizer:
         self._query_params = frozenset(p.lower() for p in (*cfapi.SECRET_QUERY_PARAMS, *self.config.query_params))
         self._form_fields = frozenset(f.lower() for f in (*cfapi.SECRET_FORM_FIELDS, *self.config.form_fields))
         self._patterns = tuple(re.compile(p) for p in self.config.patterns)
+        extra = (*self.config.json_keys, *self.config.query_params, *self.config.form_fields)
+        # Custom patterns can match anything, so with them every text is looked at.
+        self._triggers: re.Pattern[str] | None = (
+            None
+            if self._patterns
+            else re.compile(_TRIGGERS.pattern + "".join(f"|{re.escape(name)}" for name in extra), re.IGNORECASE)
+        )
         self._faker = Faker("en_US")
 
     # ------------------------------------------------------------------ replacements
@@ -295,7 +302,7 @@ class Sanitizer:
 
     def sanitize_text(self, text: str, note: _Note, location: str) -> str:
         """Every secret the rules can see in free text: JWTs (also escaped), auth values, URLs, patterns."""
-        if not _TRIGGERS.search(text):
+        if self._triggers is not None and not self._triggers.search(text):
             return text
 
         def jwt(match: re.Match[str]) -> str:
@@ -483,14 +490,26 @@ class Sanitizer:
             elif lower in cfapi.ENV_MAP_KEYS and isinstance(item, dict):
                 result[key] = self._env(item, note, location)
             elif lower == "jti" and isinstance(item, str) and item and not _placeholder_like(item):
-                note(location, "token-id")
-                suffix = "-r" if item.endswith("-r") else ""
-                result[key] = self.placeholder(item.removesuffix("-r")) + suffix
+                result[key] = self._token_id(item, value, note, location)
             elif isinstance(key, str) and (cfapi.is_secret_key(key) or lower in self._json_keys):
                 result[key] = self._secret_value(key, item, note, location)
             else:
                 result[key] = self._json(item, note, location)
         return result
+
+    def _token_id(self, jti: str, siblings: Mapping[str, Any], note: _Note, location: str) -> str:
+        """A token response's ``jti`` names its access token: it follows that token's (fake) jti."""
+        access = siblings.get("access_token")
+        if isinstance(access, str) and _JWT.fullmatch(access):
+            decoded = tokens.try_decode(self.fake_jwt(access))
+            claimed = decoded[1].get("jti") if decoded else None
+            if isinstance(claimed, str):
+                if claimed != jti:
+                    note(location, "token-id")
+                return claimed
+        note(location, "token-id")
+        suffix = "-r" if jti.endswith("-r") else ""
+        return self.placeholder(jti.removesuffix("-r")) + suffix
 
     def _holds_secret(self, value: Any) -> bool:
         """Whether an object holds anything but nulls, booleans and redaction markers."""
@@ -541,7 +560,7 @@ class Sanitizer:
         text = body if isinstance(body, str) else _utf8(body)
         if text is None:
             return body
-        if not _TRIGGERS.search(text):
+        if self._triggers is not None and not self._triggers.search(text):
             return body
         content_type = _header(headers, "content-type").lower()
         stripped = text.lstrip()
@@ -607,21 +626,28 @@ class Sanitizer:
     ) -> str | bytes | None:
         encoding = _header(headers, "content-encoding").strip().lower()
         if encoding in ("gzip", "x-gzip", "deflate") and body:
-            raw = body.encode("latin-1") if isinstance(body, str) else body
+            raw = body.encode("utf-8") if isinstance(body, str) else body
             plain = _decompress(raw, encoding)
             if plain is None:
-                return body
+                # vcrpy stores some clients' bodies already decoded under a header that still
+                # says gzip: sanitize the body as it is, and stop the header lying on replay.
+                plain, compressed = raw, False
+            else:
+                compressed = True
             cleaned = self.sanitize_body(plain, headers, note, location, uri=uri)
             assert isinstance(cleaned, bytes)
             if decompress:
                 # Stored decoded, so requests and httpx replay it alike (each handles a
                 # recorded compressed body differently).
                 _remove_header(headers, "content-encoding")
+                note(location.replace("body", "headers.Content-Encoding"), "content-encoding")
                 text = _utf8(cleaned)
                 _set_length(headers, len(cleaned))
                 return text if text is not None else cleaned
             if cleaned == plain:
                 return body
+            if not compressed:
+                return cleaned.decode("utf-8") if isinstance(body, str) else cleaned
             recompressed = _compress(cleaned, encoding)
             _set_length(headers, len(recompressed))
             return recompressed
