@@ -986,6 +986,7 @@ def _words(name: str) -> list[str]:
     return [w for w in _WORD_SPLIT.split(_CAMEL_BOUNDARY.sub("_", name).lower()) if w]
 
 
+@lru_cache(maxsize=4096)
 def is_secret_key(name: str) -> bool:
     """Whether a JSON key names a secret: ``access_token``, ``auth_password``, ``oldPassword``…
 
@@ -1000,6 +1001,7 @@ def is_secret_key(name: str) -> bool:
     return any(pair in _SECRET_KEY_PAIRS for pair in itertools.pairwise(words))
 
 
+@lru_cache(maxsize=4096)
 def is_secret_env_name(name: str) -> bool:
     """Whether an environment variable's name suggests a secret (``DB_PASSWORD``, ``GITHUB_TOKEN``)."""
     return any(w in _SECRET_ENV_WORDS for w in _words(name))
