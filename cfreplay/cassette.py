@@ -92,7 +92,10 @@ def load(path: str | os.PathLike[str]) -> Cassette:
 def loads(raw: bytes | str, *, path: str | os.PathLike[str] = "<cassette>", format: Format | None = None) -> Cassette:
     """Parse cassette text; *path* only names the source in errors."""
     path = Path(path)
-    data = raw.encode("utf-8") if isinstance(raw, str) else raw
+    try:
+        data = raw.encode("utf-8") if isinstance(raw, str) else raw
+    except UnicodeEncodeError:
+        raise CassetteError(path, "is not valid Unicode text (it holds a lone surrogate)") from None
     if b"\x00" in data:
         raise CassetteError(path, "is binary (it holds NUL bytes), not a YAML or JSON cassette")
     try:
@@ -112,19 +115,30 @@ def _parse_json(text: str, path: Path) -> Any:
         raise CassetteError(
             path, f"is not valid JSON: {error.msg} at line {error.lineno}, column {error.colno}"
         ) from None
+    except RecursionError:
+        raise CassetteError(path, "is nested too deeply to be a cassette") from None
+
+
+def _line(error: yaml.MarkedYAMLError) -> str:
+    mark = error.problem_mark
+    return f" at line {mark.line + 1}" if mark is not None else ""
 
 
 def _parse_yaml(text: str, path: Path) -> Any:
     try:
         return yaml.load(text, Loader=_SafeLoader)
     except yaml.constructor.ConstructorError as error:
-        tag = str(getattr(error, "problem", "")) + str(error)
-        line = f" at line {error.problem_mark.line + 1}" if error.problem_mark is not None else ""
-        if _PYTHON_TAG in tag or "!!python/" in tag:
+        problem = str(error.problem or "")
+        if _PYTHON_TAG in problem or "!!python/" in problem:
             raise CassetteError(
-                path, f"refused a dangerous !!python tag{line}; cassettes hold plain data only (nothing was run)"
+                path,
+                f"refused a dangerous !!python tag{_line(error)}; cassettes hold plain data only (nothing was run)",
             ) from None
-        raise CassetteError(path, f"holds an unsupported YAML tag{line}; cassettes hold plain data only") from None
+        if "could not determine a constructor" in problem:
+            raise CassetteError(
+                path, f"holds an unsupported YAML tag{_line(error)}; cassettes hold plain data only"
+            ) from None
+        raise CassetteError(path, f"is not valid YAML: {problem or 'malformed'}{_line(error)}") from None
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
@@ -132,6 +146,10 @@ def _parse_yaml(text: str, path: Path) -> Any:
         raise CassetteError(path, f"is not valid YAML: {problem}{where}") from None
     except RecursionError:
         raise CassetteError(path, "is nested too deeply to be a cassette") from None
+    except (ValueError, IndexError, AttributeError, TypeError, OverflowError):
+        # PyYAML's safe constructors let Python's own errors through for typed scalars
+        # they cannot build (2001-02-30, an empty !!int, a 5000-digit integer).
+        raise CassetteError(path, "is not valid YAML: it holds a value that cannot be constructed") from None
 
 
 def _check(document: Any, path: Path) -> None:
@@ -139,7 +157,7 @@ def _check(document: Any, path: Path) -> None:
     if not isinstance(document, dict) or "interactions" not in document:
         raise CassetteError(path, "is not a cassette (no top-level 'interactions' list)")
     version = document.get("version")
-    if version != FORMAT_VERSION:
+    if type(version) is not int or version != FORMAT_VERSION:  # True == 1, but is no version
         raise CassetteError(path, f"has cassette format version {version!r}; cfreplay reads version 1 (vcrpy >= 1.0)")
     interactions = document["interactions"]
     if not isinstance(interactions, list):
@@ -187,8 +205,8 @@ def _interaction_problem(interaction: Any) -> str | None:
     if problem:
         return problem
     body = response.get("body")
-    if not isinstance(body, dict) or not isinstance(body.get("string"), (str, bytes, type(None))):
-        return "response body has no 'string' of text or bytes"
+    if not isinstance(body, dict) or not isinstance(body.get("string"), (str, bytes)):
+        return "response body has no 'string' of text or bytes"  # vcrpy cannot replay it otherwise
     return None
 
 
