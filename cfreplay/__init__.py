@@ -1,15 +1,17 @@
 """cfreplay: test Cloud Foundry v2 tooling offline.
 
-Seeded factories for schema-exact Cloud Controller v2 and UAA documents, and
-the API model they are built from.  ``import cfreplay`` imports neither pytest
-nor the command line.
+Seeded factories for schema-exact Cloud Controller v2 and UAA documents, the
+API model they are built from, and a sanitizer and scanner that keep secrets
+out of vcrpy cassettes.  ``import cfreplay`` imports neither pytest nor the
+command line.
 """
 
 from __future__ import annotations
 
 from cfreplay import factories
 from cfreplay.cfapi import LATEST_API_VERSION, SEED_API_VERSION, ApiVersion
-from cfreplay.errors import ApiVersionError, CfreplayError, SchemaError, UnknownNameError
+from cfreplay.errors import ApiVersionError, CassetteError, CfreplayError, SchemaError, UnknownNameError
+from cfreplay.sanitizer import SanitizeConfig, Sanitizer
 from cfreplay.schema import app_schema, validate
 from cfreplay.seeding import Seeder, seed, seeded
 from cfreplay.types import Request, Response
@@ -19,9 +21,12 @@ __all__ = [
     "SEED_API_VERSION",
     "ApiVersion",
     "ApiVersionError",
+    "CassetteError",
     "CfreplayError",
     "Request",
     "Response",
+    "SanitizeConfig",
+    "Sanitizer",
     "SchemaError",
     "Seeder",
     "UnknownNameError",

@@ -1,7 +1,8 @@
 """The ``cfreplay`` command.  ``main(argv) -> int`` so tests can call it directly.
 
-Exit codes: 0 success, 2 bad input (unknown name, bad value, bad option); every
-error is one line on stderr.
+Exit codes: 0 success; 1 findings (``scan``) or changes found by ``sanitize --check``;
+2 bad input (unknown name, bad value, bad option, a file that cannot be processed).
+Every error is one line on stderr.
 """
 
 from __future__ import annotations
@@ -11,16 +12,19 @@ import json
 import sys
 from collections.abc import Callable, Sequence
 from datetime import datetime
+from pathlib import Path
 from typing import Any, NoReturn
 
-from cfreplay import cfapi, factories
+from cfreplay import cfapi, factories, scanner
 from cfreplay.cfapi import ApiVersion
 from cfreplay.errors import CfreplayError, SchemaError, UnknownNameError
+from cfreplay.sanitizer import SanitizeConfig, Sanitizer, iter_cassette_files
 from cfreplay.seeding import Now, Seeder
 
 __all__ = ["main"]
 
 EXIT_OK = 0
+EXIT_FINDINGS = 1
 EXIT_USAGE = 2
 
 _KINDS = ("app", "restage", "error", "list", "info", "token")
@@ -96,7 +100,133 @@ def _build_parser() -> _Parser:
         help="app state for app, restage and list; repeatable",
     )
     fake.add_argument("--now", help="the factory clock, ISO-8601 (default 2015-11-03T00:54:16Z) or 'wall'")
+
+    sanitize = commands.add_parser(
+        "sanitize",
+        help="remove every secret from cassettes, in place",
+        description="Sanitize cassette files in place (directories: every YAML/JSON cassette below). "
+        "Exit 0 when all went well, 1 with --check when anything would change, 2 when any input could "
+        "not be processed (the others are still done; a bad one is left untouched).",
+    )
+    sanitize.add_argument("paths", nargs="+", metavar="PATH", help="cassette files or directories")
+    sanitize.add_argument("--check", action="store_true", help="change nothing; exit 1 if anything would change")
+    sanitize.add_argument("--redact-all-env", action="store_true", help="redact every environment variable value")
+    sanitize.add_argument("--config", metavar="PYPROJECT", help="read [tool.cfreplay.sanitize] from this file")
+
+    scan = commands.add_parser(
+        "scan",
+        help="prove no secret is left in cassettes and test files",
+        description="Scan cassettes and other text files for secrets. Exit 0 clean, 1 findings, "
+        "2 unreadable input (a file holding dangerous YAML tags is never reported clean).",
+    )
+    scan.add_argument("paths", nargs="+", metavar="PATH", help="files or directories")
+    scan.add_argument("--format", choices=("text", "json"), default="text", help="output format (default text)")
     return parser
+
+
+class _Progress:
+    """A one-line progress bar on stderr, only when it is a terminal and there is more than one file."""
+
+    def __init__(self, total: int) -> None:
+        self.total = total
+        self.done = 0
+        self.enabled = total > 1 and sys.stderr.isatty()
+
+    def step(self, label: str) -> None:
+        self.done += 1
+        if self.enabled:
+            filled = int(30 * self.done / self.total)
+            sys.stderr.write(f"\r[{'#' * filled}{' ' * (30 - filled)}] {self.done}/{self.total} {label[-40:]:<40}")
+            sys.stderr.flush()
+
+    def close(self) -> None:
+        if self.enabled:
+            sys.stderr.write("\r" + " " * 80 + "\r")
+            sys.stderr.flush()
+
+
+def _sanitize(args: argparse.Namespace) -> int:
+    config = SanitizeConfig.from_toml(args.config) if args.config else SanitizeConfig.from_pyproject()
+    if args.redact_all_env:
+        config = config.merged(SanitizeConfig(redact_all_env=True))
+    files = list(_cassette_inputs(args.paths))
+    sanitizer = Sanitizer(config)
+    progress = _Progress(len(files))
+    changed = failed = 0
+    lines: list[str] = []
+    for path, explicit in files:
+        progress.step(str(path))
+        try:
+            if not explicit and not _mentions_interactions(path):
+                continue  # a YAML/JSON file below a directory that is no cassette at all
+            report = sanitizer.sanitize_file(path, check=args.check)
+        except CfreplayError as error:
+            failed += 1
+            lines.append(f"cfreplay: error: {error}")
+            continue
+        if report:
+            changed += 1
+            verb = "would sanitize" if args.check else "sanitized"
+            lines.append(f"{verb} {path}: {report.summary()}")
+    progress.close()
+    for line in lines:
+        print(line, file=sys.stderr if line.startswith("cfreplay: error:") else sys.stdout)
+    verb = "would change" if args.check else "sanitized"
+    print(f"{len(files)} file{'s' if len(files) != 1 else ''} checked: {changed} {verb}, {failed} failed")
+    if failed:
+        return EXIT_USAGE
+    return EXIT_FINDINGS if args.check and changed else EXIT_OK
+
+
+def _cassette_inputs(paths: Sequence[str]) -> list[tuple[Path, bool]]:
+    """(path, named explicitly) for each file to process; a missing path is an error later."""
+    result: list[tuple[Path, bool]] = []
+    for entry in paths:
+        path = Path(entry)
+        if path.is_dir():
+            result.extend((child, False) for child in iter_cassette_files([path]))
+        else:
+            result.append((path, True))
+    return result
+
+
+def _mentions_interactions(path: Path) -> bool:
+    try:
+        with path.open("rb") as handle:
+            return b"interactions" in handle.read()
+    except OSError:
+        return True  # let the load report why it cannot be read
+
+
+def _scan(args: argparse.Namespace) -> int:
+    missing = [p for p in args.paths if not Path(p).exists()]
+    if missing:
+        raise _UsageError(f"no such file or directory: {missing[0]}")
+    progress = _Progress(sum(1 for _ in scanner.iter_files(args.paths)))
+    result = scanner.scan_paths(args.paths, on_file=lambda path: progress.step(str(path)))
+    progress.close()
+    if args.format == "json":
+        document = {
+            "findings": [finding.to_dict() for finding in result.findings],
+            "errors": [{"path": error.path, "message": str(error)} for error in result.errors],
+            "files": result.files,
+            "bytes": result.bytes,
+        }
+        print(json.dumps(document, indent=2))
+    else:
+        for finding in result.findings:
+            where = f"interaction {finding.interaction} " if finding.interaction is not None else ""
+            print(f"{finding.path}:{finding.line}: {where}{finding.location}: {finding.rule} ({finding.masked})")
+        for error in result.errors:
+            print(f"cfreplay: error: {error}", file=sys.stderr)
+        files_with = len({finding.path for finding in result.findings})
+        print(
+            f"{len(result.findings)} finding{'s' if len(result.findings) != 1 else ''} in {files_with} "
+            f"file{'s' if files_with != 1 else ''} (scanned {result.files} files, {result.bytes / 1e6:.1f} MB)"
+        )
+    if result.errors:
+        return EXIT_USAGE
+    return EXIT_FINDINGS if result.findings else EXIT_OK
 
 
 def _seed_value(text: str) -> int | str:
@@ -137,7 +267,18 @@ def _fake(args: argparse.Namespace) -> bytes:
     return json.dumps(factories.token_response(seed=seeder, **values), separators=(",", ":")).encode() + b"\n"
 
 
-_COMMANDS: dict[str, Callable[[argparse.Namespace], bytes]] = {"fake": _fake}
+def _print_fake(args: argparse.Namespace) -> int:
+    output = _fake(args)
+    sys.stdout.buffer.write(output)
+    sys.stdout.flush()
+    return EXIT_OK
+
+
+_COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
+    "fake": _print_fake,
+    "sanitize": _sanitize,
+    "scan": _scan,
+}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -145,15 +286,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = _build_parser()
     try:
         args = parser.parse_args(argv)
-        output = _COMMANDS[args.command](args)
+        return _COMMANDS[args.command](args)
     except SystemExit as exit_:  # --help and --version
         return int(exit_.code or 0)
     except (_UsageError, CfreplayError, UnknownNameError) as error:
         print(f"cfreplay: error: {error}", file=sys.stderr)
         return EXIT_USAGE
-    sys.stdout.buffer.write(output)
-    sys.stdout.flush()
-    return EXIT_OK
 
 
 def main_entry() -> None:
