@@ -78,14 +78,14 @@ _ESCAPED_RUN: Final = re.compile(
 _UNICODE_ESCAPE: Final = re.compile(r"\\u([0-9a-fA-F]{4})")
 _AUTH_IN_TEXT: Final = re.compile(r"\b([Bb]earer|BEARER|[Bb]asic|BASIC)([ \t]+)([A-Za-z0-9._~+/=-]{8,})")
 _USERINFO: Final = re.compile(
-    r"(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*://)(?P<user>[^/\s:@'\"<>]+)(?::(?P<pw>[^/\s@'\"<>]*))?@"
+    r"(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*:(?://|\\/\\/))(?P<user>[^/\\\s:@'\"<>]+)(?::(?P<pw>[^/\\\s@'\"<>]*))?@"
 )
 _BASE64_BLOB: Final = re.compile(r"[A-Za-z0-9+/]{40,}={0,2}")
 # Cheap pre-check, as lower-case substrings: a text without any of these cannot hold a
 # secret the rules know (base64-wrapped blobs are checked separately).  Substring tests
 # on a lowered copy run several times faster than one case-insensitive regex.
 _TRIGGER_WORDS: Final = (
-    "eyj", "\\u00", "token", "pass", "secret", "credential", "env_json", "environment_json", "docker_", "://",
+    "eyj", "\\u00", ":\\/\\/", "token", "pass", "secret", "credential", "env_json", "environment_json", "docker_", "://",
     "code", "assertion", "bearer", "basic", "key", "jti", "sig", "md5", "auth",
 )  # fmt: skip
 

@@ -455,6 +455,18 @@ def _() -> Any:
     return i, [token, password], lambda r: None
 
 
+@case("escaped-slash-userinfo-in-text")
+def _() -> Any:
+    password = secret()
+    body = 'var hook = "https:\\/\\/ci:' + password + '@ci.example\\/x";'
+    i = interaction(response_headers={"Content-Type": ["application/javascript"]}, response_body=body)
+
+    def check(result: Interaction) -> None:
+        assert result["response"]["body"]["string"] == 'var hook = "https:\\/\\/***:***@ci.example\\/x";'
+
+    return i, [password], check
+
+
 @case("base64-wrapped-jwt")
 def _() -> Any:
     token = real_jwt()
