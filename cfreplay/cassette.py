@@ -39,7 +39,7 @@ except ImportError:  # pragma: no cover - depends on how PyYAML was built
     from yaml import SafeDumper as _SafeDumper  # type: ignore[assignment]
     from yaml import SafeLoader as _SafeLoader  # type: ignore[assignment]
 
-__all__ = ["Cassette", "atomic_write", "dumps", "load", "loads", "save"]
+__all__ = ["Cassette", "atomic_write", "dumps", "load", "loads", "read_bytes", "save"]
 
 Format = Literal["yaml", "json"]
 FORMAT_VERSION: Final = 1
@@ -75,18 +75,22 @@ def detect_format(path: Path, text: bytes | None = None) -> Format:
     return "json" if text is not None and text.lstrip()[:1] == b"{" else "yaml"
 
 
+def read_bytes(path: Path, *, noun: str = "cassette") -> bytes:
+    """A file's bytes, or a :class:`CassetteError` that says in one line why they cannot be had."""
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        raise CassetteError(path, f"no such {noun}") from None
+    except IsADirectoryError:
+        raise CassetteError(path, f"is a directory, not a {noun}") from None
+    except OSError as error:
+        raise CassetteError(path, f"cannot be read: {error.strerror or error}") from None
+
+
 def load(path: str | os.PathLike[str]) -> Cassette:
     """Read and check the cassette at *path*."""
     path = Path(path)
-    try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        raise CassetteError(path, "no such cassette") from None
-    except IsADirectoryError:
-        raise CassetteError(path, "is a directory, not a cassette") from None
-    except OSError as error:
-        raise CassetteError(path, f"cannot be read: {error.strerror or error}") from None
-    return loads(raw, path=path)
+    return loads(read_bytes(path), path=path)
 
 
 def loads(raw: bytes | str, *, path: str | os.PathLike[str] = "<cassette>", format: Format | None = None) -> Cassette:

@@ -988,14 +988,7 @@ def scan_text(
 
 def _read(path: Path) -> tuple[str, bool, int] | None:
     """A file's text, whether it is a cassette, and its size; ``None`` for a binary file that is no cassette."""
-    try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        raise CassetteError(path, "no such file") from None
-    except IsADirectoryError:
-        raise CassetteError(path, "is a directory, not a file") from None
-    except OSError as error:
-        raise CassetteError(path, f"cannot be read: {error.strerror or error}") from None
+    raw = cassette.read_bytes(path, noun="file")
     maybe_cassette = path.suffix.lower() in CASSETTE_SUFFIXES
     try:
         if b"\x00" in raw:
