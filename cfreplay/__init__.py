@@ -10,7 +10,16 @@ from __future__ import annotations
 
 from cfreplay import factories
 from cfreplay.cfapi import LATEST_API_VERSION, SEED_API_VERSION, ApiVersion
-from cfreplay.errors import ApiVersionError, CassetteError, CfreplayError, SchemaError, UnknownNameError
+from cfreplay.errors import (
+    ApiVersionError,
+    CassetteError,
+    CfreplayError,
+    NetworkBlocked,
+    SchemaError,
+    UnknownNameError,
+    UnmatchedRequest,
+)
+from cfreplay.recorder import ActiveCassette, use_cassette
 from cfreplay.sanitizer import SanitizeConfig, Sanitizer
 from cfreplay.schema import app_schema, validate
 from cfreplay.seeding import Seeder, seed, seeded
@@ -19,10 +28,12 @@ from cfreplay.types import Request, Response
 __all__ = [
     "LATEST_API_VERSION",
     "SEED_API_VERSION",
+    "ActiveCassette",
     "ApiVersion",
     "ApiVersionError",
     "CassetteError",
     "CfreplayError",
+    "NetworkBlocked",
     "Request",
     "Response",
     "SanitizeConfig",
@@ -30,10 +41,12 @@ __all__ = [
     "SchemaError",
     "Seeder",
     "UnknownNameError",
+    "UnmatchedRequest",
     "app_schema",
     "factories",
     "seed",
     "seeded",
+    "use_cassette",
     "validate",
 ]
 

@@ -7,8 +7,13 @@ callers can catch the whole family with one ``except``::
     ├── ApiVersionError      an API version cfreplay cannot read, or that does not fit the request
     ├── UnknownNameError     an unknown error name, trait or field (with suggestions)
     ├── SchemaError          a value that breaks the v2 schema, naming the field
-    └── CassetteError        a cassette file that cannot be read or written, naming the file
-                             (and the interaction, when known)
+    ├── CassetteError        a cassette file that cannot be read or written, naming the file
+    │                        (and the interaction, when known)
+    ├── UnmatchedRequest     a request replay found no recording for (also an AssertionError)
+    └── NetworkBlocked       a connection attempted during replay (also an AssertionError)
+
+The last two derive from ``AssertionError`` so that pytest reports a failed
+test, not a crash, and HTTP clients do not mistake them for connection errors.
 
 ``SchemaError`` also derives from ``ValueError`` and ``UnknownNameError`` from
 ``LookupError``, so code written against the built-in types keeps working.
@@ -20,7 +25,15 @@ import difflib
 from collections.abc import Iterable
 from os import PathLike
 
-__all__ = ["ApiVersionError", "CassetteError", "CfreplayError", "SchemaError", "UnknownNameError"]
+__all__ = [
+    "ApiVersionError",
+    "CassetteError",
+    "CfreplayError",
+    "NetworkBlocked",
+    "SchemaError",
+    "UnknownNameError",
+    "UnmatchedRequest",
+]
 
 
 class CfreplayError(Exception):
@@ -74,3 +87,16 @@ class CassetteError(CfreplayError):
         self.reason = message
         where = f"{self.path}: interaction {interaction}" if interaction is not None else self.path
         super().__init__(f"{where}: {message}")
+
+
+class NetworkBlocked(CfreplayError, AssertionError):
+    """A test tried to open a network connection while replaying a cassette."""
+
+
+class UnmatchedRequest(CfreplayError, AssertionError):
+    """Replay met a request that no recorded interaction matches.
+
+    The message names the cassette, the record mode, the request and the
+    closest recorded requests with the matcher that failed for each — all of it
+    passed through the sanitizer, so it never prints a token into a CI log.
+    """

@@ -1,0 +1,358 @@
+"""Record and replay: the one place that builds ``vcr.VCR``.
+
+``use_cassette`` wraps vcrpy with what a CF test suite needs:
+
+* **Sanitized before written.**  Every request and response goes through the
+  sanitizer in vcrpy's ``before_record_request``/``before_record_response``
+  hooks.  vcrpy hands the response hook a deep copy, so the live response the
+  code under test receives keeps its real token (it may need it for the next
+  call).  On replay the same request hook sanitizes live requests before
+  matching, so they find their sanitized recordings.
+* **Safe, atomic files.**  Cassettes are read with cfreplay's safe loader and
+  written through a temporary file and ``os.replace`` under a directory lock, so
+  parallel recorders (pytest-xdist) never interleave or truncate a file.  Each
+  cassette records when it was recorded (``metadata.recorded_at``).
+* **Offline by default.**  ``record_mode="none"``; while a cassette only
+  replays, every socket connect fails with :class:`cfreplay.NetworkBlocked`.
+* **Frozen time.**  Replay freezes the clock (ticking) at ``recorded_at``, so
+  token expiry checks behave as they did while recording.
+* **Errors that do not leak.**  A request with no recording raises
+  :class:`cfreplay.UnmatchedRequest` whose message is passed through the
+  sanitizer; vcrpy's own message would print the live request's token.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import fcntl
+import functools
+import inspect
+import os
+import sys
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from email.utils import parsedate_to_datetime
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Final, Literal, TypeVar, cast
+from unittest import mock
+
+import vcr
+import vcr.errors
+import vcr.serialize
+from vcr.persisters.filesystem import CassetteNotFoundError
+from vcr.request import Request as VcrRequest
+
+from cfreplay import cassette as cassette_files
+from cfreplay import clock
+from cfreplay.errors import CassetteError, CfreplayError, UnmatchedRequest
+from cfreplay.network import block_network
+from cfreplay.sanitizer import Report, SanitizeConfig, Sanitizer
+
+__all__ = ["RECORD_MODES", "ActiveCassette", "use_cassette"]
+
+RecordMode = Literal["none", "once", "new_episodes", "all"]
+RECORD_MODES: Final[tuple[RecordMode, ...]] = ("none", "once", "new_episodes", "all")
+_F = TypeVar("_F", bound=Callable[..., Any])
+_STAMP: Final = "%Y-%m-%dT%H:%M:%SZ"
+
+
+# ----------------------------------------------------------------------------- files
+
+
+class _Serializer:
+    """vcrpy serializer over cfreplay's safe loader and byte-exact dumper."""
+
+    def __init__(self, fmt: cassette_files.Format) -> None:
+        self.format = fmt
+
+    def deserialize(self, text: str) -> dict[str, Any]:
+        return cassette_files.loads(text, path=f"<{self.format} cassette>", format=self.format).data
+
+    def serialize(self, data: dict[str, Any]) -> str:
+        metadata = data.setdefault("metadata", {})
+        metadata.setdefault("recorded_at", datetime.now(timezone.utc).strftime(_STAMP))
+        metadata.setdefault("recorded_with", "cfreplay")
+        return cassette_files.dumps(data, self.format).decode("utf-8")
+
+
+_SERIALIZERS: Final = {"yaml": _Serializer("yaml"), "json": _Serializer("json")}
+
+
+class _Persister:
+    """Loads with the safe loader (errors name the file); saves atomically under a directory lock."""
+
+    @staticmethod
+    def load_cassette(cassette_path: str | os.PathLike[str], serializer: _Serializer) -> Any:
+        path = Path(cassette_path)
+        if not path.is_file():
+            raise CassetteNotFoundError()
+        raw = cassette_files.read_bytes(path)
+        if not raw.strip():
+            raise CassetteNotFoundError()  # an empty file is recorded again, as vcrpy does
+        try:
+            return vcr.serialize.deserialize(cassette_files.loads(raw, path=path).data, _Passthrough)
+        except CassetteError:
+            raise
+        except (KeyError, TypeError, ValueError) as error:
+            raise CassetteError(path, f"cannot be replayed: {error}") from None
+
+    @staticmethod
+    def save_cassette(
+        cassette_path: str | os.PathLike[str], cassette_dict: dict[str, Any], serializer: _Serializer
+    ) -> None:
+        path = Path(cassette_path)
+        text = vcr.serialize.serialize(cassette_dict, serializer)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with _directory_lock(path.parent):
+            cassette_files.atomic_write(path, text.encode("utf-8"))
+
+
+class _Passthrough:
+    """Hands already-parsed cassette data to vcrpy's deserializer unchanged."""
+
+    @staticmethod
+    def deserialize(data: Any) -> Any:
+        return data
+
+
+@contextlib.contextmanager
+def _directory_lock(directory: Path) -> Iterator[None]:
+    """An exclusive lock on the cassette directory: xdist workers recording side by side take turns."""
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        os.close(fd)
+
+
+def recorded_at(path: str | os.PathLike[str]) -> datetime | None:
+    """When the cassette at *path* was recorded: its metadata, else the first response's ``Date``."""
+    try:
+        data = cassette_files.load(path).data
+    except CassetteError:
+        return None
+    stamp = (data.get("metadata") or {}).get("recorded_at")
+    if isinstance(stamp, str):
+        try:
+            return datetime.strptime(stamp, _STAMP).replace(tzinfo=timezone.utc)
+        except ValueError:
+            pass
+    for interaction in data["interactions"]:
+        for name, values in interaction["response"].get("headers", {}).items():
+            if name.lower() == "date" and values:
+                with contextlib.suppress(TypeError, ValueError):
+                    return parsedate_to_datetime(values[0]).astimezone(timezone.utc)
+    return None
+
+
+# ----------------------------------------------------------------------------- sanitizing hooks
+
+
+class _Hooks:
+    """vcrpy's before-record hooks, sanitizing with one Sanitizer (so replacements stay consistent)."""
+
+    def __init__(self, sanitizer: Sanitizer) -> None:
+        self.sanitizer = sanitizer
+        self.report = Report()
+
+    def request(self, request: VcrRequest) -> VcrRequest:
+        headers = {name: [value] for name, value in request.headers.items()}
+        interaction = {
+            "request": {"method": request.method, "uri": request.uri, "headers": headers, "body": request.body},
+            "response": {"status": {"code": 0}, "headers": {}, "body": {"string": ""}},
+        }
+        self.sanitizer.sanitize_interaction(interaction, -1, self.report)
+        side = interaction["request"]
+        return VcrRequest(side["method"], side["uri"], side["body"], side["headers"])
+
+    def response(self, response: dict[str, Any]) -> dict[str, Any]:
+        # vcrpy passes a deep copy here: the live response keeps its real values.
+        interaction = {"request": {"method": "GET", "uri": "", "headers": {}, "body": None}, "response": response}
+        self.sanitizer.sanitize_interaction(interaction, -1, self.report)
+        return response
+
+
+def _unmatched_class(sanitizer: Sanitizer) -> type[Exception]:
+    """vcrpy's unmatched-request error, as a cfreplay UnmatchedRequest with a sanitized message."""
+
+    class CfreplayUnmatchedRequest(UnmatchedRequest, vcr.errors.CannotOverwriteExistingCassetteException):  # type: ignore[misc]
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            failed = kwargs.get("failed_request")
+            if isinstance(failed, VcrRequest):
+                kwargs["failed_request"] = _Hooks(sanitizer).request(failed)
+            vcr.errors.CannotOverwriteExistingCassetteException.__init__(self, *args, **kwargs)
+            # vcrpy's diagnosis, sanitized, with cfreplay's own advice instead of vcrpy's.
+            diagnosis = str(self).split("\nHow to fix:", 1)[0].rstrip()
+            message = sanitizer.sanitize_text(diagnosis, lambda _location, _rule: None, "error", blobs=True)
+            self.args = (f"{message}\n\n{_ADVICE[getattr(self, 'reason', 'no_match')]}",)
+
+    CfreplayUnmatchedRequest.__name__ = CfreplayUnmatchedRequest.__qualname__ = "UnmatchedRequest"
+    CfreplayUnmatchedRequest.__module__ = "cfreplay"
+    return CfreplayUnmatchedRequest
+
+
+_ADVICE: Final = {
+    "cassette_not_found": "How to fix: record the cassette first: run pytest with --cfreplay-record-mode=once "
+    "(or use_cassette(..., record_mode='once')).",
+    "already_played": "How to fix: the recording was already played back; record the request again "
+    "(--cfreplay-record-mode=new_episodes), or pass allow_playback_repeats=True if the test repeats it on purpose.",
+    "no_match": "How to fix: if the request changed on purpose, record it again with "
+    "--cfreplay-record-mode=new_episodes; if what differs changes on every run (a timestamp, a random id), "
+    "loosen match_on in @pytest.mark.cfreplay(...) or cfreplay_config.",
+    "nothing_similar": "How to fix: record the request with --cfreplay-record-mode=new_episodes, or check that "
+    "the test points at the host the cassette was recorded against.",
+}
+
+# vcrpy's stubs raise the error by their own module-level name; these are all of them.
+_STUB_MODULES: Final = ("vcr.stubs", "vcr.stubs.httpx_stubs", "vcr.stubs.aiohttp_stubs", "vcr.stubs.tornado_stubs")
+
+
+def _patch_unmatched(error_class: type[Exception]) -> contextlib.ExitStack:
+    stack = contextlib.ExitStack()
+    for name in _STUB_MODULES:
+        module = sys.modules.get(name)
+        if module is not None and hasattr(module, "CannotOverwriteExistingCassetteException"):
+            stack.enter_context(mock.patch.object(module, "CannotOverwriteExistingCassetteException", error_class))
+    return stack
+
+
+# ----------------------------------------------------------------------------- the cassette context
+
+
+@dataclass
+class ActiveCassette:
+    """The cassette a block or test runs in."""
+
+    path: Path
+    record_mode: RecordMode
+    recorded_at: datetime | None
+    frozen: bool
+    offline: bool
+    vcr_cassette: Any = None
+    report: Report = field(default_factory=Report)
+
+    @property
+    def play_count(self) -> int:
+        return int(self.vcr_cassette.play_count) if self.vcr_cassette is not None else 0
+
+    @property
+    def all_played(self) -> bool:
+        return bool(self.vcr_cassette.all_played) if self.vcr_cassette is not None else False
+
+    def __len__(self) -> int:
+        return len(self.vcr_cassette) if self.vcr_cassette is not None else 0
+
+
+class use_cassette(contextlib.ContextDecorator):
+    """Record or replay HTTP traffic through a sanitized cassette; a context manager and a decorator.
+
+    ``record_mode`` is vcrpy's (``none``, ``once``, ``new_episodes``, ``all``)
+    and defaults to ``none``: replay only.  While the cassette only replays the
+    network is blocked (except *allow_hosts*) and, with ``freeze_time=True``,
+    the clock is frozen (ticking) at the moment the cassette was recorded.
+    Other keyword arguments go to vcrpy (``match_on``,
+    ``allow_playback_repeats``, ``serializer``…).
+    """
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        record_mode: RecordMode = "none",
+        freeze_time: bool = True,
+        allow_hosts: Iterable[str] = (),
+        sanitizer: Sanitizer | None = None,
+        sanitize_config: SanitizeConfig | None = None,
+        **vcr_kwargs: Any,
+    ) -> None:
+        if record_mode not in RECORD_MODES:
+            raise CfreplayError(f"record_mode {record_mode!r} is not one of {', '.join(RECORD_MODES)}")
+        for hook in ("before_record_request", "before_record_response", "before_record"):
+            if hook in vcr_kwargs:
+                raise CfreplayError(f"{hook} is cfreplay's (it sanitizes); use before_save_interaction instead")
+        self.path = Path(path)
+        self.record_mode = record_mode
+        self.freeze_time = freeze_time
+        self.allow_hosts = tuple(allow_hosts)
+        self.sanitizer = sanitizer or Sanitizer(sanitize_config)
+        self.serializer = vcr_kwargs.pop("serializer", None) or ("json" if self.path.suffix == ".json" else "yaml")
+        if self.serializer not in _SERIALIZERS:
+            raise CfreplayError(f"serializer {self.serializer!r} is not one of yaml, json")
+        self.vcr_kwargs = vcr_kwargs
+        self._stack: contextlib.ExitStack | None = None
+
+    def _vcr(self, hooks: _Hooks) -> vcr.VCR:
+        serializer = self.serializer
+        instance = vcr.VCR(
+            serializer=f"cfreplay-{serializer}",
+            record_mode=self.record_mode,
+            before_record_request=hooks.request,
+            before_record_response=hooks.response,
+            decode_compressed_response=False,
+            **self.vcr_kwargs,
+        )
+        instance.register_serializer(f"cfreplay-{serializer}", _SERIALIZERS[serializer])
+        instance.register_persister(_Persister)
+        return instance
+
+    def __enter__(self) -> ActiveCassette:
+        exists = self.path.is_file()
+        replay_only = self.record_mode == "none" or (self.record_mode == "once" and exists)
+        moment = recorded_at(self.path) if exists and replay_only and self.freeze_time else None
+        active = ActiveCassette(self.path, self.record_mode, moment, frozen=moment is not None, offline=replay_only)
+        hooks = _Hooks(self.sanitizer)
+        active.report = hooks.report
+        stack = contextlib.ExitStack()
+        try:
+            active.vcr_cassette = stack.enter_context(self._vcr(hooks).use_cassette(str(self.path)))
+            stack.enter_context(_patch_unmatched(_unmatched_class(self.sanitizer)))
+            if replay_only:
+                stack.enter_context(block_network(self.allow_hosts))
+            if moment is not None:
+                stack.enter_context(clock.frozen_at(moment))
+        except BaseException:
+            stack.close()
+            raise
+        self._stack = stack
+        return active
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, traceback: TracebackType | None
+    ) -> None:
+        stack, self._stack = self._stack, None
+        if stack is not None:
+            stack.__exit__(exc_type, exc, traceback)
+
+    def __call__(self, function: _F) -> _F:
+        if inspect.iscoroutinefunction(function):
+
+            @functools.wraps(function)
+            async def run_async(*args: Any, **kwargs: Any) -> Any:
+                with self._recreate():
+                    return await function(*args, **kwargs)
+
+            return cast(_F, run_async)
+
+        @functools.wraps(function)
+        def run(*args: Any, **kwargs: Any) -> Any:
+            with self._recreate():
+                return function(*args, **kwargs)
+
+        return cast(_F, run)
+
+    def _recreate(self) -> use_cassette:
+        """A fresh context per call, so a decorated function is reentrant and thread-safe."""
+        return use_cassette(
+            self.path,
+            record_mode=self.record_mode,
+            freeze_time=self.freeze_time,
+            allow_hosts=self.allow_hosts,
+            sanitizer=self.sanitizer,
+            serializer=self.serializer,
+            **copy.copy(self.vcr_kwargs),
+        )
