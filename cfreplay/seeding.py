@@ -32,10 +32,6 @@ DEFAULT_NOW: Final = datetime(2015, 11, 3, 0, 54, 16, tzinfo=timezone.utc)
 
 Now = datetime | Literal["wall"] | None
 
-# One Faker serves every Seeder: it is rebound to the Seeder's Random before each
-# use, so its output depends on the seed alone (and a Faker instance is not free).
-_FAKER: Final = Faker("en_US")
-
 
 class Seeder:
     """A seeded source of randomness and time for the factories.
@@ -45,7 +41,7 @@ class Seeder:
     ``None`` for :data:`DEFAULT_NOW`.  The wall clock is never read unless asked.
     """
 
-    __slots__ = ("_now", "random", "seed")
+    __slots__ = ("_faker", "_now", "random", "seed")
 
     def __init__(self, seed: int | str = 0, *, now: Now = None) -> None:
         self.seed = seed
@@ -55,6 +51,7 @@ class Seeder:
                 raise ValueError("now must be timezone-aware (e.g. datetime(..., tzinfo=timezone.utc))")
             now = now.astimezone(timezone.utc).replace(microsecond=0)
         self._now: datetime | Literal["wall"] = DEFAULT_NOW if now is None else now
+        self._faker: Faker | None = None
 
     def now(self) -> datetime:
         if self._now == "wall":
@@ -63,9 +60,16 @@ class Seeder:
 
     @property
     def faker(self) -> Faker:
-        """Faker drawing from this Seeder's Random."""
-        cast(Any, _FAKER).random = self.random
-        return _FAKER
+        """Faker drawing from this Seeder's Random.
+
+        Each Seeder has its own (made on first use): a shared instance rebound per
+        Seeder would let two threads — a test and the simulator's server — draw
+        from each other's seed.
+        """
+        if self._faker is None:
+            self._faker = Faker("en_US")
+            cast(Any, self._faker).random = self.random
+        return self._faker
 
     def uuid(self) -> str:
         """A v4 UUID string drawn from the seed (never from ``os.urandom``)."""
