@@ -48,13 +48,23 @@ def _check(sock: socket.socket, address: Any) -> None:
 
 
 def _guarded_connect(self: socket.socket, address: Any) -> None:
-    _check(self, address)
+    _refuse_or_pass(self, address)
     _original_connect(self, address)
 
 
 def _guarded_connect_ex(self: socket.socket, address: Any) -> int:
-    _check(self, address)
+    _refuse_or_pass(self, address)
     return _original_connect_ex(self, address)
+
+
+def _refuse_or_pass(sock: socket.socket, address: Any) -> None:
+    try:
+        _check(sock, address)
+    except NetworkBlocked:
+        # Callers such as socket.create_connection close the socket only on OSError;
+        # NetworkBlocked is an AssertionError, so close it here or it leaks.
+        sock.close()
+        raise
 
 
 @contextmanager

@@ -21,6 +21,7 @@ blocked, clock frozen at the recording instant.
 from __future__ import annotations
 
 import hashlib
+import inspect
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -38,7 +39,7 @@ MARKER: Final = (
     "allow_playback_repeats=False): run the test inside a sanitized cassette (replay only by default)"
 )
 _MAX_NAME: Final = 100
-_UNSAFE: Final = re.compile(r"[^\w.-]+")
+_UNSAFE: Final = re.compile(r"[^A-Za-z0-9_.-]+")
 # Settings the marker and the config fixture may carry; everything else goes to vcrpy.
 _OWN_SETTINGS: Final = ("record_mode", "freeze_time", "allow_hosts")
 
@@ -81,16 +82,31 @@ def cfreplay_cassette_dir(request: pytest.FixtureRequest) -> Path:
 
 
 def _safe_name(name: str) -> str:
-    """A file name from a test id: unsafe characters folded, long names cut with a hash to stay unique."""
+    """A portable file name from a test id.
+
+    Only ASCII letters, digits, ``_``, ``.`` and ``-`` survive (so the name fits any
+    file system in bytes, not just characters).  When anything had to be folded or
+    cut, a hash of the original id is appended, so ``test[a/b]`` and ``test[a b]``
+    never share a cassette.
+    """
     safe = _UNSAFE.sub("_", name).strip("._") or "cassette"
-    if len(safe) <= _MAX_NAME:
+    if safe == name and len(safe) <= _MAX_NAME:
         return safe
     digest = hashlib.sha256(name.encode()).hexdigest()[:12]
     return f"{safe[: _MAX_NAME - 13]}-{digest}"
 
 
+def _test_name(request: pytest.FixtureRequest) -> str:
+    """``Class.test[param]`` for methods, so same-named tests in two classes differ."""
+    cls = request.node.cls
+    return f"{cls.__name__}.{request.node.name}" if cls is not None else str(request.node.name)
+
+
 def _refuse_double_patching(request: pytest.FixtureRequest) -> None:
-    if request.node.get_closest_marker("vcr") is not None or "vcr" in request.fixturenames:
+    # pytest-recording's ``vcr`` fixture is autouse, so it is in every test's fixture
+    # names; only the marker, or the test asking for ``vcr`` itself, activates it.
+    asks_for_vcr = "vcr" in inspect.signature(request.function).parameters
+    if request.node.get_closest_marker("vcr") is not None or asks_for_vcr:
         pytest.fail(
             f"{request.node.nodeid} uses cfreplay and also pytest-recording/pytest-vcr (the 'vcr' marker or "
             "fixture): both would patch the HTTP clients and the cassettes would fight. Keep one: drop "
@@ -128,7 +144,7 @@ def cfreplay_cassette(
         path = shipped.path(name)
         settings["record_mode"] = "none"  # shipped cassettes are never re-recorded
     else:
-        path = cfreplay_cassette_dir / f"{_safe_name(name or request.node.name)}.yaml"
+        path = cfreplay_cassette_dir / f"{_safe_name(name or _test_name(request))}.yaml"
     with use_cassette(path, **settings) as active:
         yield active
 

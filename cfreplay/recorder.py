@@ -63,22 +63,32 @@ _STAMP: Final = "%Y-%m-%dT%H:%M:%SZ"
 
 
 class _Serializer:
-    """vcrpy serializer over cfreplay's safe loader and byte-exact dumper."""
+    """vcrpy serializer over cfreplay's safe loader and byte-exact dumper.
 
-    def __init__(self, fmt: cassette_files.Format) -> None:
+    It stamps ``metadata.recorded_at``: kept when new episodes join an existing
+    cassette (its first recording still dates the old ones), renewed when
+    *restamp* says every interaction is being recorded afresh.
+    """
+
+    def __init__(self, fmt: cassette_files.Format, *, restamp: bool = False) -> None:
         self.format = fmt
+        self.restamp = restamp
 
     def deserialize(self, text: str) -> dict[str, Any]:
         return cassette_files.loads(text, path=f"<{self.format} cassette>", format=self.format).data
 
     def serialize(self, data: dict[str, Any]) -> str:
         metadata = data.setdefault("metadata", {})
-        metadata.setdefault("recorded_at", datetime.now(timezone.utc).strftime(_STAMP))
+        now = datetime.now(timezone.utc).strftime(_STAMP)
+        if self.restamp:
+            metadata["recorded_at"] = now
+        else:
+            metadata.setdefault("recorded_at", now)
         metadata.setdefault("recorded_with", "cfreplay")
         return cassette_files.dumps(data, self.format).decode("utf-8")
 
 
-_SERIALIZERS: Final = {"yaml": _Serializer("yaml"), "json": _Serializer("json")}
+_FORMATS: Final = ("yaml", "json")
 
 
 class _Persister:
@@ -159,8 +169,19 @@ class _Hooks:
     def __init__(self, sanitizer: Sanitizer) -> None:
         self.sanitizer = sanitizer
         self.report = Report()
+        # vcrpy calls the request hook for every lookup of the same live request;
+        # sanitizing it once keeps matching cheap and the report honest.
+        self._seen: dict[int, tuple[VcrRequest, VcrRequest]] = {}
 
     def request(self, request: VcrRequest) -> VcrRequest:
+        seen = self._seen.get(id(request))
+        if seen is not None and seen[0] is request:
+            return seen[1]
+        clean = self._sanitize_request(request)
+        self._seen[id(request)] = (request, clean)
+        return clean
+
+    def _sanitize_request(self, request: VcrRequest) -> VcrRequest:
         headers = {name: [value] for name, value in request.headers.items()}
         interaction = {
             "request": {"method": request.method, "uri": request.uri, "headers": headers, "body": request.body},
@@ -281,27 +302,28 @@ class use_cassette(contextlib.ContextDecorator):
         self.allow_hosts = tuple(allow_hosts)
         self.sanitizer = sanitizer or Sanitizer(sanitize_config)
         self.serializer = vcr_kwargs.pop("serializer", None) or ("json" if self.path.suffix == ".json" else "yaml")
-        if self.serializer not in _SERIALIZERS:
+        if self.serializer not in _FORMATS:
             raise CfreplayError(f"serializer {self.serializer!r} is not one of yaml, json")
         self.vcr_kwargs = vcr_kwargs
         self._stack: contextlib.ExitStack | None = None
 
     def _vcr(self, hooks: _Hooks) -> vcr.VCR:
-        serializer = self.serializer
+        name = f"cfreplay-{self.serializer}"
         instance = vcr.VCR(
-            serializer=f"cfreplay-{serializer}",
+            serializer=name,
             record_mode=self.record_mode,
             before_record_request=hooks.request,
             before_record_response=hooks.response,
             decode_compressed_response=False,
-            **self.vcr_kwargs,
         )
-        instance.register_serializer(f"cfreplay-{serializer}", _SERIALIZERS[serializer])
+        fmt: cassette_files.Format = "json" if self.serializer == "json" else "yaml"
+        instance.register_serializer(name, _Serializer(fmt, restamp=self.record_mode == "all"))
         instance.register_persister(_Persister)
         return instance
 
     def __enter__(self) -> ActiveCassette:
-        exists = self.path.is_file()
+        # An empty file is recorded again (as vcrpy does), so it does not count as a cassette.
+        exists = self.path.is_file() and self.path.stat().st_size > 0 and bool(self.path.read_bytes().strip())
         replay_only = self.record_mode == "none" or (self.record_mode == "once" and exists)
         moment = recorded_at(self.path) if exists and replay_only and self.freeze_time else None
         active = ActiveCassette(self.path, self.record_mode, moment, frozen=moment is not None, offline=replay_only)
@@ -309,7 +331,8 @@ class use_cassette(contextlib.ContextDecorator):
         active.report = hooks.report
         stack = contextlib.ExitStack()
         try:
-            active.vcr_cassette = stack.enter_context(self._vcr(hooks).use_cassette(str(self.path)))
+            # vcrpy takes per-cassette options (allow_playback_repeats…) in use_cassette, not VCR().
+            active.vcr_cassette = stack.enter_context(self._vcr(hooks).use_cassette(str(self.path), **self.vcr_kwargs))
             stack.enter_context(_patch_unmatched(_unmatched_class(self.sanitizer)))
             if replay_only:
                 stack.enter_context(block_network(self.allow_hosts))

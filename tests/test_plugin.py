@@ -1,0 +1,982 @@
+"""The pytest plugin end to end: real pytest runs (pytester) of small test suites that use it.
+
+An inner suite that replays a cassette (a blocked network, a frozen clock) runs in a
+subprocess, so nothing it patches can leak into this one; only suites that do neither run
+in process.  Recording goes to an HTTP server on 127.0.0.1 started here, which hands out
+secrets generated for the run.  Every subprocess also carries a network spy: an audit hook,
+below any patching, that logs each socket connect and name lookup and refuses anything but
+127.0.0.1.  Inner tests report what they saw through a JSON-lines file (``observe``).
+
+pytest-recording is not installed in the test environment; a conftest stands in for it,
+including its autouse ``vcr`` fixture, which cfreplay must tolerate.
+"""
+
+from __future__ import annotations
+
+import http.server
+import json
+import re
+import secrets
+import threading
+import time
+import urllib.parse
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, cast
+
+import jwt
+import pytest
+
+from cfreplay import cassette, shipped
+
+pytest_plugins = ["pytester"]
+
+# Every inner run is as strict as this suite (unknown markers and any warning fail it) and
+# loads only the plugins it needs: each of the others costs startup time in every subprocess.
+STRICT = (
+    "-p", "no:cacheprovider", "-p", "no:hypothesispytest", "-p", "no:faker", "-p", "no:anyio", "-p", "no:randomly",
+    "--strict-markers", "-W", "error",
+)  # fmt: skip
+APP_GUID = "6064d98a-95e6-400b-bc03-be65e6d59622"
+
+
+# ----------------------------------------------------------------------------- a local server
+
+
+@dataclass(frozen=True)
+class Planted:
+    """The secrets one server hands out, all generated for this run."""
+
+    access_token: str
+    refresh_token: str
+    cookie: str
+    password: str
+
+    def values(self) -> dict[str, str]:
+        _head, payload, signature = self.access_token.split(".")
+        return {
+            "access_token": self.access_token,
+            "access_token payload": payload,
+            "access_token signature": signature,
+            "refresh_token": self.refresh_token,
+            "cookie": self.cookie,
+            "password": self.password,
+        }
+
+
+def _planted() -> Planted:
+    now = int(time.time())
+    claims = {
+        "jti": uuid.uuid4().hex,
+        "sub": str(uuid.uuid4()),
+        "scope": ["cloud_controller.read", "cloud_controller.write"],
+        "client_id": "cf",
+        "cid": "cf",
+        "grant_type": "password",
+        "user_id": str(uuid.uuid4()),
+        "user_name": f"user-{secrets.token_hex(4)}",
+        "email": f"user-{secrets.token_hex(4)}@example.org",
+        "iat": now,
+        "exp": now + 599,
+        "iss": "http://127.0.0.1/oauth/token",
+        "zid": "uaa",
+        "aud": ["cloud_controller", "cf"],
+    }
+    # A real token: signed with a key nobody has published.
+    access_token = jwt.encode(claims, secrets.token_hex(32), algorithm="HS256")
+    return Planted(access_token, secrets.token_urlsafe(32), secrets.token_hex(16), secrets.token_hex(12))
+
+
+class _Httpd(http.server.ThreadingHTTPServer):
+    planted: Planted
+    hits: list[str]
+
+
+class _Handler(http.server.BaseHTTPRequestHandler):
+    """UAA's password grant (``POST /oauth/token``) and CC's ``GET /v2/apps/:guid``."""
+
+    def do_POST(self) -> None:
+        httpd = cast(_Httpd, self.server)
+        httpd.hits.append(f"POST {self.path}")
+        length = int(self.headers.get("Content-Length", "0"))
+        form = urllib.parse.parse_qs(self.rfile.read(length).decode())
+        if form.get("password") != [httpd.planted.password]:
+            self._send(401, {"error": "unauthorized"})
+            return
+        body = {
+            "access_token": httpd.planted.access_token,
+            "token_type": "bearer",
+            "refresh_token": httpd.planted.refresh_token,
+            "expires_in": 599,
+            "scope": "cloud_controller.read cloud_controller.write",
+            "jti": uuid.uuid4().hex,
+        }
+        self._send(200, body, cookie=f"JSESSIONID={httpd.planted.cookie}; Path=/; HttpOnly")
+
+    def do_GET(self) -> None:
+        httpd = cast(_Httpd, self.server)
+        httpd.hits.append(f"GET {self.path}")
+        guid = self.path.rsplit("/", 1)[-1]
+        self._send(200, {"metadata": {"guid": guid, "url": self.path}, "entity": {"name": "web", "state": "STARTED"}})
+
+    def _send(self, status: int, body: dict[str, Any], *, cookie: str | None = None) -> None:
+        payload = json.dumps(body).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json;charset=utf-8")
+        self.send_header("Content-Length", str(len(payload)))
+        if cookie is not None:
+            self.send_header("Set-Cookie", cookie)
+        self.end_headers()
+        self.wfile.write(payload)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+class Server:
+    """A server on 127.0.0.1 that a test can stop half way."""
+
+    def __init__(self) -> None:
+        self.httpd = _Httpd(("127.0.0.1", 0), _Handler)
+        self.httpd.planted = _planted()
+        self.httpd.hits = []
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self.thread.start()
+        self.running = True
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.httpd.server_address[1]}"
+
+    @property
+    def planted(self) -> Planted:
+        return self.httpd.planted
+
+    @property
+    def hits(self) -> list[str]:
+        return self.httpd.hits
+
+    def stop(self) -> None:
+        if self.running:
+            self.running = False
+            self.httpd.shutdown()
+            self.httpd.server_close()
+
+
+@pytest.fixture
+def server(monkeypatch: pytest.MonkeyPatch) -> Iterator[Server]:
+    """A running server; inner suites find it (and what it planted) in the environment."""
+    running = Server()
+    monkeypatch.setenv("CFREPLAY_TEST_URL", running.url)
+    for name, value in (
+        ("TOKEN", running.planted.access_token),
+        ("REFRESH", running.planted.refresh_token),
+        ("COOKIE", running.planted.cookie),
+        ("PASSWORD", running.planted.password),
+    ):
+        monkeypatch.setenv(f"CFREPLAY_TEST_{name}", value)
+    try:
+        yield running
+    finally:
+        running.stop()
+
+
+# ----------------------------------------------------------------------------- a network spy
+
+
+SPY_CONFTEST = '''
+import json
+import os
+import socket
+import sys
+
+_LOG = os.environ["CFREPLAY_SPY_LOG"]
+_LOCAL = ("127.0.0.1", "::1", "localhost", "None")
+
+
+def _audit(event, args):
+    """Log every internet socket connect and name lookup; refuse any outside 127.0.0.1."""
+    if event == "socket.connect":
+        if args[0].family not in (socket.AF_INET, socket.AF_INET6):
+            return
+        host = str(args[1][0])
+    elif event == "socket.getaddrinfo":
+        host = args[0].decode() if isinstance(args[0], bytes) else str(args[0])
+    else:
+        return
+    with open(_LOG, "a", encoding="utf-8") as log:
+        log.write(json.dumps({"event": event, "host": host}) + "\\n")
+    if host not in _LOCAL:
+        raise RuntimeError(f"test harness: this suite never leaves 127.0.0.1 (tried {host})")
+
+
+sys.addaudithook(_audit)
+'''
+
+
+@dataclass
+class Spy:
+    log: Path
+
+    def events(self) -> list[dict[str, str]]:
+        if not self.log.exists():
+            return []
+        return [json.loads(line) for line in self.log.read_text().splitlines()]
+
+    def connects(self) -> list[str]:
+        return [event["host"] for event in self.events() if event["event"] == "socket.connect"]
+
+    def clear(self) -> None:
+        self.log.unlink(missing_ok=True)
+
+
+@pytest.fixture
+def spy(pytester: pytest.Pytester, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Spy:
+    """The spy conftest at the root of the inner suite; its log lives outside the suite's tree."""
+    log = tmp_path / "spy.log"
+    monkeypatch.setenv("CFREPLAY_SPY_LOG", str(log))
+    pytester.makeconftest(SPY_CONFTEST)
+    return Spy(log)
+
+
+def run(pytester: pytest.Pytester, *args: str) -> pytest.RunResult:
+    """The inner suite in a subprocess of its own."""
+    return pytester.runpytest_subprocess(*STRICT, *args, timeout=120)
+
+
+def run_inprocess(pytester: pytest.Pytester, *args: str) -> pytest.RunResult:
+    """For inner suites that neither replay a cassette (no frozen clock) nor load the spy (an audit hook is forever)."""
+    return pytester.runpytest_inprocess(*STRICT, *args)
+
+
+def files_under(root: Path) -> set[str]:
+    """Every file of an inner suite's tree, less bytecode and what pytester itself writes there."""
+    ours = {"stdout", "stderr"}
+    return {
+        str(p.relative_to(root))
+        for p in root.rglob("*")
+        if p.is_file()
+        and "__pycache__" not in p.parts
+        and p.relative_to(root).parts[0] not in ours
+        and not p.relative_to(root).parts[0].startswith("runpytest-")
+    }
+
+
+@dataclass
+class Results:
+    """What inner tests observed, one JSON line each (xdist workers append side by side)."""
+
+    path: Path
+
+    def read(self) -> dict[str, dict[str, Any]]:
+        rows = [json.loads(line) for line in self.path.read_text().splitlines()] if self.path.exists() else []
+        self.path.unlink(missing_ok=True)
+        seen = {row["test"]: row for row in rows}
+        assert len(seen) == len(rows), "an inner test reported twice"
+        return seen
+
+
+@pytest.fixture
+def results(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Results:
+    path = tmp_path / "results.jsonl"
+    monkeypatch.setenv("CFREPLAY_TEST_RESULTS", str(path))
+    return Results(path)
+
+
+# Inner helper: record what a test saw, for the outer test to compare.
+OBSERVE = """
+import json
+import os
+
+
+def observe(test, **row):
+    with open(os.environ["CFREPLAY_TEST_RESULTS"], "a", encoding="utf-8") as out:
+        out.write(json.dumps({"test": test, **row}) + "\\n")
+"""
+
+
+# ----------------------------------------------------------------------------- registration
+
+
+def test_marker_is_registered_with_its_signature(pytester: pytest.Pytester) -> None:
+    result = pytester.runpytest("--markers")
+    result.stdout.fnmatch_lines(
+        [
+            "@pytest.mark.cfreplay(cassette_name=None, *, record_mode=None, freeze_time=True, allow_hosts=(), "
+            "match_on=None, allow_playback_repeats=False): run the test inside a sanitized cassette*"
+        ]
+    )
+
+
+def test_options_are_in_their_group_in_help(pytester: pytest.Pytester) -> None:
+    result = pytester.runpytest("--help")
+    text = result.stdout.str()
+    group = text.index("cfreplay: sanitized Cloud Foundry cassettes:")
+    section = text[group : text.index("\n\n", group)]
+    assert "--cfreplay-record-mode={none,once,new_episodes,all}" in section
+    assert "--cfreplay-allow-hosts=HOST[,HOST…]" in section
+
+
+# ----------------------------------------------------------------------------- record, then replay offline
+
+
+INNER_LOGIN = """
+import os
+
+import pytest
+import requests
+
+from cfreplay import redaction, tokens
+
+URL = os.environ["CFREPLAY_TEST_URL"]
+PLANTED = {name: os.environ[f"CFREPLAY_TEST_{name.upper()}"] for name in ("token", "refresh", "cookie", "password")}
+GUID = "{guid}"
+
+
+@pytest.mark.cfreplay
+def test_login_then_read_app(cfreplay_cassette):
+    form = {"grant_type": "password", "username": "admin", "password": PLANTED["password"]}
+    response = requests.post(f"{URL}/oauth/token", data=form, timeout=5)
+    assert response.status_code == 200
+    token = response.json()
+    cookie = response.cookies["JSESSIONID"]
+    if cfreplay_cassette.offline:
+        # Replayed: what the cassette holds, sanitized, yet still shaped as the client expects.
+        assert cfreplay_cassette.frozen and cfreplay_cassette.recorded_at is not None
+        assert token["access_token"] != PLANTED["token"] and tokens.is_test_token(token["access_token"])
+        assert tokens.decode_unverified(token["access_token"])[1]["scope"] == [
+            "cloud_controller.read", "cloud_controller.write"
+        ]
+        assert redaction.is_placeholder(token["refresh_token"])
+        assert redaction.is_placeholder(cookie)
+    else:
+        # Recording: the code under test receives the live, real values.
+        assert cfreplay_cassette.record_mode == "once" and not cfreplay_cassette.frozen
+        assert (token["access_token"], token["refresh_token"], cookie) == (
+            PLANTED["token"], PLANTED["refresh"], PLANTED["cookie"]
+        )
+    app = requests.get(
+        f"{URL}/v2/apps/{GUID}",
+        headers={"Authorization": f"bearer {token['access_token']}"},
+        cookies={"JSESSIONID": cookie},
+        timeout=5,
+    )
+    assert app.status_code == 200
+    assert app.json()["metadata"]["guid"] == GUID
+    assert app.json()["entity"]["name"] == "web"
+""".replace("{guid}", APP_GUID)
+
+
+def test_records_a_sanitized_cassette_then_replays_it_offline(
+    pytester: pytest.Pytester, server: Server, spy: Spy
+) -> None:
+    pytester.makepyfile(test_inner=INNER_LOGIN)
+
+    recorded = run(pytester, "--cfreplay-record-mode=once")
+    recorded.assert_outcomes(passed=1)
+    assert server.hits == ["POST /oauth/token", f"GET /v2/apps/{APP_GUID}"]
+    assert spy.connects() == ["127.0.0.1"] * 2  # the spy does see real connects
+
+    path = pytester.path / "cassettes" / "test_inner" / "test_login_then_read_app.yaml"
+    assert path.is_file()
+    assert sorted((pytester.path / "cassettes").rglob("*")) == [path.parent, path]  # no temporary file left
+    raw = path.read_bytes()
+    data = cassette.load(path).data
+    parsed = json.dumps(data)  # a secret folded across YAML lines would still show here
+    for what, secret in server.planted.values().items():
+        assert secret.encode() not in raw, f"{what} is in the cassette"
+        assert secret not in parsed, f"{what} is in the cassette"
+    assert [i["request"]["uri"] for i in data["interactions"]] == [
+        f"{server.url}/oauth/token",
+        f"{server.url}/v2/apps/{APP_GUID}",
+    ]
+    assert "password=%2A%2A%2A" in data["interactions"][0]["request"]["body"]
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", data["metadata"]["recorded_at"])
+
+    server.stop()
+    spy.clear()
+    replayed = run(pytester)
+    replayed.assert_outcomes(passed=1)
+    assert spy.connects() == []  # not one socket connect: the server being gone did not matter
+    assert path.read_bytes() == raw  # replay rewrites nothing
+
+
+INNER_OFFLINE = """
+import os
+import socket
+
+import pytest
+import requests
+
+URL = os.environ["CFREPLAY_TEST_URL"]
+
+
+@pytest.mark.cfreplay
+def test_no_cassette_yet():
+    requests.get(f"{URL}/v2/apps/x", timeout=5)
+
+
+@pytest.mark.cfreplay
+def test_raw_socket():
+    host, port = URL.removeprefix("http://").split(":")
+    with socket.socket() as sock:
+        sock.connect((host, int(port)))
+"""
+
+
+def test_a_missing_cassette_fails_the_test_without_network_or_files(
+    pytester: pytest.Pytester, server: Server, spy: Spy
+) -> None:
+    pytester.makepyfile(test_offline=INNER_OFFLINE)
+    before = files_under(pytester.path)
+
+    result = run(pytester)  # replay only, the default, with the server up and reachable
+
+    result.assert_outcomes(failed=2)
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+    result.stdout.fnmatch_lines(
+        [
+            "E * cfreplay.UnmatchedRequest: Can't play back this request: the cassette doesn't exist*",
+            "E * How to fix: record the cassette first: run pytest with --cfreplay-record-mode=once*",
+            "E * cfreplay.errors.NetworkBlocked: cfreplay blocked a connection to 127.0.0.1:*",
+        ]
+    )
+    result.stdout.no_fnmatch_line("*INTERNALERROR*")
+    result.stdout.no_fnmatch_line("*ERROR at *")
+    assert server.hits == []
+    assert spy.connects() == []
+    assert files_under(pytester.path) == before  # no cassette, no directory, nothing
+
+
+# ----------------------------------------------------------------------------- fixtures, config and precedence
+
+
+INNER_PRECEDENCE = """
+import os
+
+import pytest
+import requests
+
+import cfreplay
+from cfreplay import shipped
+from helpers import observe
+
+URL = os.environ["CFREPLAY_TEST_URL"]
+
+
+def fetch(test, active):
+    try:
+        requests.get(f"{URL}/v2/apps/{test}", timeout=5)
+        outcome = "ok"
+    except cfreplay.UnmatchedRequest:
+        outcome = "unmatched"
+    observe(test, mode=active.record_mode, offline=active.offline, outcome=outcome, path=str(active.path))
+
+"""
+
+PRECEDENCE_ROOT = (
+    INNER_PRECEDENCE
+    + """
+def test_root_default(cfreplay_cassette):
+    fetch("root_default", cfreplay_cassette)
+
+
+@pytest.mark.cfreplay("cfreplay:restage/201", record_mode="all")
+def test_shipped(cfreplay_cassette):
+    response = requests.post(f"{shipped.TARGET}/v2/apps/{shipped.APP_GUID}/restage", timeout=5)
+    observe("shipped", mode=cfreplay_cassette.record_mode, offline=cfreplay_cassette.offline,
+            outcome=response.status_code, path=str(cfreplay_cassette.path))
+"""
+)
+
+CFG_CONFTEST = """
+import pytest
+
+
+@pytest.fixture
+def cfreplay_config():
+    return {"record_mode": "once"}
+"""
+
+PRECEDENCE_CFG = (
+    INNER_PRECEDENCE
+    + """
+def test_from_config(cfreplay_cassette):
+    fetch("from_config", cfreplay_cassette)
+
+
+@pytest.mark.cfreplay(record_mode="none")
+def test_marker_none(cfreplay_cassette):
+    fetch("marker_none", cfreplay_cassette)
+"""
+)
+
+ELSEWHERE_CONFTEST = """
+import pytest
+
+
+@pytest.fixture
+def cfreplay_cassette_dir(request):
+    return request.config.rootpath / "recorded" / "here"
+"""
+
+PRECEDENCE_ELSEWHERE = (
+    INNER_PRECEDENCE
+    + """
+@pytest.mark.cfreplay("named", record_mode="once")
+def test_named(cfreplay_cassette):
+    fetch("named", cfreplay_cassette)
+"""
+)
+
+
+def test_config_fixture_marker_and_command_line_take_precedence_in_turn(
+    pytester: pytest.Pytester, server: Server, spy: Spy, results: Results
+) -> None:
+    pytester.makepyfile(helpers=OBSERVE, test_root=PRECEDENCE_ROOT)
+    cfg = pytester.mkpydir("cfg")
+    (cfg / "conftest.py").write_text(CFG_CONFTEST)
+    (cfg / "test_prec.py").write_text(PRECEDENCE_CFG)
+    elsewhere = pytester.mkpydir("elsewhere")
+    (elsewhere / "conftest.py").write_text(ELSEWHERE_CONFTEST)
+    (elsewhere / "test_dir.py").write_text(PRECEDENCE_ELSEWHERE)
+    root_file = pytester.path / "cassettes" / "test_root" / "test_root_default.yaml"
+    config_file = cfg / "cassettes" / "test_prec" / "test_from_config.yaml"
+    marker_file = cfg / "cassettes" / "test_prec" / "test_marker_none.yaml"
+    named_file = pytester.path / "recorded" / "here" / "named.yaml"
+    shipped_201 = shipped.path("cfreplay:restage/201")
+    shipped_bytes = shipped_201.read_bytes()
+
+    # No command line: the conftest's cfreplay_config (once) holds below cfg/ only; the marker beats it.
+    run(pytester).assert_outcomes(passed=5)
+    seen = results.read()
+    assert {test: (row["mode"], row["outcome"]) for test, row in seen.items()} == {
+        "root_default": ("none", "unmatched"),  # the safe default
+        "from_config": ("once", "ok"),  # an unmarked test asking for cfreplay_cassette gets one
+        "marker_none": ("none", "unmatched"),
+        "named": ("once", "ok"),
+        "shipped": ("none", 201),
+    }
+    assert (seen["from_config"]["path"], seen["named"]["path"]) == (str(config_file), str(named_file))
+    assert config_file.is_file() and named_file.is_file()
+    assert not root_file.exists() and not marker_file.exists()
+    assert not (elsewhere / "cassettes").exists()  # cfreplay_cassette_dir sent it to recorded/here/
+    assert sorted(server.hits) == ["GET /v2/apps/from_config", "GET /v2/apps/named"]
+
+    # The command line beats marker and config alike: everything records, except a shipped cassette.
+    run(pytester, "--cfreplay-record-mode=all").assert_outcomes(passed=5)
+    seen = results.read()
+    assert {test: (row["mode"], row["outcome"], row["offline"]) for test, row in seen.items()} == {
+        "root_default": ("all", "ok", False),
+        "from_config": ("all", "ok", False),
+        "marker_none": ("all", "ok", False),
+        "named": ("all", "ok", False),
+        "shipped": ("none", 201, True),
+    }
+    assert root_file.is_file() and marker_file.is_file()
+    assert len(server.hits) == 2 + 4
+    assert shipped_201.read_bytes() == shipped_bytes
+    assert set(spy.connects()) == {"127.0.0.1"}  # and no name lookup of the shipped cassettes' host
+
+
+# ----------------------------------------------------------------------------- file names
+
+
+LONG = "x" * 150
+NAMES_SUITE = f"""
+import os
+
+import pytest
+import requests
+
+URL = os.environ["CFREPLAY_TEST_URL"]
+IDS = ["a/b", "with space", "[brackets]", "{LONG}-first", "{LONG}-second", "tab\\there", "..", "ünï"]
+
+
+@pytest.mark.parametrize("value", IDS, ids=IDS)
+@pytest.mark.cfreplay
+def test_names(value):
+    assert requests.get(f"{{URL}}/v2/apps/{{len(value)}}", timeout=5).status_code == 200
+
+
+@pytest.mark.cfreplay
+def test_{"y" * 120}():
+    assert requests.get(f"{{URL}}/v2/apps/long", timeout=5).status_code == 200
+"""
+
+
+def test_parametrized_and_long_test_names_become_safe_unique_file_names(
+    pytester: pytest.Pytester, server: Server
+) -> None:
+    pytester.makepyfile(test_names=NAMES_SUITE)
+
+    run_inprocess(pytester, "--cfreplay-record-mode=once").assert_outcomes(passed=9)
+
+    folder = pytester.path / "cassettes" / "test_names"
+    names = sorted(p.name for p in folder.iterdir())
+    assert len(names) == 9  # one file per test: no two collapsed into one
+    for name in names:
+        assert re.fullmatch(r"test_[A-Za-z0-9_.-]+\.yaml", name), name
+        assert len(name) <= 100 + len(".yaml"), name
+    long_ones = [name for name in names if len(name) > 60]
+    assert len(long_ones) == 3
+    for name in long_ones:
+        assert re.fullmatch(r"test_[a-z_]+-[0-9a-f]{12}\.yaml", name), name  # cut, with a hash to stay unique
+    # Folded ids carry a hash of the original id too, so ids differing only in unsafe characters never clash.
+    for stem in ("test_names_a_b", "test_names_with_space", "test_names_brackets"):
+        assert any(re.fullmatch(rf"{stem}-[0-9a-f]{{12}}\.yaml", name) for name in names), (stem, names)
+    assert len(server.hits) == 9
+
+
+def test_parametrized_ids_that_differ_only_in_unsafe_characters_get_their_own_cassettes(
+    pytester: pytest.Pytester, results: Results
+) -> None:
+    pytester.makepyfile(
+        helpers=OBSERVE,
+        test_clash="""
+        import pytest
+
+        from helpers import observe
+
+
+        @pytest.mark.parametrize("value", ["a/b", "a b", "a_b"], ids=["a/b", "a b", "a_b"])
+        def test_p(value, request, cfreplay_cassette):
+            observe(request.node.name, path=str(cfreplay_cassette.path))
+        """,
+    )
+    run_inprocess(pytester).assert_outcomes(passed=3)
+    paths = {test: row["path"] for test, row in results.read().items()}
+    assert len(paths) == 3
+    assert len(set(paths.values())) == 3, paths
+
+
+def test_same_named_methods_of_two_classes_get_their_own_cassettes(pytester: pytest.Pytester, results: Results) -> None:
+    pytester.makepyfile(
+        helpers=OBSERVE,
+        test_clash="""
+        from helpers import observe
+
+
+        class TestA:
+            def test_same(self, cfreplay_cassette):
+                observe("TestA", path=str(cfreplay_cassette.path))
+
+
+        class TestB:
+            def test_same(self, cfreplay_cassette):
+                observe("TestB", path=str(cfreplay_cassette.path))
+        """,
+    )
+    run_inprocess(pytester).assert_outcomes(passed=2)
+    paths = {test: row["path"] for test, row in results.read().items()}
+    assert paths["TestA"] != paths["TestB"], paths
+
+
+def test_a_long_non_ascii_cassette_name_still_records(
+    pytester: pytest.Pytester, server: Server, results: Results
+) -> None:
+    pytester.makepyfile(
+        helpers=OBSERVE,
+        test_clash="""
+        import os
+
+        import pytest
+        import requests
+
+        from helpers import observe
+
+
+        @pytest.mark.cfreplay("アプリの再ステージ" * 10)
+        def test_restage(cfreplay_cassette):
+            observe("restage", path=str(cfreplay_cassette.path))
+            requests.get(os.environ["CFREPLAY_TEST_URL"] + "/v2/apps/x", timeout=5)
+        """,
+    )
+    result = run_inprocess(pytester, "--cfreplay-record-mode=once")
+    name = Path(results.read()["restage"]["path"]).name
+    assert len(name.encode()) <= 255, f"{len(name.encode())} bytes"
+    result.assert_outcomes(passed=1)
+
+
+# ----------------------------------------------------------------------------- the clock, shipped cassettes
+
+
+RECORDED_AT = "2011-02-03T04:05:06Z"
+CLOCK_USER = """
+from datetime import datetime, timezone
+from time import time  # bound at import, as code under test often does
+
+
+def epoch():
+    return time()
+
+
+def now():
+    return datetime.now(timezone.utc)
+"""
+
+INNER_CLOCK = """
+import os
+import time
+from datetime import datetime, timezone
+
+import pytest
+import requests
+
+import clockuser
+from cfreplay import cassette, shipped
+
+RESTAGE = f"{shipped.TARGET}/v2/apps/{shipped.APP_GUID}/restage"
+RECORDED = datetime(2011, 2, 3, 4, 5, 6, tzinfo=timezone.utc).timestamp()
+OUTER_NOW = float(os.environ["CFREPLAY_TEST_NOW"])
+
+
+@pytest.mark.cfreplay("restage")
+def test_frozen_at_recorded_at(cfreplay_cassette):
+    assert cfreplay_cassette.frozen
+    assert abs(clockuser.epoch() - RECORDED) < 60
+    assert clockuser.now().strftime("%Y-%m-%d %H:%M") == "2011-02-03 04:05"
+    first = clockuser.epoch()
+    time.sleep(0.01)
+    assert clockuser.epoch() > first  # frozen, but ticking
+    assert requests.post(RESTAGE, timeout=5).status_code == 201
+
+
+@pytest.mark.cfreplay("restage", freeze_time=False)
+def test_marker_opts_out(cfreplay_cassette):
+    assert not cfreplay_cassette.frozen
+    assert abs(clockuser.epoch() - OUTER_NOW) < 300
+    assert requests.post(RESTAGE, timeout=5).status_code == 201
+
+
+@pytest.mark.cfreplay("cfreplay:restage/201")
+def test_shipped_restage(cfreplay_cassette):
+    response = requests.post(f"{shipped.TARGET}/v2/apps/{shipped.APP_GUID}/restage")
+    assert response.status_code == 201
+    assert response.json()["entity"]["package_state"] == "PENDING"
+    assert cfreplay_cassette.path == shipped.path("restage/201")
+    stamp = cassette.load(cfreplay_cassette.path).data["metadata"]["recorded_at"]
+    assert clockuser.now().strftime("%Y-%m-%dT%H:%M") == stamp[:16]
+
+
+def test_clock_is_real_again_after_a_cassette():
+    assert abs(clockuser.epoch() - OUTER_NOW) < 300
+    assert abs(time.time() - OUTER_NOW) < 300
+"""
+
+NOFREEZE_CONFTEST = """
+import pytest
+
+
+@pytest.fixture
+def cfreplay_config():
+    return {"freeze_time": False}
+"""
+
+INNER_NOFREEZE = """
+import os
+
+import pytest
+import requests
+
+import clockuser
+from cfreplay import shipped
+
+
+@pytest.mark.cfreplay("restage")
+def test_config_opts_out(cfreplay_cassette):
+    assert cfreplay_cassette.offline and not cfreplay_cassette.frozen
+    assert abs(clockuser.epoch() - float(os.environ["CFREPLAY_TEST_NOW"])) < 300
+    assert requests.post(f"{shipped.TARGET}/v2/apps/{shipped.APP_GUID}/restage", timeout=5).status_code == 201
+"""
+
+
+def test_replay_freezes_the_clock_the_code_under_test_sees(
+    pytester: pytest.Pytester, spy: Spy, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CFREPLAY_TEST_NOW", str(time.time()))
+    pytester.makepyfile(clockuser=CLOCK_USER, test_clock=INNER_CLOCK)
+    nofreeze = pytester.mkpydir("nofreeze")
+    (nofreeze / "conftest.py").write_text(NOFREEZE_CONFTEST)
+    (nofreeze / "test_nofreeze.py").write_text(INNER_NOFREEZE)
+    # A project cassette of a restage, recorded (say) in 2011.
+    shipped_201 = shipped.path("cfreplay:restage/201")
+    stamp = cassette.load(shipped_201).data["metadata"]["recorded_at"]
+    restage = shipped_201.read_text().replace(stamp, RECORDED_AT)
+    for folder in (pytester.path / "cassettes" / "test_clock", nofreeze / "cassettes" / "test_nofreeze"):
+        folder.mkdir(parents=True)
+        (folder / "restage.yaml").write_text(restage)
+
+    run(pytester).assert_outcomes(passed=5)
+
+    assert spy.events() == []  # not one connect, not even a name lookup
+
+
+# ----------------------------------------------------------------------------- pytest-xdist, repeated replays
+
+
+INNER_MANY = """
+import hashlib
+import os
+
+import pytest
+import requests
+
+from cfreplay import tokens
+from helpers import observe
+
+URL = os.environ["CFREPLAY_TEST_URL"]
+
+
+def login_and_read(name, active):
+    form = {"grant_type": "password", "username": "admin", "password": os.environ["CFREPLAY_TEST_PASSWORD"]}
+    login = requests.post(f"{URL}/oauth/token", data=form, timeout=5)
+    apps = [requests.get(f"{URL}/v2/apps/{name}-{i}", timeout=5) for i in range(2)]
+    assert [app.json()["metadata"]["guid"] for app in apps] == [f"{name}-0", f"{name}-1"]
+    token = login.json()["access_token"]
+    return {
+        "status": [r.status_code for r in (login, *apps)],
+        "body": hashlib.sha256(b"".join(r.content for r in (login, *apps))).hexdigest(),
+        "token": token,
+        "fake_token": tokens.is_test_token(token),
+        "offline": active.offline,
+        "played": active.play_count,
+    }
+
+
+@pytest.mark.parametrize("round", range(50))
+@pytest.mark.cfreplay("test_app_0")
+def test_repeat(round, cfreplay_cassette):
+    observe(f"repeat{round}", **login_and_read("app0", cfreplay_cassette))
+
+"""
+MANY = 4
+
+
+def test_xdist_records_whole_cassettes_and_fifty_replays_of_one_agree(
+    pytester: pytest.Pytester, server: Server, spy: Spy, results: Results
+) -> None:
+    tests = "".join(
+        f"\n@pytest.mark.cfreplay\ndef test_app_{n}(cfreplay_cassette):\n"
+        f"    observe('app{n}', **login_and_read('app{n}', cfreplay_cassette))\n\n"
+        for n in range(MANY)
+    )
+    pytester.makepyfile(helpers=OBSERVE, test_many=INNER_MANY + tests)
+
+    # Recording in two workers at once: each test writes its own cassette, whole.
+    run(pytester, "-n", "2", "--cfreplay-record-mode=once", "-k", "not repeat").assert_outcomes(passed=MANY)
+    live = results.read()
+    assert live["app0"]["token"] == server.planted.access_token and not live["app0"]["offline"]
+    folder = pytester.path / "cassettes" / "test_many"
+    assert sorted(p.name for p in folder.iterdir()) == [f"test_app_{n}.yaml" for n in range(MANY)]
+    recorded = {}
+    for n in range(MANY):
+        path = folder / f"test_app_{n}.yaml"
+        uris = [i["request"]["uri"] for i in cassette.load(path).interactions]
+        assert uris == [f"{server.url}/oauth/token", f"{server.url}/v2/apps/app{n}-0", f"{server.url}/v2/apps/app{n}-1"]
+        recorded[path] = path.read_bytes()
+        assert server.planted.access_token.encode() not in recorded[path]
+    assert len(server.hits) == 3 * MANY
+
+    # Replaying in two workers: each test with its own cassette, and 50 more on test_app_0's.
+    server.stop()
+    spy.clear()
+    run(pytester, "-n", "2").assert_outcomes(passed=MANY + 50)
+    replayed = results.read()
+    assert spy.connects() == []
+    assert {path: path.read_bytes() for path in recorded} == recorded
+
+    assert sorted(replayed) == sorted([f"app{n}" for n in range(MANY)] + [f"repeat{i}" for i in range(50)])
+    app0 = {**replayed["app0"], "test": ""}
+    assert app0["status"] == [200, 200, 200] and app0["offline"] and app0["fake_token"] and app0["played"] == 3
+    assert app0["token"] != server.planted.access_token
+    # The 50 replays of one cassette: all identical, and identical to its own test's replay.
+    assert [{**replayed[f"repeat{i}"], "test": ""} for i in range(50)] == [app0] * 50
+    assert len({replayed[f"app{n}"]["body"] for n in range(MANY)}) == MANY  # each test got its own cassette
+
+
+# ----------------------------------------------------------------------------- pytest-recording
+
+
+# pytest-recording as cfreplay can see it: the `vcr` marker, and the `vcr` fixture (autouse in
+# pytest-recording 0.14).  Merely installed, it must not make cfreplay refuse anything.
+FAKE_RECORDING_CONFTEST = """
+import pytest
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "vcr: Mark the test as using VCR.py.")
+
+
+@pytest.fixture(autouse={autouse})
+def vcr(request):
+    yield None
+"""
+
+INNER_BOTH = """
+import pytest
+
+RAN = []
+
+
+@pytest.mark.vcr
+@pytest.mark.cfreplay("cfreplay:restage/201")
+def test_both_markers():
+    RAN.append("both markers")
+
+
+@pytest.mark.cfreplay("cfreplay:restage/201")
+def test_marker_and_vcr_fixture(vcr):
+    RAN.append("vcr fixture")
+
+
+def test_both_fixtures(vcr, cfreplay_cassette):
+    RAN.append("both fixtures")
+
+
+@pytest.mark.vcr
+def test_vcr_alone():
+    pass
+
+
+def test_no_refused_test_ran():
+    assert RAN == []
+"""
+
+
+def test_a_test_that_also_uses_pytest_recording_is_refused_with_a_message(pytester: pytest.Pytester) -> None:
+    pytester.makeconftest(FAKE_RECORDING_CONFTEST.replace("{autouse}", "False"))
+    pytester.makepyfile(test_both=INNER_BOTH)
+
+    result = run(pytester)
+
+    result.assert_outcomes(passed=2, errors=3)
+    for test in ("test_both_markers", "test_marker_and_vcr_fixture", "test_both_fixtures"):
+        result.stdout.fnmatch_lines(
+            [
+                f"test_both.py::{test} uses cfreplay and also pytest-recording/pytest-vcr (the 'vcr' marker or "
+                "fixture): both would patch the HTTP clients and the cassettes would fight. Keep one: drop "
+                "@pytest.mark.vcr, or drop @pytest.mark.cfreplay and the cfreplay_cassette fixture.",
+            ]
+        )
+
+
+def test_cfreplay_works_when_pytest_recording_is_merely_installed(pytester: pytest.Pytester) -> None:
+    pytester.makeconftest(FAKE_RECORDING_CONFTEST.replace("{autouse}", "True"))
+    pytester.makepyfile(
+        test_quickstart="""
+        import pytest
+        import requests
+
+        from cfreplay import shipped
+
+
+        @pytest.mark.cfreplay("cfreplay:restage/201")
+        def test_restage_starts_staging():
+            response = requests.post(f"{shipped.TARGET}/v2/apps/{shipped.APP_GUID}/restage")
+            assert response.status_code == 201
+        """
+    )
+    run(pytester).assert_outcomes(passed=1)
