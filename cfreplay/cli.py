@@ -9,13 +9,15 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 from collections.abc import Callable, Sequence
 from datetime import datetime
+from http import HTTPStatus
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any, Final, NoReturn
 
-from cfreplay import cfapi, factories, scanner
+from cfreplay import cfapi, factories, recording, scanner
 from cfreplay.cfapi import ApiVersion
 from cfreplay.errors import CfreplayError, SchemaError, UnknownNameError
 from cfreplay.sanitizer import SanitizeConfig, Sanitizer, iter_cassette_files
@@ -121,6 +123,32 @@ def _build_parser() -> _Parser:
     )
     scan.add_argument("paths", nargs="+", metavar="PATH", help="files or directories")
     scan.add_argument("--format", choices=("text", "json"), default="text", help="output format (default text)")
+
+    record = commands.add_parser(
+        "record",
+        help="record a sanitized restage cassette (from a foundation, or the embedded simulator)",
+        description="Record POST /v2/apps/:guid/restage into a sanitized, scanned cassette. Target: --api with "
+        "--token or CF_USERNAME/CF_PASSWORD; else the cf CLI's login ($CF_HOME/.cf/config.json); else the "
+        "embedded simulator. Exit 2 (and no cassette) when the API is unreachable, refuses, or has no such app.",
+    )
+    record.add_argument("what", nargs="?", choices=("restage",), help="what to record")
+    record.add_argument("app", nargs="?", metavar="APP", help="the app's name or guid")
+    record.add_argument("-o", "--output", metavar="PATH", help="cassette path (default cassettes/restage-APP.yaml)")
+    record.add_argument("--api", metavar="URL", help="the Cloud Controller to record from")
+    record.add_argument("--token", help="an access token for --api (else CF_USERNAME and CF_PASSWORD)")
+    record.add_argument("--wait", action="store_true", help="poll the app until staging ends; record that too")
+    record.add_argument("--timeout", type=float, default=300.0, help="seconds --wait waits (default 300)")
+    record.add_argument("--seed", type=int, default=0, help="seed of the embedded simulator (default 0)")
+    record.add_argument("--from-docs", action="store_true", help="write the documented exchange as a cassette")
+
+    serve = commands.add_parser(
+        "serve",
+        help="serve the embedded Cloud Controller + UAA simulator on 127.0.0.1",
+        description="Serve an embedded CC v2 + UAA simulator on 127.0.0.1 until Ctrl-C or SIGTERM.",
+    )
+    serve.add_argument("--simulate", action="store_true", required=True, help="serve the simulator")
+    serve.add_argument("--port", type=int, default=0, help="port (default: any free port)")
+    serve.add_argument("--seed", type=int, default=0, help="seed of the simulated foundation (default 0)")
     return parser
 
 
@@ -267,6 +295,80 @@ def _fake(args: argparse.Namespace) -> bytes:
     return json.dumps(factories.token_response(seed=seeder, **values), separators=(",", ":")).encode() + b"\n"
 
 
+_UNSAFE_FILE: Final = re.compile(r"[^\w.-]+")
+
+
+def _record(args: argparse.Namespace) -> int:
+    if args.from_docs:
+        if args.what or args.app or args.api or args.token or args.wait:
+            raise _UsageError("--from-docs takes only -o/--output")
+        result = recording.record_from_docs(Path(args.output or "cassettes/restage-docs.yaml"))
+    else:
+        if args.what != "restage" or not args.app:
+            raise _UsageError("say what to record: 'cfreplay record restage APP' (or 'cfreplay record --from-docs')")
+        target = recording.resolve_target(api=args.api, token=args.token)
+        output = Path(args.output or f"cassettes/restage-{_UNSAFE_FILE.sub('_', args.app)}.yaml")
+        progress = _Spinner() if args.wait else None
+        try:
+            result = recording.record_restage(
+                args.app,
+                output=output,
+                target=target,
+                wait=args.wait,
+                timeout=args.timeout,
+                seed=args.seed,
+                progress=progress,
+            )
+        finally:
+            if progress is not None:
+                progress.close()
+    print(f"recorded {result.interactions} interaction{'s' if result.interactions != 1 else ''} "
+          f"from {result.target.source}")  # fmt: skip
+    state = f", package_state {result.package_state}" if result.package_state else ""
+    print(f"  restage: {result.status} {HTTPStatus(result.status).phrase}{state}")
+    for note in result.notes:
+        print(f"  note: {note}")
+    counts = result.report.counts()
+    sanitized = ", ".join(f"{rule} ×{count}" for rule, count in sorted(counts.items())) or "nothing to sanitize"
+    print(f"  sanitized: {sanitized}")
+    print("  scan: clean")
+    print(f"  written: {result.path}")
+    return EXIT_OK
+
+
+class _Spinner:
+    """Progress for --wait: one rewritten line on a terminal, plain lines otherwise."""
+
+    def __init__(self) -> None:
+        self.tty = sys.stderr.isatty()
+
+    def __call__(self, line: str) -> None:
+        sys.stderr.write(f"\r{line:<60}" if self.tty else f"{line}\n")
+        sys.stderr.flush()
+
+    def close(self) -> None:
+        if self.tty:
+            sys.stderr.write("\r" + " " * 60 + "\r")
+            sys.stderr.flush()
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from cfreplay import simulator  # the server pulls in http.server and threads: only when asked
+
+    password = simulator.Simulator(seed=args.seed, base_url="http://127.0.0.1").password
+
+    def ready(url: str) -> None:
+        print(f"simulating Cloud Controller v2 + UAA at {url}")
+        print(f"  log in: cf login -a {url} -u {simulator.USERNAME} -p {password} --skip-ssl-validation")
+        print("  stop: Ctrl-C")
+
+    try:
+        simulator.serve(port=args.port, seed=args.seed, ready=ready)
+    except OSError as error:
+        raise _UsageError(f"cannot listen on 127.0.0.1:{args.port}: {error.strerror or error}") from None
+    return EXIT_OK
+
+
 def _print_fake(args: argparse.Namespace) -> int:
     output = _fake(args)
     sys.stdout.buffer.write(output)
@@ -278,6 +380,8 @@ _COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "fake": _print_fake,
     "sanitize": _sanitize,
     "scan": _scan,
+    "record": _record,
+    "serve": _serve,
 }
 
 
