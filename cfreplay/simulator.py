@@ -130,6 +130,9 @@ _DEFAULT_APPS: Final = (
 DEFAULT_APP_NAMES: Final = tuple(spec.name for spec in _DEFAULT_APPS)
 
 
+_SIGNING_KEY_ID: Final = "simulator-key-1"
+
+
 @dataclass
 class SimulatedApp:
     """One app: its v2 resource (with relation links) and what restage needs to know."""
@@ -288,6 +291,9 @@ class Simulator:
             self.client_id: _Client(self.client_secret, ("client_credentials",), _CLIENT_SCOPES),
         }
         self._live_access: set[str] = set()
+        # Like a real UAA, the simulator signs with a key of its own, not cfreplay's published
+        # test key: its tokens are secrets to the sanitizer, so no recording keeps one.
+        self._signing_key = secrets.token_hex(32)
         self._refresh_grants: dict[str, _RefreshGrant] = {}
         self._root_body = cfapi.dump_json(self._root_document(), self.api_version, kind="resource")
         self._info_body = cfapi.dump_json(self._info_document(), self.api_version, kind="info")
@@ -468,7 +474,7 @@ class Simulator:
         return tuple(str(s) for s in scopes) if isinstance(scopes, list) else ()
 
     def _verify_access_token(self, token: str) -> dict[str, Any] | None:
-        if not token or not tokens.is_test_token(token):
+        if not token or not tokens.is_test_token(token, key=self._signing_key):
             return None
         decoded = tokens.try_decode(token)
         if decoded is None:
@@ -708,7 +714,7 @@ class Simulator:
         if tokens.try_decode(value) is None:
             # UAA appends the token it could not decode; a simulator does not echo secrets.
             raise _UaaRefusal(401, "invalid_token", "Invalid token (could not decode)")
-        if not tokens.is_test_token(value):
+        if not tokens.is_test_token(value, key=self._signing_key):
             raise _UaaRefusal(401, "invalid_token", "Could not verify token signature.")
         claims = tokens.decode_unverified(value)[1]
         grant = self._refresh_grants.get(str(claims.get("jti")))
@@ -762,8 +768,9 @@ class Simulator:
     def _resign(self, token: str, updates: Mapping[str, Any]) -> str:
         header, claims = tokens.decode_unverified(token)
         header["jku"] = f"{self.base_url}/token_keys"
+        header["kid"] = _SIGNING_KEY_ID
         claims.update({key: value for key, value in updates.items() if key in claims})
-        return tokens.sign(claims, header=header)
+        return tokens.sign(claims, header=header, key=self._signing_key)
 
     def _uaa_json(
         self,

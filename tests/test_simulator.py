@@ -141,7 +141,9 @@ def test_token_response_is_uaa_shaped_and_names_the_simulator(cf: RunningSimulat
     assert [c.split("=", 1)[0] for c in cookies] == ["JSESSIONID", "X-Uaa-Csrf"]
     assert cookies[0].endswith("; Path=/; Secure; HttpOnly") and "; Max-Age=86400; Expires=" in cookies[1]
     header, claims = tokens.decode_unverified(body["access_token"])
-    assert tokens.is_test_token(body["access_token"]) and header["jku"] == f"{cf.url}/token_keys"
+    # Signed with the simulator's own key, like a real UAA: to cfreplay's sanitizer it is a secret.
+    assert not tokens.is_test_token(body["access_token"]) and header["jku"] == f"{cf.url}/token_keys"
+    assert header["kid"] == "simulator-key-1"
     assert claims["iss"] == f"{cf.url}/oauth/token" and claims["jti"] == body["jti"]
     assert claims["user_name"] == claims["email"] == USERNAME
     assert claims["user_id"] == claims["sub"] == cf.simulator.user_id
