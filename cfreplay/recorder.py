@@ -169,16 +169,18 @@ class _Hooks:
     def __init__(self, sanitizer: Sanitizer) -> None:
         self.sanitizer = sanitizer
         self.report = Report()
-        # vcrpy calls the request hook for every lookup of the same live request;
-        # sanitizing it once keeps matching cheap and the report honest.
-        self._seen: dict[int, tuple[VcrRequest, VcrRequest]] = {}
+        # vcrpy calls the request hook for every lookup of a live request, sometimes on
+        # copies; sanitizing each distinct request once keeps matching cheap and the
+        # report from counting one replacement several times.
+        self._seen: dict[tuple[Any, ...], VcrRequest] = {}
 
     def request(self, request: VcrRequest) -> VcrRequest:
-        seen = self._seen.get(id(request))
-        if seen is not None and seen[0] is request:
-            return seen[1]
-        clean = self._sanitize_request(request)
-        self._seen[id(request)] = (request, clean)
+        body = request.body
+        key = (request.method, request.uri, body if isinstance(body, (bytes, str, type(None))) else id(body),
+               tuple(sorted(request.headers.items())))  # fmt: skip
+        clean = self._seen.get(key)
+        if clean is None:
+            clean = self._seen[key] = self._sanitize_request(request)
         return clean
 
     def _sanitize_request(self, request: VcrRequest) -> VcrRequest:
