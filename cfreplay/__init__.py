@@ -8,7 +8,7 @@ command line.
 
 from __future__ import annotations
 
-from cfreplay import factories
+from cfreplay import factories, shipped, simulator
 from cfreplay.cfapi import LATEST_API_VERSION, SEED_API_VERSION, ApiVersion
 from cfreplay.errors import (
     ApiVersionError,
@@ -46,6 +46,8 @@ __all__ = [
     "factories",
     "seed",
     "seeded",
+    "shipped",
+    "simulator",
     "use_cassette",
     "validate",
 ]
