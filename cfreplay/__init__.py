@@ -1,14 +1,19 @@
 """cfreplay: test Cloud Foundry v2 tooling offline.
 
 Seeded factories for schema-exact Cloud Controller v2 and UAA documents, the
-API model they are built from, and a sanitizer and scanner that keep secrets
-out of vcrpy cassettes.  ``import cfreplay`` imports neither pytest nor the
-command line.
+API model they are built from, a sanitizer and scanner that keep secrets out
+of vcrpy cassettes, ``use_cassette`` for sanitized recording and offline
+replay, and an embedded CC + UAA simulator.  ``import cfreplay`` imports
+neither pytest nor the command line (the plugin loads through pytest's entry
+point).
 """
 
 from __future__ import annotations
 
-from cfreplay import factories, shipped, simulator
+import importlib
+from typing import Any
+
+from cfreplay import factories
 from cfreplay.cfapi import LATEST_API_VERSION, SEED_API_VERSION, ApiVersion
 from cfreplay.errors import (
     ApiVersionError,
@@ -53,3 +58,13 @@ __all__ = [
 ]
 
 __version__ = "0.1.0"
+
+# Loaded on first use: the simulator brings an HTTP server, and `python -m cfreplay.shipped`
+# must not find its own module already imported by the package.
+_LAZY_MODULES = ("shipped", "simulator")
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY_MODULES:
+        return importlib.import_module(f"cfreplay.{name}")
+    raise AttributeError(f"module 'cfreplay' has no attribute {name!r}")
