@@ -18,6 +18,7 @@ moved into place, so a failure leaves no partial cassette behind.
 from __future__ import annotations
 
 import contextlib
+import http.client
 import json
 import os
 import re
@@ -142,6 +143,8 @@ class _Client:
         except (urllib.error.URLError, OSError) as error:
             reason = getattr(error, "reason", error)
             raise RecordError(f"cannot reach {url}: {reason}") from None
+        except http.client.HTTPException as error:
+            raise RecordError(f"cannot reach {url}: it does not answer as HTTP ({type(error).__name__})") from None
 
     def cc(self, method: str, path: str) -> tuple[int, Any]:
         status, body = self.call(method, self.target.api + path, auth=f"bearer {self.token}")
@@ -232,6 +235,10 @@ def record_restage(
             status, body = client.cc("POST", f"/v2/apps/{guid}/restage")
             if status == 401:
                 raise RecordError(f"restage was refused: {_describe_error(status, body)} (log in again: cf login)")
+            if status == 403:
+                raise RecordError(
+                    f"restage was refused: {_describe_error(status, body)} (a space developer's login can)"
+                )
             if status == 404:
                 raise RecordError(f"no app {app!r} at {chosen.api}: {_describe_error(status, body)}")
             result = RecordResult(output, 0, chosen, active.report, status)
@@ -283,7 +290,8 @@ def _wait(client: _Client, guid: str, timeout: float, interval: float, progress:
 def _staging_file(output: Path) -> Iterator[Path]:
     """A temporary cassette beside *output*; removed unless it was moved into place."""
     output.parent.mkdir(parents=True, exist_ok=True)
-    temporary = output.with_name(f".{output.name}.recording")
+    # The suffix stays last: use_cassette picks YAML or JSON from it.
+    temporary = output.with_name(f".{output.stem}.recording{output.suffix}")
     temporary.unlink(missing_ok=True)
     try:
         yield temporary
@@ -348,7 +356,7 @@ def record_from_docs(output: Path) -> RecordResult:
     }
     report = Sanitizer().sanitize_data(data)
     with _staging_file(output) as temporary:
-        cassette_files.atomic_write(temporary, cassette_files.dumps(data, "yaml"))
+        cassette_files.atomic_write(temporary, cassette_files.dumps(data, cassette_files.detect_format(output)))
         _finish(temporary, output)
     docs = Target("https://example.org", "the documented exchange (apidocs, cf-release v224)")
     return RecordResult(output, 1, docs, report, 201, "PENDING")
