@@ -27,6 +27,7 @@ import contextlib
 import copy
 import fcntl
 import functools
+import gc
 import inspect
 import os
 import sys
@@ -40,13 +41,15 @@ from typing import Any, Final, Literal, TypeVar, cast
 from unittest import mock
 
 import vcr
+import vcr.cassette
 import vcr.errors
+import vcr.matchers
 import vcr.serialize
 from vcr.persisters.filesystem import CassetteNotFoundError
 from vcr.request import Request as VcrRequest
 
 from cfreplay import cassette as cassette_files
-from cfreplay import clock
+from cfreplay import clock, matchers
 from cfreplay.errors import CassetteError, CfreplayError, UnmatchedRequest
 from cfreplay.network import block_network
 from cfreplay.sanitizer import Report, SanitizeConfig, Sanitizer
@@ -99,11 +102,11 @@ class _Persister:
         path = Path(cassette_path)
         if not path.is_file():
             raise CassetteNotFoundError()
-        raw = cassette_files.read_bytes(path)
-        if not raw.strip():
+        data = _parsed(path)
+        if data is None:
             raise CassetteNotFoundError()  # an empty file is recorded again, as vcrpy does
         try:
-            return vcr.serialize.deserialize(cassette_files.loads(raw, path=path).data, _Passthrough)
+            return vcr.serialize.deserialize(data, _Passthrough)
         except CassetteError:
             raise
         except (KeyError, TypeError, ValueError) as error:
@@ -118,6 +121,51 @@ class _Persister:
         path.parent.mkdir(parents=True, exist_ok=True)
         with _directory_lock(path.parent):
             cassette_files.atomic_write(path, text.encode("utf-8"))
+
+
+# Parsed cassettes by (path, size, mtime): a suite that replays one cassette in many
+# tests parses it once per process.  vcrpy builds fresh request objects from the data
+# and deep-copies responses before anyone may change them, so sharing it is safe.
+_PARSED: dict[tuple[str, int, int], dict[str, Any]] = {}
+_PARSED_LIMIT: Final = 64
+
+
+def _parsed(path: Path) -> dict[str, Any] | None:
+    """The cassette's data, parsed once per version of the file; ``None`` for an empty file."""
+    try:
+        stat = path.stat()
+    except FileNotFoundError:
+        raise CassetteNotFoundError() from None
+    key = (str(path.resolve()), stat.st_size, stat.st_mtime_ns)
+    cached = _PARSED.get(key)
+    if cached is not None:
+        return cached
+    raw = cassette_files.read_bytes(path)
+    if not raw.strip():
+        return None
+    # A big cassette is a great many small objects: the cyclic collector would run over
+    # them again and again while they are built (most of vcrpy's load time), yet they
+    # hold no cycles, so it is paused for the parse.
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        data = cassette_files.loads(raw, path=path).data
+    finally:
+        if collecting:
+            gc.enable()
+    if len(_PARSED) >= _PARSED_LIMIT:
+        _PARSED.pop(next(iter(_PARSED)))
+    _PARSED[key] = data
+    return data
+
+
+def _written_by_cfreplay(path: Path) -> bool:
+    try:
+        data = _parsed(path)
+    except (CassetteNotFoundError, CassetteError):
+        return False
+    recorded_with = ((data or {}).get("metadata") or {}).get("recorded_with")
+    return isinstance(recorded_with, str) and recorded_with.startswith("cfreplay")
 
 
 class _Passthrough:
@@ -143,8 +191,10 @@ def _directory_lock(directory: Path) -> Iterator[None]:
 def recorded_at(path: str | os.PathLike[str]) -> datetime | None:
     """When the cassette at *path* was recorded: its metadata, else the first response's ``Date``."""
     try:
-        data = cassette_files.load(path).data
-    except CassetteError:
+        data = _parsed(Path(path))
+    except (CassetteError, CassetteNotFoundError):
+        return None
+    if data is None:
         return None
     stamp = (data.get("metadata") or {}).get("recorded_at")
     if isinstance(stamp, str):
@@ -173,8 +223,12 @@ class _Hooks:
         # copies; sanitizing each distinct request once keeps matching cheap and the
         # report from counting one replacement several times.
         self._seen: dict[tuple[Any, ...], VcrRequest] = {}
+        #: Set while loading a cassette cfreplay wrote (and so already sanitized).
+        self.bypass = False
 
     def request(self, request: VcrRequest) -> VcrRequest:
+        if self.bypass:
+            return request
         body = request.body
         key = (request.method, request.uri, body if isinstance(body, (bytes, str, type(None))) else id(body),
                tuple(sorted(request.headers.items())))  # fmt: skip
@@ -194,6 +248,8 @@ class _Hooks:
         return VcrRequest(side["method"], side["uri"], side["body"], side["headers"])
 
     def response(self, response: dict[str, Any]) -> dict[str, Any]:
+        if self.bypass:
+            return response
         # vcrpy passes a deep copy here: the live response keeps its real values.
         interaction = {"request": {"method": "GET", "uri": "", "headers": {}, "body": None}, "response": response}
         self.sanitizer.sanitize_interaction(interaction, -1, self.report)
@@ -242,6 +298,90 @@ def _patch_unmatched(error_class: type[Exception]) -> contextlib.ExitStack:
         if module is not None and hasattr(module, "CannotOverwriteExistingCassetteException"):
             stack.enter_context(mock.patch.object(module, "CannotOverwriteExistingCassetteException", error_class))
     return stack
+
+
+# ----------------------------------------------------------------------------- indexed matching
+
+
+class _IndexedCassette(vcr.cassette.Cassette):  # type: ignore[misc]
+    """vcrpy's Cassette, finding recordings through an index instead of a scan.
+
+    Recordings are filed under :func:`cfreplay.matchers.index_key`, in recorded
+    order, so identical requests still replay first-recorded-first (a poll
+    while staging, a 401 and its retry).  A cursor per key skips what has been
+    played, so even N identical requests cost O(N) in all.  Semantics are
+    vcrpy's: record modes and ``allow_playback_repeats`` behave the same, and
+    matchers without a key (body, headers, custom) are checked on the
+    candidates.  Mismatch diagnostics stay vcrpy's linear search: they run once.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._index: dict[tuple[Any, ...], list[int]] = {}
+        self._cursor: dict[tuple[Any, ...], int] = {}
+        self._exact = matchers.is_exact(self._match_on)
+
+    def _load(self) -> None:
+        hooks = getattr(self._before_record_request, "__self__", None)
+        trusted = isinstance(hooks, _Hooks) and _written_by_cfreplay(Path(self._path))
+        if isinstance(hooks, _Hooks):
+            hooks.bypass = trusted  # cfreplay sanitized it when it wrote it: no need to again
+        try:
+            super()._load()
+        finally:
+            if isinstance(hooks, _Hooks):
+                hooks.bypass = False
+
+    def append(self, request: Any, response: Any) -> None:
+        before = len(self.data)
+        super().append(request, response)
+        if len(self.data) > before:
+            stored = self.data[-1][0]
+            self._index.setdefault(matchers.index_key(stored, self._match_on), []).append(len(self.data) - 1)
+
+    def rewind(self) -> None:
+        super().rewind()
+        self._cursor.clear()
+
+    def _candidates(self, request: Any) -> tuple[tuple[Any, ...], list[int]]:
+        key = matchers.index_key(request, self._match_on)
+        found = self._index.get(key, [])
+        if not self._exact:
+            found = [i for i in found if vcr.matchers.requests_match(request, self.data[i][0], self._match_on)]
+        return key, found
+
+    def _responses(self, request: Any) -> Iterator[tuple[int, Any]]:
+        _, found = self._candidates(self._before_record_request(request))
+        for index in found:
+            yield index, self.data[index][1]
+
+    def _next_playable(self, request: Any, *, consume: bool) -> int | None:
+        key, found = self._candidates(self._before_record_request(request))
+        if not found:
+            return None
+        if self.allow_playback_repeats:
+            return found[0]
+        position = self._cursor.get(key, 0) if self._exact else 0
+        while position < len(found) and self.play_counts[found[position]] > 0:
+            position += 1
+        if self._exact:
+            self._cursor[key] = position + 1 if consume and position < len(found) else position
+        return found[position] if position < len(found) else None
+
+    def __contains__(self, request: Any) -> bool:
+        return self._next_playable(request, consume=False) is not None
+
+    def play_response(self, request: Any) -> Any:
+        index = self._next_playable(request, consume=True)
+        if index is None:
+            raise vcr.errors.UnhandledHTTPRequestError(
+                f"The cassette ({self._path!r}) doesn't contain the request ({request!r}) asked for"
+            )
+        response = self.data[index][1]
+        if self.play_counts[index] == 0 and index < self._loaded_count:
+            self._played_interactions.append((self.data[index][0], response))
+        self.play_counts[index] += 1
+        return response
 
 
 # ----------------------------------------------------------------------------- the cassette context
@@ -333,8 +473,10 @@ class use_cassette(contextlib.ContextDecorator):
         active.report = hooks.report
         stack = contextlib.ExitStack()
         try:
-            # vcrpy takes per-cassette options (allow_playback_repeats…) in use_cassette, not VCR().
-            active.vcr_cassette = stack.enter_context(self._vcr(hooks).use_cassette(str(self.path), **self.vcr_kwargs))
+            # vcrpy takes per-cassette options (allow_playback_repeats…) in use_cassette, not VCR();
+            # its config merging is reused, with the indexed Cassette in place of vcrpy's.
+            config = functools.partial(self._vcr(hooks).get_merged_config, path=str(self.path), **self.vcr_kwargs)
+            active.vcr_cassette = stack.enter_context(_IndexedCassette.use_arg_getter(config))
             stack.enter_context(_patch_unmatched(_unmatched_class(self.sanitizer)))
             if replay_only:
                 stack.enter_context(block_network(self.allow_hosts))
