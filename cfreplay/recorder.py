@@ -24,6 +24,7 @@
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import copy
 import fcntl
 import functools
@@ -213,6 +214,10 @@ def recorded_at(path: str | os.PathLike[str]) -> datetime | None:
 # ----------------------------------------------------------------------------- sanitizing hooks
 
 
+# True while a cassette cfreplay wrote is being loaded (vcrpy runs the record hooks on load).
+_TRUSTED_LOAD: Final[contextvars.ContextVar[bool]] = contextvars.ContextVar("cfreplay_trusted_load", default=False)
+
+
 class _Hooks:
     """vcrpy's before-record hooks, sanitizing with one Sanitizer (so replacements stay consistent)."""
 
@@ -223,11 +228,9 @@ class _Hooks:
         # copies; sanitizing each distinct request once keeps matching cheap and the
         # report from counting one replacement several times.
         self._seen: dict[tuple[Any, ...], VcrRequest] = {}
-        #: Set while loading a cassette cfreplay wrote (and so already sanitized).
-        self.bypass = False
 
     def request(self, request: VcrRequest) -> VcrRequest:
-        if self.bypass:
+        if _TRUSTED_LOAD.get():
             return request
         body = request.body
         key = (request.method, request.uri, body if isinstance(body, (bytes, str, type(None))) else id(body),
@@ -238,6 +241,12 @@ class _Hooks:
         return clean
 
     def _sanitize_request(self, request: VcrRequest) -> VcrRequest:
+        body = request.body
+        texts = [request.uri, *request.headers.values()]
+        if isinstance(body, (str, bytes)):
+            texts.append(body if isinstance(body, str) else body.decode("utf-8", "replace"))
+        if not self.sanitizer.may_hold_secrets(request.headers.keys(), texts):
+            return request  # nothing any rule could change: skip building a sanitized copy
         headers = {name: [value] for name, value in request.headers.items()}
         interaction = {
             "request": {"method": request.method, "uri": request.uri, "headers": headers, "body": request.body},
@@ -248,12 +257,43 @@ class _Hooks:
         return VcrRequest(side["method"], side["uri"], side["body"], side["headers"])
 
     def response(self, response: dict[str, Any]) -> dict[str, Any]:
-        if self.bypass:
+        if _TRUSTED_LOAD.get():
             return response
         # vcrpy passes a deep copy here: the live response keeps its real values.
         interaction = {"request": {"method": "GET", "uri": "", "headers": {}, "body": None}, "response": response}
         self.sanitizer.sanitize_interaction(interaction, -1, self.report)
         return response
+
+
+# vcrpy options that need its own hook chain (it filters and deep-copies each request).
+_VCR_FILTER_OPTIONS: Final = (
+    "filter_headers",
+    "filter_query_parameters",
+    "filter_post_data_parameters",
+    "ignore_hosts",
+    "ignore_localhost",
+    "decode_compressed_response",
+)
+
+
+def _direct_hooks(merge: Callable[[], dict[str, Any]], hooks: _Hooks) -> Callable[[], dict[str, Any]]:
+    """vcrpy's merged config with cfreplay's hooks called directly.
+
+    vcrpy wraps the request hook in a chain that deep-copies the request on every
+    lookup (three per replayed request): most of replay's cost.  cfreplay's hook
+    never changes the request it is given, so without vcrpy's filter options the
+    chain is not needed.
+    """
+
+    def config() -> dict[str, Any]:
+        merged = merge()
+        keywords = getattr(merge, "keywords", {})
+        if not any(option in keywords for option in _VCR_FILTER_OPTIONS):
+            merged["before_record_request"] = hooks.request
+            merged["before_record_response"] = hooks.response
+        return merged
+
+    return config
 
 
 def _unmatched_class(sanitizer: Sanitizer) -> type[Exception]:
@@ -322,15 +362,12 @@ class _IndexedCassette(vcr.cassette.Cassette):  # type: ignore[misc]
         self._exact = matchers.is_exact(self._match_on)
 
     def _load(self) -> None:
-        hooks = getattr(self._before_record_request, "__self__", None)
-        trusted = isinstance(hooks, _Hooks) and _written_by_cfreplay(Path(self._path))
-        if isinstance(hooks, _Hooks):
-            hooks.bypass = trusted  # cfreplay sanitized it when it wrote it: no need to again
+        # cfreplay sanitized what it wrote: loading it, the sanitizing hooks can stand aside.
+        token = _TRUSTED_LOAD.set(_written_by_cfreplay(Path(self._path)))
         try:
             super()._load()
         finally:
-            if isinstance(hooks, _Hooks):
-                hooks.bypass = False
+            _TRUSTED_LOAD.reset(token)
 
     def append(self, request: Any, response: Any) -> None:
         before = len(self.data)
@@ -475,8 +512,8 @@ class use_cassette(contextlib.ContextDecorator):
         try:
             # vcrpy takes per-cassette options (allow_playback_repeats…) in use_cassette, not VCR();
             # its config merging is reused, with the indexed Cassette in place of vcrpy's.
-            config = functools.partial(self._vcr(hooks).get_merged_config, path=str(self.path), **self.vcr_kwargs)
-            active.vcr_cassette = stack.enter_context(_IndexedCassette.use_arg_getter(config))
+            merge = functools.partial(self._vcr(hooks).get_merged_config, path=str(self.path), **self.vcr_kwargs)
+            active.vcr_cassette = stack.enter_context(_IndexedCassette.use_arg_getter(_direct_hooks(merge, hooks)))
             stack.enter_context(_patch_unmatched(_unmatched_class(self.sanitizer)))
             if replay_only:
                 stack.enter_context(block_network(self.allow_hosts))

@@ -85,9 +85,13 @@ _BASE64_BLOB: Final = re.compile(r"[A-Za-z0-9+/]{40,}={0,2}")
 # secret the rules know (base64-wrapped blobs are checked separately).  Substring tests
 # on a lowered copy run several times faster than one case-insensitive regex.
 _TRIGGER_WORDS: Final = (
-    "eyj", "\\u00", ":\\/\\/", "token", "pass", "secret", "credential", "env_json", "environment_json", "docker_", "://",
+    # URL userinfo needs its "@" (a plain URL is no trigger); the rest name secrets or hold them.
+    "eyj", "\\u00", "@", "token", "pass", "secret", "credential", "env_json", "environment_json", "docker_",
     "code", "assertion", "bearer", "basic", "key", "jti", "sig", "md5", "auth",
 )  # fmt: skip
+
+
+_CREDENTIAL_HEADERS: Final = frozenset((*cfapi.AUTHORIZATION_HEADERS, *cfapi.COOKIE_HEADERS))
 
 
 def _placeholder_like(value: str) -> bool:
@@ -303,6 +307,13 @@ class Sanitizer:
         return fake
 
     # ------------------------------------------------------------------ text, URLs, forms
+
+    def may_hold_secrets(self, header_names: Iterable[str], texts: Iterable[str]) -> bool:
+        """A cheap, conservative pre-check: ``False`` only when no rule could change anything."""
+        names = {name.lower() for name in header_names}
+        if names & _CREDENTIAL_HEADERS or names & self._extra_headers:
+            return True
+        return any(self._worth_a_look(text) or (len(text) >= 40 and _BASE64_BLOB.search(text)) for text in texts)
 
     def _worth_a_look(self, text: str) -> bool:
         if self._patterns:  # custom patterns can match anything
