@@ -241,7 +241,7 @@ class Sanitizer:
         self._patterns = tuple(re.compile(p) for p in self.config.patterns)
         extra = (*self.config.json_keys, *self.config.query_params, *self.config.form_fields)
         self._trigger_words = (*_TRIGGER_WORDS, *(name.lower() for name in extra))
-        self._faker = Faker("en_US")
+        self._faker: Faker | None = None  # made on first use: most cassettes hold no PII to fake
 
     # ------------------------------------------------------------------ replacements
 
@@ -275,6 +275,8 @@ class Sanitizer:
             pass
         else:
             return str(uuid.UUID(bytes=digest[:16], version=4))
+        if self._faker is None:
+            self._faker = Faker("en_US")
         self._faker.seed_instance(int.from_bytes(digest[:8], "big"))
         name = self._faker.user_name()
         return f"{name}@{self._faker.safe_domain_name()}" if "@" in value else name

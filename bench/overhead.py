@@ -1,0 +1,349 @@
+"""Per-test overhead of a replayed cassette: cfreplay's pytest plugin against pytest-recording, in one run.
+
+The script generates, in a temporary directory, ``--tests`` (default 200) small
+cassettes, one per test, each one ``GET https://api.sys.example.com/v2/apps/<guid>``
+answered by a small app envelope (vcrpy's YAML, ``cassette.dumps``, plus
+``metadata: {recorded_at: ...}``, which vcrpy ignores), and the same suite of
+``--tests`` tests in several variants.  Each test makes its one ``requests.get``
+and asserts the status:
+
+* baseline: no cassette; ``requests.adapters.HTTPAdapter.send`` is patched for the
+  session to answer from a dict (through urllib3's response and requests'
+  ``build_response``), so the test itself costs what it would anyway;
+* cfreplay: ``@pytest.mark.cfreplay("<test name>")``, with ``cfreplay_cassette_dir``
+  overridden in the conftest to point at the cassettes; plugin defaults (replay only,
+  network blocked, clock frozen at ``recorded_at``);
+* cfreplay, ``freeze_time=False`` (through ``cfreplay_config``): the same without
+  the frozen clock, to show what freezing costs;
+* pytest-recording: ``@pytest.mark.vcr``, ``vcr_cassette_dir`` overridden, run
+  with ``--record-mode=none``; the same cassette files.
+
+Each suite runs as ``<python> -m pytest -q -p no:cacheprovider -p no:randomly`` in
+a subprocess (``--python``, default this interpreter; pytest-recording must not go
+into the project's virtualenv, see ``bench/README.md``), best wall time of
+``--repeat`` (default 3), suites alternating.  Every suite runs with only its own
+plugin loaded (``-p no:recording`` or ``-p no:cfreplay``), and is compared with the
+baseline run under the same plugins, so the per-test overhead
+``(suite - baseline) / tests`` holds what a cassette costs per test (fixtures,
+loading, patching and unpatching the clients, replay) and not the plugins' one-off
+import, which is printed apart.  Printed: ms/test, and the ratio
+cfreplay/pytest-recording next to the targets (<= 1 ms/test, <= 0.35x).  If the
+interpreter cannot import pytest-recording its rows are skipped.  ``--profile`` also
+prints cProfile's top entries for the cfreplay suite.  The script exits 0 whatever
+the figures.
+
+Run it::
+
+    python3 -m venv /tmp/bench-venv
+    /tmp/bench-venv/bin/pip install -e . pytest-recording requests
+    .venv/bin/python bench/overhead.py --python /tmp/bench-venv/bin/python
+    .venv/bin/python bench/overhead.py --python /tmp/bench-venv/bin/python --tests 1000 --repeat 5 --json
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import io
+import json
+import platform
+import pstats
+import random
+import re
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+from cfreplay import cassette, factories
+
+HOST = "https://api.sys.example.com"
+RECORDED_AT = "2026-11-28T00:00:00Z"
+TARGET_MS = 1.0
+TARGET_RATIO = 0.35
+SEED = 1
+PYTEST_ARGS = ("-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "no:randomly")
+
+# --------------------------------------------------------------------------- the generated suites
+
+_BASELINE_CONFTEST = '''\
+import io
+import json
+from pathlib import Path
+
+import pytest
+import requests.adapters
+import urllib3
+
+ANSWERS = json.loads((Path(__file__).parent.parent / "answers.json").read_text())
+
+
+def _send(self, request, *args, **kwargs):
+    status, reason, headers, body = ANSWERS[request.url]
+    raw = urllib3.HTTPResponse(
+        body=io.BytesIO(body.encode()), headers=headers, status=status, reason=reason,
+        preload_content=False, decode_content=True, request_url=request.url,
+    )
+    return self.build_response(request, raw)
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _stub_adapter():
+    original = requests.adapters.HTTPAdapter.send
+    requests.adapters.HTTPAdapter.send = _send
+    yield
+    requests.adapters.HTTPAdapter.send = original
+'''
+
+_CFREPLAY_CONFTEST = '''\
+from pathlib import Path
+
+import pytest
+
+CASSETTES = Path(__file__).parent.parent / "cassettes"
+
+
+@pytest.fixture
+def cfreplay_cassette_dir():
+    return CASSETTES
+{extra}'''
+
+_NO_FREEZE = '''
+
+@pytest.fixture
+def cfreplay_config():
+    return {"freeze_time": False}
+'''
+
+_RECORDING_CONFTEST = '''\
+from pathlib import Path
+
+import pytest
+
+CASSETTES = Path(__file__).parent.parent / "cassettes"
+
+
+@pytest.fixture(scope="module")
+def vcr_cassette_dir():
+    return str(CASSETTES)
+'''
+
+# name: (conftest, marker line or "", plugins blocked)
+VARIANTS: dict[str, tuple[str, str, tuple[str, ...]]] = {
+    "baseline-none": (_BASELINE_CONFTEST, "", ("cfreplay", "recording")),
+    "baseline-cfreplay": (_BASELINE_CONFTEST, "", ("recording",)),
+    "cfreplay": (_CFREPLAY_CONFTEST.format(extra=""), '@pytest.mark.cfreplay("{name}")\n', ("recording",)),
+    "cfreplay-nofreeze": (_CFREPLAY_CONFTEST.format(extra=_NO_FREEZE), '@pytest.mark.cfreplay("{name}")\n',
+                          ("recording",)),
+    "baseline-recording": (_BASELINE_CONFTEST, "", ("cfreplay",)),
+    "pytest-recording": (_RECORDING_CONFTEST, "@pytest.mark.vcr\n", ("cfreplay",)),
+}  # fmt: skip
+# row label, suite, its baseline
+ROWS = (
+    ("cfreplay", "cfreplay", "baseline-cfreplay"),
+    ("cfreplay (freeze_time=False)", "cfreplay-nofreeze", "baseline-cfreplay"),
+    ("pytest-recording", "pytest-recording", "baseline-recording"),
+)
+RECORDING_SUITES = ("baseline-recording", "pytest-recording")
+
+
+def _interaction(guid: str, body: str) -> dict[str, Any]:
+    return {
+        "request": {
+            "body": None,
+            "headers": {"Accept": ["*/*"], "Accept-Encoding": ["gzip, deflate"], "Connection": ["keep-alive"],
+                        "User-Agent": ["python-requests/2.34.2"]},
+            "method": "GET",
+            "uri": f"{HOST}/v2/apps/{guid}",
+        },
+        "response": {
+            "body": {"string": body},
+            "headers": {"Content-Type": ["application/json;charset=utf-8"], "Content-Length": [str(len(body))],
+                        "X-Content-Type-Options": ["nosniff"]},
+            "status": {"code": 200, "message": "OK"},
+        },
+    }  # fmt: skip
+
+
+def generate(root: Path, tests: int) -> None:
+    """Cassettes, the baseline's answers, and one directory per variant (conftest + test module)."""
+    rng = random.Random(SEED)
+    templates = []
+    for index in range(4):
+        envelope = factories.app_envelope(seed=SEED + index)
+        templates.append((json.dumps(envelope, indent=2), envelope["metadata"]["guid"]))
+    (root / "cassettes").mkdir()
+    (root / "pytest.ini").write_text("[pytest]\n")  # the rootdir: no project settings leak in
+    answers, names, urls = {}, [], []
+    for index in range(tests):
+        guid = str(uuid.UUID(int=rng.getrandbits(128), version=4))
+        template, template_guid = templates[index % len(templates)]
+        body = template.replace(template_guid, guid)
+        name = f"test_app_{index:04d}"
+        data = {"interactions": [_interaction(guid, body)], "metadata": {"recorded_at": RECORDED_AT}, "version": 1}
+        (root / "cassettes" / f"{name}.yaml").write_bytes(cassette.dumps(data, "yaml"))
+        url = f"{HOST}/v2/apps/{guid}"
+        response = data["interactions"][0]["response"]
+        headers = {key: values[0] for key, values in response["headers"].items()}
+        answers[url] = (200, "OK", headers, body)
+        names.append(name)
+        urls.append(url)
+    (root / "answers.json").write_text(json.dumps(answers))
+    for variant, (conftest, marker, _) in VARIANTS.items():
+        directory = root / variant
+        directory.mkdir()
+        (directory / "conftest.py").write_text(conftest)
+        lines = ["import pytest", "import requests", ""]
+        for name, url in zip(names, urls, strict=True):
+            lines += ["", f"{marker.format(name=name)}def {name}():",
+                      f'    assert requests.get("{url}").status_code == 200', ""]  # fmt: skip
+        (directory / "test_apps.py").write_text("\n".join(lines))
+
+
+# --------------------------------------------------------------------------- running them
+
+
+def command(python: str, root: Path, variant: str) -> list[str]:
+    blocked = [arg for plugin in VARIANTS[variant][2] for arg in ("-p", f"no:{plugin}")]
+    extra = ["--record-mode=none"] if variant == "pytest-recording" else []
+    return [python, *PYTEST_ARGS, *blocked, *extra, "--rootdir", str(root), str(root / variant)]
+
+
+def run_suite(python: str, root: Path, variant: str, tests: int) -> tuple[float, str | None]:
+    """Wall seconds for one run of the suite, and an error if not every test passed."""
+    start = time.perf_counter()
+    completed = subprocess.run(command(python, root, variant), cwd=root, capture_output=True, text=True, check=False)
+    seconds = time.perf_counter() - start
+    summary = completed.stdout.strip().splitlines()[-1] if completed.stdout.strip() else completed.stderr.strip()
+    if completed.returncode != 0 or not re.search(rf"\b{tests} passed\b", summary):
+        return seconds, f"exit {completed.returncode}: {summary[-300:]}"
+    return seconds, None
+
+
+def importable(python: str, module: str) -> bool:
+    completed = subprocess.run([python, "-c", f"import {module}"], capture_output=True, check=False)
+    return completed.returncode == 0
+
+
+def measure(python: str, root: Path, tests: int, repeat: int, variants: list[str]) -> dict[str, dict[str, Any]]:
+    results: dict[str, dict[str, Any]] = {variant: {"best_s": float("inf"), "error": None} for variant in variants}
+    for variant in variants:  # warm the file cache and the .pyc files
+        run_suite(python, root, variant, tests)
+    for _ in range(repeat):
+        for variant in variants:
+            seconds, error = run_suite(python, root, variant, tests)
+            if error:
+                results[variant]["error"] = error
+            results[variant]["best_s"] = min(results[variant]["best_s"], seconds)
+    return results
+
+
+def profile(python: str, root: Path, top: int = 30) -> str:
+    """cProfile of one run of the cfreplay suite: top entries by own time, then cfreplay/vcrpy/freezegun by total."""
+    output = root / "cfreplay.prof"
+    cmd = command(python, root, "cfreplay")
+    subprocess.run([cmd[0], "-m", "cProfile", "-o", str(output), *cmd[1:]], cwd=root, capture_output=True,
+                   check=False)  # fmt: skip
+    if not output.exists():
+        return "(the profiled run failed)"
+    out = io.StringIO()
+    stats = pstats.Stats(str(output), stream=out).strip_dirs()
+    stats.sort_stats("tottime").print_stats(top)
+    stats = pstats.Stats(str(output), stream=out)
+    stats.sort_stats("cumulative").print_stats(r"cfreplay/|vcr/|freezegun/|pytest_recording/", top)
+    return out.getvalue()
+
+
+# --------------------------------------------------------------------------- report
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--python", default=sys.executable, help="interpreter that runs the suites (default: this one)")
+    parser.add_argument("--tests", type=int, default=200, help="tests per suite, one cassette each (default: 200)")
+    parser.add_argument("--repeat", type=int, default=3, help="runs per suite; the best counts (default: 3)")
+    parser.add_argument("--profile", action="store_true", help="also profile one run of the cfreplay suite")
+    parser.add_argument("--json", action="store_true", help="print the results as JSON")
+    args = parser.parse_args(argv)  # fmt: skip
+    tests, repeat = max(1, args.tests), max(1, args.repeat)
+
+    versions = subprocess.run(
+        [args.python, "-c", "import platform, pytest; print(platform.python_version(), pytest.__version__)"],
+        capture_output=True, text=True, check=False,
+    ).stdout.split()  # fmt: skip
+    has_recording = importable(args.python, "pytest_recording")
+    variants = [v for v in VARIANTS if has_recording or v not in RECORDING_SUITES]
+    with tempfile.TemporaryDirectory(prefix="cfreplay-bench-overhead-") as tmp:
+        root = Path(tmp)
+        generate(root, tests)
+        results = measure(args.python, root, tests, repeat, variants)
+        profiled = profile(args.python, root) if args.profile else None
+
+    rows = []
+    for label, suite, base in ROWS:
+        if suite not in results:
+            rows.append({"tool": label, "skipped": "pytest-recording is not importable by --python"})
+            continue
+        error = results[suite]["error"] or results[base]["error"]
+        seconds, floor = results[suite]["best_s"], results[base]["best_s"]
+        rows.append({"tool": label, "suite_s": seconds, "baseline_s": floor, "error": error,
+                     "ms_per_test": (seconds - floor) / tests * 1e3})  # fmt: skip
+    by_tool = {row["tool"]: row for row in rows}
+    ours, theirs = by_tool["cfreplay"].get("ms_per_test"), by_tool["pytest-recording"].get("ms_per_test")
+    ratio = ours / theirs if ours is not None and theirs else None
+    session = {
+        plugin: (results[base]["best_s"] - results["baseline-none"]["best_s"]) * 1e3
+        for plugin, base in (("cfreplay", "baseline-cfreplay"), ("pytest-recording", "baseline-recording"))
+        if base in results
+    }
+    meets = bool(ours is not None and ours <= TARGET_MS and ratio is not None and ratio <= TARGET_RATIO)
+    report: dict[str, Any] = {
+        "benchmark": "per-test overhead of a replayed cassette",
+        "date": datetime.date.today().isoformat(),
+        "python": versions[0] if versions else None,
+        "pytest": versions[1] if len(versions) > 1 else None,
+        "interpreter": args.python,
+        "platform": platform.platform(),
+        "tests": tests,
+        "repeat": repeat,
+        "suites_best_s": {variant: result["best_s"] for variant, result in results.items()},
+        "rows": rows,
+        "plugin_session_cost_ms": session,
+        "ratio_cfreplay_over_pytest_recording": ratio,
+        "target": {"ms_per_test": TARGET_MS, "ratio": TARGET_RATIO},
+        "meets_target": meets,
+    }
+    if args.json:
+        if profiled is not None:
+            report["profile"] = profiled
+        print(json.dumps(report, indent=2))
+        return 0
+
+    print(f"Per-test overhead of a replayed cassette: {tests} tests, one cassette and one requests.get each, "
+          f"best of {repeat}")  # fmt: skip
+    print(f"Python {report['python']}, pytest {report['pytest']} ({args.python}) on {report['platform']}\n")
+    print(f"{'tool':<30} {'suite s':>8} {'baseline s':>11} {'ms/test':>8}")
+    for row in rows:
+        if "skipped" in row:
+            print(f"{row['tool']:<30} skipped: {row['skipped']}")
+            continue
+        print(f"{row['tool']:<30} {row['suite_s']:>8.3f} {row['baseline_s']:>11.3f} {row['ms_per_test']:>8.2f}")
+        if row["error"]:
+            print(f"    not every test passed: {row['error']}")
+    print(f"\nbaseline with no cassette plugin: {results['baseline-none']['best_s']:.3f} s; loading the plugin "
+          "itself (once per session): " + ", ".join(f"{k} {v:+.0f} ms" for k, v in session.items()))  # fmt: skip
+    verdict = "met" if meets else "NOT met"
+    shown = "-" if ratio is None else f"{ratio:.2f}x"
+    shown_ms = "-" if ours is None else f"{ours:.2f} ms"
+    print(f"ratio cfreplay/pytest-recording: {shown}; cfreplay {shown_ms}/test "
+          f"(target: <= {TARGET_MS:g} ms/test and <= {TARGET_RATIO:g}x pytest-recording, {verdict})")  # fmt: skip
+    if profiled is not None:
+        print(f"\ncProfile of one run of the cfreplay suite:\n{profiled}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
