@@ -69,7 +69,7 @@ PYTEST_ARGS = ("-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "no:randoml
 
 # --------------------------------------------------------------------------- the generated suites
 
-_BASELINE_CONFTEST = '''\
+_BASELINE_CONFTEST = """\
 import io
 import json
 from pathlib import Path
@@ -96,9 +96,9 @@ def _stub_adapter():
     requests.adapters.HTTPAdapter.send = _send
     yield
     requests.adapters.HTTPAdapter.send = original
-'''
+"""
 
-_CFREPLAY_CONFTEST = '''\
+_CFREPLAY_CONFTEST = """\
 from pathlib import Path
 
 import pytest
@@ -109,16 +109,16 @@ CASSETTES = Path(__file__).parent.parent / "cassettes"
 @pytest.fixture
 def cfreplay_cassette_dir():
     return CASSETTES
-{extra}'''
+{extra}"""
 
-_NO_FREEZE = '''
+_NO_FREEZE = """
 
 @pytest.fixture
 def cfreplay_config():
     return {"freeze_time": False}
-'''
+"""
 
-_RECORDING_CONFTEST = '''\
+_RECORDING_CONFTEST = """\
 from pathlib import Path
 
 import pytest
@@ -129,7 +129,7 @@ CASSETTES = Path(__file__).parent.parent / "cassettes"
 @pytest.fixture(scope="module")
 def vcr_cassette_dir():
     return str(CASSETTES)
-'''
+"""
 
 # name: (conftest, marker line or "", plugins blocked)
 VARIANTS: dict[str, tuple[str, str, tuple[str, ...]]] = {
@@ -267,7 +267,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeat", type=int, default=3, help="runs per suite; the best counts (default: 3)")
     parser.add_argument("--profile", action="store_true", help="also profile one run of the cfreplay suite")
     parser.add_argument("--json", action="store_true", help="print the results as JSON")
-    args = parser.parse_args(argv)  # fmt: skip
+    args = parser.parse_args(argv)
     tests, repeat = max(1, args.tests), max(1, args.repeat)
 
     versions = subprocess.run(

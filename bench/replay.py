@@ -245,9 +245,9 @@ def measure(sizes: list[int], vcrpy_max: int, repeat: int, workdir: Path) -> lis
         rounds = max(repeat, min(50, 1000 // n))  # small N: more rounds against timer noise
         row: dict[str, Any] = {"n": n, "mb": len(payload) / 1e6, "rounds": rounds}
         for tool, run in (
-            ("floor", lambda: run_floor(answers, urls)),
-            ("cfreplay", lambda: run_cfreplay(path, urls)),
-            ("vcrpy", lambda: run_vcrpy(path, urls)),
+            ("floor", lambda answers=answers, urls=urls: run_floor(answers, urls)),
+            ("cfreplay", lambda path=path, urls=urls: run_cfreplay(path, urls)),
+            ("vcrpy", lambda path=path, urls=urls: run_vcrpy(path, urls)),
         ):
             if tool == "vcrpy" and n > vcrpy_max:
                 row[tool] = {"enter_s": None, "replay_s": extrapolate(vcrpy_measured, n), "extrapolated": True}
@@ -298,12 +298,18 @@ def _fmt(value: float | None, spec: str, extrapolated: bool = False) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("--sizes", default="10,100,1000,5000", help="interactions per cassette (default: 10,100,1000,5000)")
-    parser.add_argument("--vcrpy-max", type=int, default=1000, help="largest N vcrpy runs; above, extrapolated (default: 1000)")
-    parser.add_argument("--repeat", type=int, default=3, help="timed rounds per tool and size; the best counts (default: 3)")
+    parser.add_argument(
+        "--sizes", default="10,100,1000,5000", help="interactions per cassette (default: 10,100,1000,5000)"
+    )
+    parser.add_argument(
+        "--vcrpy-max", type=int, default=1000, help="largest N vcrpy runs; above, extrapolated (default: 1000)"
+    )
+    parser.add_argument(
+        "--repeat", type=int, default=3, help="timed rounds per tool and size; the best counts (default: 3)"
+    )
     parser.add_argument("--profile", type=int, default=0, metavar="N", help="also profile cfreplay's replay loop at N")
     parser.add_argument("--json", action="store_true", help="print the results as JSON")
-    args = parser.parse_args(argv)  # fmt: skip
+    args = parser.parse_args(argv)
     sizes = sorted({max(1, int(size)) for size in args.sizes.split(",") if size.strip()})
     repeat = max(1, args.repeat)
 
@@ -338,8 +344,9 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(report, indent=2))
         return 0
 
-    print(f"Replay N requests from an N-interaction cassette (requests {requests.__version__}), best of {repeat}+")
-    print(f"Python {report['python']} on {report['platform']}; cfreplay {cfreplay.__version__}, vcrpy {vcr.__version__}")
+    print(f"Replay N requests from an N-interaction cassette, best of {repeat} rounds (more at small N)")
+    print(f"Python {report['python']} on {report['platform']}")
+    print(f"cfreplay {cfreplay.__version__}, vcrpy {vcr.__version__}, requests {requests.__version__}")
     print("replay loop only; 'enter' is entering the context (loading the cassette), first time in this process\n")
     head = f"{'N':>6} {'MB':>6}  {'floor µs/req':>12} {'cfreplay µs/req':>15} {'vcrpy µs/req':>27}"
     print(head + f" {'cfreplay s':>11} {'vcrpy s':>22} {'x vcrpy':>8} {'/floor':>7}")
