@@ -28,7 +28,6 @@ import contextvars
 import copy
 import fcntl
 import functools
-import gc
 import inspect
 import os
 import sys
@@ -144,16 +143,7 @@ def _parsed(path: Path) -> dict[str, Any] | None:
     raw = cassette_files.read_bytes(path)
     if not raw.strip():
         return None
-    # A big cassette is a great many small objects: the cyclic collector would run over
-    # them again and again while they are built (most of vcrpy's load time), yet they
-    # hold no cycles, so it is paused for the parse.
-    collecting = gc.isenabled()
-    gc.disable()
-    try:
-        data = cassette_files.loads(raw, path=path).data
-    finally:
-        if collecting:
-            gc.enable()
+    data = cassette_files.loads(raw, path=path).data  # parses with the cyclic collector paused
     if len(_PARSED) >= _PARSED_LIMIT:
         _PARSED.pop(next(iter(_PARSED)))
     _PARSED[key] = data
@@ -216,13 +206,18 @@ def recorded_at(path: str | os.PathLike[str]) -> datetime | None:
 
 # True while a cassette cfreplay wrote is being loaded (vcrpy runs the record hooks on load).
 _TRUSTED_LOAD: Final[contextvars.ContextVar[bool]] = contextvars.ContextVar("cfreplay_trusted_load", default=False)
+# True while any cassette is being loaded.
+_LOADING: Final[contextvars.ContextVar[bool]] = contextvars.ContextVar("cfreplay_loading", default=False)
 
 
 class _Hooks:
     """vcrpy's before-record hooks, sanitizing with one Sanitizer (so replacements stay consistent)."""
 
-    def __init__(self, sanitizer: Sanitizer) -> None:
+    def __init__(self, sanitizer: Sanitizer, *, writes: bool = True) -> None:
         self.sanitizer = sanitizer
+        # Loaded requests are always sanitized (live ones are, and they must match), but
+        # loaded responses only matter if the cassette may be written back.
+        self.writes = writes
         self.report = Report()
         # vcrpy calls the request hook for every lookup of a live request, sometimes on
         # copies; sanitizing each distinct request once keeps matching cheap and the
@@ -259,6 +254,8 @@ class _Hooks:
     def response(self, response: dict[str, Any]) -> dict[str, Any]:
         if _TRUSTED_LOAD.get():
             return response
+        if _LOADING.get() and not self.writes and not _compressed(response):
+            return response  # replay only: nothing is written back, and no framing to mend
         # vcrpy passes a deep copy here: the live response keeps its real values.
         interaction = {"request": {"method": "GET", "uri": "", "headers": {}, "body": None}, "response": response}
         self.sanitizer.sanitize_interaction(interaction, -1, self.report)
@@ -294,6 +291,10 @@ def _direct_hooks(merge: Callable[[], dict[str, Any]], hooks: _Hooks) -> Callabl
         return merged
 
     return config
+
+
+def _compressed(response: dict[str, Any]) -> bool:
+    return any(name.lower() == "content-encoding" for name in response.get("headers") or {})
 
 
 def _unmatched_class(sanitizer: Sanitizer) -> type[Exception]:
@@ -363,11 +364,13 @@ class _IndexedCassette(vcr.cassette.Cassette):  # type: ignore[misc]
 
     def _load(self) -> None:
         # cfreplay sanitized what it wrote: loading it, the sanitizing hooks can stand aside.
-        token = _TRUSTED_LOAD.set(_written_by_cfreplay(Path(self._path)))
+        trusted = _TRUSTED_LOAD.set(_written_by_cfreplay(Path(self._path)))
+        loading = _LOADING.set(True)
         try:
             super()._load()
         finally:
-            _TRUSTED_LOAD.reset(token)
+            _LOADING.reset(loading)
+            _TRUSTED_LOAD.reset(trusted)
 
     def append(self, request: Any, response: Any) -> None:
         before = len(self.data)
@@ -506,7 +509,7 @@ class use_cassette(contextlib.ContextDecorator):
         replay_only = self.record_mode == "none" or (self.record_mode == "once" and exists)
         moment = recorded_at(self.path) if exists and replay_only and self.freeze_time else None
         active = ActiveCassette(self.path, self.record_mode, moment, frozen=moment is not None, offline=replay_only)
-        hooks = _Hooks(self.sanitizer)
+        hooks = _Hooks(self.sanitizer, writes=not replay_only)
         active.report = hooks.report
         stack = contextlib.ExitStack()
         try:
