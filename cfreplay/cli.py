@@ -1,4 +1,6 @@
-"""The ``cfreplay`` command.  ``main(argv) -> int`` so tests can call it directly.
+"""The ``cfreplay`` command: fake, sanitize, scan, record, serve, import, show, diff.
+
+``main(argv) -> int`` so tests can call it directly.
 
 Exit codes: 0 success; 1 findings (``scan``) or changes found by ``sanitize --check``;
 2 bad input (unknown name, bad value, bad option, a file that cannot be processed).
@@ -9,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
 import sys
 from collections.abc import Callable, Sequence
@@ -143,12 +146,40 @@ def _build_parser() -> _Parser:
 
     serve = commands.add_parser(
         "serve",
-        help="serve the embedded Cloud Controller + UAA simulator on 127.0.0.1",
-        description="Serve an embedded CC v2 + UAA simulator on 127.0.0.1 until Ctrl-C or SIGTERM.",
+        help="replay cassettes (or the simulator) as an HTTP server on 127.0.0.1",
+        description="Replay cassettes as an HTTP server on 127.0.0.1, so the cf CLI, Go clients and curl run "
+        "offline against them; or, with --simulate, serve the embedded CC v2 + UAA simulator. Runs until "
+        "Ctrl-C or SIGTERM.",
     )
-    serve.add_argument("--simulate", action="store_true", required=True, help="serve the simulator")
+    serve.add_argument("cassettes", nargs="*", metavar="CASSETTE", help="cassettes to replay")
+    serve.add_argument("--simulate", action="store_true", help="serve the simulator instead of cassettes")
     serve.add_argument("--port", type=int, default=0, help="port (default: any free port)")
     serve.add_argument("--seed", type=int, default=0, help="seed of the simulated foundation (default 0)")
+
+    importer = commands.add_parser(
+        "import",
+        help="turn a HAR file or a cf CLI trace into a sanitized cassette",
+        description="Import captured traffic — HAR 1.2 (browser devtools, mitmproxy) or CF_TRACE output of the "
+        "cf CLI — as a cassette, sanitized and scanned before it is written. Exit 2 and no cassette on bad input.",
+    )
+    importer.add_argument("paths", nargs="+", metavar="PATH", help="HAR files or cf CLI traces")
+    importer.add_argument("-o", "--output", required=True, metavar="CASSETTE", help="the cassette to write")
+    importer.add_argument("--from", dest="source", choices=("har", "cf-trace"), help="input format (default: detect)")
+
+    show = commands.add_parser("show", help="list a cassette's interactions, or print one exchange")
+    show.add_argument("cassette", metavar="CASSETTE")
+    show.add_argument("--index", type=int, metavar="N", help="print interaction N, decoded and pretty-printed")
+    show.add_argument("--format", choices=("text", "json"), default="text", help="output format (default text)")
+
+    differ = commands.add_parser(
+        "diff",
+        help="compare two cassettes, ignoring volatile fields",
+        description="Compare two cassettes interaction by interaction, ignoring request ids, dates, timestamps "
+        "and replaced tokens. Exit 0 when they match, 1 when they differ, 2 on bad input.",
+    )
+    differ.add_argument("a", metavar="A")
+    differ.add_argument("b", metavar="B")
+    differ.add_argument("--format", choices=("text", "json"), default="text", help="output format (default text)")
     return parser
 
 
@@ -353,6 +384,10 @@ class _Spinner:
 
 
 def _serve(args: argparse.Namespace) -> int:
+    if args.simulate == bool(args.cassettes):
+        raise _UsageError("give cassettes to replay, or --simulate (not both)")
+    if args.cassettes:
+        return _serve_cassettes(args)
     from cfreplay import simulator  # the server pulls in http.server and threads: only when asked
 
     password = simulator.Simulator(seed=args.seed, base_url="http://127.0.0.1").password
@@ -369,6 +404,69 @@ def _serve(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _serve_cassettes(args: argparse.Namespace) -> int:
+    from cfreplay import server
+
+    paths = [Path(p) for p in args.cassettes]
+
+    def ready(url: str) -> None:
+        print(f"replaying {len(paths)} cassette{'s' if len(paths) != 1 else ''} at {url} (Ctrl-C to stop)")
+
+    sanitizer = Sanitizer()
+
+    def log(line: str) -> None:
+        # A client may send a token in a query string; the log never shows it.
+        print(sanitizer.sanitize_text(line, lambda _location, _rule: None, "log"), file=sys.stderr, flush=True)
+
+    try:
+        server.serve(paths, port=args.port, ready=ready, log=log)
+    except OSError as error:
+        raise _UsageError(f"cannot listen on 127.0.0.1:{args.port}: {error.strerror or error}") from None
+    return EXIT_OK
+
+
+def _import(args: argparse.Namespace) -> int:
+    from cfreplay import cassette, importers
+
+    output = Path(args.output)
+    data = importers.import_files([Path(p) for p in args.paths], fmt=args.source)
+    report = Sanitizer(SanitizeConfig.from_pyproject()).sanitize_data(data, path=output)
+    payload = cassette.dumps(data, cassette.detect_format(output))
+    findings = scanner.scan_text(payload.decode("utf-8"), path=str(output), cassette=True)
+    if findings:
+        rules = ", ".join(sorted({finding.rule for finding in findings}))
+        raise CfreplayError(f"{output}: the import still held secrets ({rules}); nothing was written")
+    output.parent.mkdir(parents=True, exist_ok=True)
+    cassette.atomic_write(output, payload)
+    count = len(data["interactions"])
+    print(f"imported {count} interaction{'s' if count != 1 else ''} from {', '.join(args.paths)}")
+    print(f"  sanitized: {report.summary() if report else 'nothing to sanitize'}")
+    print("  scan: clean")
+    print(f"  written: {output}")
+    return EXIT_OK
+
+
+def _colour(args: argparse.Namespace) -> bool:
+    return args.format == "text" and sys.stdout.isatty() and "NO_COLOR" not in os.environ
+
+
+def _show(args: argparse.Namespace) -> int:
+    from cfreplay import inspection
+
+    output = inspection.show(Path(args.cassette), index=args.index, fmt=args.format, color=_colour(args))
+    # A cassette someone did not sanitize must not leak through its listing either.
+    sys.stdout.write(Sanitizer().sanitize_text(output, lambda _location, _rule: None, "show"))
+    return EXIT_OK
+
+
+def _diff(args: argparse.Namespace) -> int:
+    from cfreplay import inspection
+
+    output, differs = inspection.diff(Path(args.a), Path(args.b), fmt=args.format, color=_colour(args))
+    sys.stdout.write(Sanitizer().sanitize_text(output, lambda _location, _rule: None, "diff"))
+    return EXIT_FINDINGS if differs else EXIT_OK
+
+
 def _print_fake(args: argparse.Namespace) -> int:
     output = _fake(args)
     sys.stdout.buffer.write(output)
@@ -382,6 +480,9 @@ _COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "scan": _scan,
     "record": _record,
     "serve": _serve,
+    "import": _import,
+    "show": _show,
+    "diff": _diff,
 }
 
 

@@ -411,7 +411,8 @@ class Sanitizer:
             name = urllib.parse.unquote_plus(match["name"])
             value = urllib.parse.unquote_plus(match["value"])
             lower = name.lower()
-            if lower in names and value and not _already_redacted(value):
+            secret_name = lower in names or cfapi.is_secret_key(name)  # auth_password=, api_key=…
+            if secret_name and value and not _already_redacted(value):
                 note(location, "form-field" if form else "url-query")
                 return f"{match['lead']}{match['name']}={urllib.parse.quote(self._replacement(lower, value), safe='')}"
             if _JWT.search(value):
