@@ -27,28 +27,22 @@ they hold tokens.
 from __future__ import annotations
 
 import logging
-import signal
-import socket
-import socketserver
-import sys
 import threading
 from collections import deque
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from types import FrameType
 from typing import Any, Final
 from urllib.parse import parse_qsl, urlsplit
 
 from cfreplay import cassette as cassette_files
-from cfreplay import factories
+from cfreplay import factories, loopback
 from cfreplay.types import Response
 
 __all__ = ["HOST", "CassetteServer", "RunningServer", "run", "serve"]
 
-HOST: Final = "127.0.0.1"
+HOST: Final = loopback.HOST
 
 _log = logging.getLogger(__name__)
 
@@ -205,104 +199,22 @@ class CassetteServer:
 # --------------------------------------------------------------------------- HTTP
 
 
-class _Server(ThreadingHTTPServer):
-    # Handler threads must never keep the process (or a test run) alive.
-    daemon_threads = True
-
-    def __init__(self, replay: CassetteServer, port: int) -> None:
-        self.replay = replay
-        self._connections: set[socket.socket] = set()
-        self._connections_lock = threading.Lock()
-        super().__init__((HOST, port), _Handler)
-
-    def server_bind(self) -> None:
-        # HTTPServer.server_bind resolves the host's FQDN, a DNS lookup that can stall offline.
-        socketserver.TCPServer.server_bind(self)
-        self.server_name, self.server_port = self.bound()
-
-    def bound(self) -> tuple[str, int]:
-        host, port = self.socket.getsockname()[:2]
-        return str(host), int(port)
-
-    def track(self, connection: socket.socket, *, open_: bool) -> None:
-        with self._connections_lock:
-            (self._connections.add if open_ else self._connections.discard)(connection)
-
-    def close_connections(self) -> None:
-        """End kept-alive connections, so no handler thread answers after stop()."""
-        with self._connections_lock:
-            connections = list(self._connections)
-        for connection in connections:
-            with suppress(OSError):
-                connection.shutdown(socket.SHUT_RDWR)
-
-
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"  # keep-alive, as clients' sessions expect
-    server: _Server
-
-    def log_message(self, format: str, *args: Any) -> None:
-        _log.debug("%s " + format, self.address_string(), *args)
-
-    def setup(self) -> None:
-        super().setup()
-        self.server.track(self.connection, open_=True)
-
-    def finish(self) -> None:
-        try:
-            super().finish()
-        finally:
-            self.server.track(self.connection, open_=False)
-
-    def _dispatch(self) -> None:
-        if "chunked" in (self.headers.get("Transfer-Encoding") or "").lower():
-            # CC clients do not stream request bodies; refusing keeps the connection sane.
-            self.send_error(411, "Length Required")
-            return
-        try:
-            length = int(self.headers.get("Content-Length") or 0)
-        except ValueError:
-            length = -1
-        if length < 0:
-            self.send_error(400, "Bad Content-Length")
-            return
-        body = self.rfile.read(length) if length else b""
-        response = self.server.replay.handle(self.command, self.path, dict(self.headers.items()), body)
-        # send_response_only: the recorded Date and Server are sent, not this server's.
-        self.send_response_only(response.status, response.reason or None)
-        for key, value in response.headers:
-            self.send_header(key, value)
-        self.end_headers()
-        if self.command != "HEAD" and response.status not in (204, 304) and response.status >= 200:
-            self.wfile.write(response.body)
-
-    do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = _dispatch
-
-
 class RunningServer:
     """Cassettes being served: where, the :class:`CassetteServer` answering, and how to stop."""
 
-    def __init__(self, url: str, server: CassetteServer, http: _Server, thread: threading.Thread) -> None:
-        self.url = url
+    def __init__(self, listening: loopback.Listening, server: CassetteServer) -> None:
+        self.url = listening.url
         self.server = server
-        self._http = http
-        self._thread = thread
-        self._stopped = False
+        self._listening = listening
 
     @property
     def address(self) -> tuple[str, int]:
         """The bound ``(host, port)``; the host is always 127.0.0.1."""
-        return self._http.bound()
+        return self._listening.address
 
     def stop(self) -> None:
         """Stop serving and close every connection; safe to call twice."""
-        if self._stopped:
-            return
-        self._stopped = True
-        self._http.shutdown()
-        self._http.close_connections()
-        self._http.server_close()
-        self._thread.join(timeout=5)
+        self._listening.stop()
 
 
 @contextmanager
@@ -312,23 +224,8 @@ def run(paths: Sequence[Path], *, port: int = 0, log: Callable[[str], None] | No
     Cassettes load first: a :class:`cfreplay.CassetteError` is raised before anything listens.
     """
     replay = CassetteServer(paths, log=log)
-    http = _Server(replay, port)
-    try:
-        host, bound = http.bound()
-        url = f"http://{host}:{bound}"
-        # A short poll interval keeps stop() prompt; the loop is one select() per tick.
-        thread = threading.Thread(
-            target=http.serve_forever, kwargs={"poll_interval": 0.05}, name=f"cfreplay-serve-{bound}", daemon=True
-        )
-        thread.start()
-    except BaseException:
-        http.server_close()
-        raise
-    running = RunningServer(url, replay, http, thread)
-    try:
-        yield running
-    finally:
-        running.stop()
+    with loopback.listen(lambda _url: replay.handle, port=port, name="cfreplay-serve") as listening:
+        yield RunningServer(listening, replay)
 
 
 def serve(
@@ -344,24 +241,7 @@ def serve(
     so a parent reading a pipe sees a printed URL at once).  Signals reach only
     the main thread, so call this from there; elsewhere use :func:`run`.
     """
-    if threading.current_thread() is not threading.main_thread():
-        raise RuntimeError("serve() waits for SIGINT/SIGTERM, which only the main thread receives; use run() instead")
-    stopping = threading.Event()
-
-    def _on_signal(signum: int, frame: FrameType | None) -> None:
-        stopping.set()
-
-    # Handlers go in before the server starts, so an early signal is not lost.
-    previous = {sig: signal.signal(sig, _on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
-    try:
-        with run(paths, port=port, log=log) as running:
-            if ready is not None:
-                ready(running.url)
-                for stream in (sys.stdout, sys.stderr):
-                    if stream is not None:
-                        stream.flush()
-            while not stopping.wait(0.1):
-                pass
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler if handler is not None else signal.SIG_DFL)
+    loopback.serve_until_signalled(
+        lambda: run(paths, port=port, log=log),
+        lambda running: ready(running.url) if ready is not None else None,
+    )

@@ -42,23 +42,17 @@ import json
 import logging
 import re
 import secrets
-import signal
-import socket
-import socketserver
-import sys
 import threading
 import time
 import urllib.parse
 import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from types import FrameType
 from typing import Any, Final, NamedTuple
 
-from cfreplay import cfapi, factories, tokens
+from cfreplay import cfapi, factories, loopback, tokens
 from cfreplay.cfapi import ApiVersion
 from cfreplay.seeding import Now, Seeder
 from cfreplay.types import Response
@@ -79,7 +73,7 @@ __all__ = [
 _log = logging.getLogger(__name__)
 
 #: The only interface the simulator listens on: it is a test fixture, never a service.
-HOST: Final = "127.0.0.1"
+HOST: Final = loopback.HOST
 #: The one user (a space developer of every app).
 USERNAME: Final = "admin@example.com"
 #: A confidential client for the client_credentials grant; its secret comes from the seed.
@@ -859,102 +853,18 @@ def _narrow(requested: str, allowed: Sequence[str], *, refresh: bool = False) ->
 # --------------------------------------------------------------------------- HTTP
 
 
-class _Server(ThreadingHTTPServer):
-    # Handler threads must never keep the process (or a test run) alive.
-    daemon_threads = True
-
-    def __init__(self, port: int) -> None:
-        self.simulator: Simulator | None = None
-        self._connections: set[socket.socket] = set()
-        self._connections_lock = threading.Lock()
-        super().__init__((HOST, port), _Handler)
-
-    def server_bind(self) -> None:
-        # HTTPServer.server_bind resolves the host's FQDN, a DNS lookup that can stall offline.
-        socketserver.TCPServer.server_bind(self)
-        self.server_name, self.server_port = self.bound()
-
-    def bound(self) -> tuple[str, int]:
-        """The listening ``(host, port)``."""
-        host, port = self.socket.getsockname()[:2]
-        return str(host), int(port)
-
-    def track(self, connection: socket.socket, *, open_: bool) -> None:
-        with self._connections_lock:
-            (self._connections.add if open_ else self._connections.discard)(connection)
-
-    def close_connections(self) -> None:
-        """End kept-alive connections, so no handler thread answers after stop()."""
-        with self._connections_lock:
-            connections = list(self._connections)
-        for connection in connections:
-            with suppress(OSError):
-                connection.shutdown(socket.SHUT_RDWR)
-
-
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"  # keep-alive, as clients' sessions expect
-    server: _Server
-
-    def version_string(self) -> str:
-        # Recordings say what answered them, and do not vary with the Python version.
-        return "cfreplay-simulator"
-
-    def log_message(self, format: str, *args: Any) -> None:
-        _log.debug("%s " + format, self.address_string(), *args)
-
-    def setup(self) -> None:
-        super().setup()
-        self.server.track(self.connection, open_=True)
-
-    def finish(self) -> None:
-        try:
-            super().finish()
-        finally:
-            self.server.track(self.connection, open_=False)
-
-    def _dispatch(self) -> None:
-        simulator = self.server.simulator
-        if "chunked" in (self.headers.get("Transfer-Encoding") or "").lower():
-            # Neither CC clients nor UAA clients stream request bodies; refusing keeps the connection sane.
-            self.send_error(411, "Length Required")
-            return
-        try:
-            length = int(self.headers.get("Content-Length") or 0)
-        except ValueError:
-            self.send_error(400, "Bad Content-Length")
-            return
-        if simulator is None or length < 0:
-            self.send_error(503 if simulator is None else 400)
-            return
-        body = self.rfile.read(length) if length else b""
-        # Sinatra answers HEAD like GET, without the body.
-        method = "GET" if self.command == "HEAD" else self.command
-        response = simulator.handle(method, self.path, dict(self.headers.items()), body)
-        self.send_response(response.status, response.reason or None)
-        for key, value in response.headers:
-            self.send_header(key, value)
-        self.end_headers()
-        if self.command != "HEAD":
-            self.wfile.write(response.body)
-
-    do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = _dispatch
-
-
 class RunningSimulator:
     """A simulator being served: where it is, its state machine, and how to stop it."""
 
-    def __init__(self, url: str, simulator: Simulator, server: _Server, thread: threading.Thread) -> None:
-        self.url = url
+    def __init__(self, listening: loopback.Listening, simulator: Simulator) -> None:
+        self.url = listening.url
         self.simulator = simulator
-        self._server = server
-        self._thread = thread
-        self._stopped = False
+        self._listening = listening
 
     @property
     def address(self) -> tuple[str, int]:
         """The bound ``(host, port)``; the host is always 127.0.0.1."""
-        return self._server.bound()
+        return self._listening.address
 
     @property
     def username(self) -> str:
@@ -966,13 +876,7 @@ class RunningSimulator:
 
     def stop(self) -> None:
         """Stop serving and close every connection; safe to call twice."""
-        if self._stopped:
-            return
-        self._stopped = True
-        self._server.shutdown()
-        self._server.close_connections()
-        self._server.server_close()
-        self._thread.join(timeout=5)
+        self._listening.stop()
 
 
 @contextmanager
@@ -987,25 +891,18 @@ def run(*, seed: int | str = 0, port: int = 0, **simulator_kwargs: Any) -> Itera
 
     *simulator_kwargs* go to :class:`Simulator` (``api_version``, ``polls_to_stage``…).
     """
-    server = _Server(port)
-    try:
-        host, bound = server.bound()
-        url = f"http://{host}:{bound}"
-        simulator = Simulator(seed=seed, base_url=url, **simulator_kwargs)
-        server.simulator = simulator
-        # A short poll interval keeps stop() prompt; the loop is one select() per tick.
-        thread = threading.Thread(
-            target=server.serve_forever, kwargs={"poll_interval": 0.05}, name=f"cfreplay-simulator-{bound}", daemon=True
-        )
-        thread.start()
-    except BaseException:
-        server.server_close()
-        raise
-    running = RunningSimulator(url, simulator, server, thread)
-    try:
-        yield running
-    finally:
-        running.stop()
+    made: list[Simulator] = []
+
+    def make(url: str) -> loopback.Handle:
+        made.append(Simulator(seed=seed, base_url=url, **simulator_kwargs))
+        return made[0].handle
+
+    # A live CC answers with Server and Date; recordings then say what answered them,
+    # without the Python version. Sinatra answers HEAD like GET.
+    with loopback.listen(
+        make, port=port, name="cfreplay-simulator", server_name="cfreplay-simulator", head_as_get=True
+    ) as listening:
+        yield RunningSimulator(listening, made[0])
 
 
 def serve(
@@ -1017,24 +914,7 @@ def serve(
     it, so a parent reading a pipe sees a printed URL at once).  Signals reach
     only the main thread, so call this from there; elsewhere use :func:`run`.
     """
-    if threading.current_thread() is not threading.main_thread():
-        raise RuntimeError("serve() waits for SIGINT/SIGTERM, which only the main thread receives; use run() instead")
-    stopping = threading.Event()
-
-    def _on_signal(signum: int, frame: FrameType | None) -> None:
-        stopping.set()
-
-    # Handlers go in before the server starts, so an early signal is not lost.
-    previous = {sig: signal.signal(sig, _on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
-    try:
-        with run(seed=seed, port=port, **simulator_kwargs) as running:
-            if ready is not None:
-                ready(running.url)
-                for stream in (sys.stdout, sys.stderr):
-                    if stream is not None:
-                        stream.flush()
-            while not stopping.wait(0.1):
-                pass
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler if handler is not None else signal.SIG_DFL)
+    loopback.serve_until_signalled(
+        lambda: run(seed=seed, port=port, **simulator_kwargs),
+        lambda running: ready(running.url) if ready is not None else None,
+    )
