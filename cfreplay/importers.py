@@ -31,7 +31,7 @@ import re
 import urllib.parse
 import zlib
 from collections.abc import Sequence
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from http import HTTPStatus
 from pathlib import Path
 from typing import Any, Final, Literal
@@ -93,7 +93,7 @@ def _timestamp(text: str) -> datetime | None:
     offset = timedelta(0)
     if sign and not zulu:
         offset = timedelta(hours=int(off_h), minutes=int(off_m)) * (1 if sign == "+" else -1)
-    return (moment - offset).replace(tzinfo=timezone.utc)
+    return (moment - offset).replace(tzinfo=UTC)
 
 
 def _add_header(headers: dict[str, list[str]], name: str, value: str) -> None:

@@ -33,7 +33,7 @@ import os
 import sys
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from pathlib import Path
 from types import TracebackType
@@ -82,7 +82,7 @@ class _Serializer:
 
     def serialize(self, data: dict[str, Any]) -> str:
         metadata = data.setdefault("metadata", {})
-        now = datetime.now(timezone.utc).strftime(_STAMP)
+        now = datetime.now(UTC).strftime(_STAMP)
         if self.restamp:
             metadata["recorded_at"] = now
         else:
@@ -190,14 +190,14 @@ def recorded_at(path: str | os.PathLike[str]) -> datetime | None:
     stamp = (data.get("metadata") or {}).get("recorded_at")
     if isinstance(stamp, str):
         try:
-            return datetime.strptime(stamp, _STAMP).replace(tzinfo=timezone.utc)
+            return datetime.strptime(stamp, _STAMP).replace(tzinfo=UTC)
         except ValueError:
             pass
     for interaction in data["interactions"]:
         for name, values in interaction["response"].get("headers", {}).items():
             if name.lower() == "date" and values:
                 with contextlib.suppress(TypeError, ValueError):
-                    return parsedate_to_datetime(values[0]).astimezone(timezone.utc)
+                    return parsedate_to_datetime(values[0]).astimezone(UTC)
     return None
 
 

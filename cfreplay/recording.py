@@ -28,7 +28,7 @@ import urllib.parse
 import urllib.request
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Final
 
@@ -322,7 +322,7 @@ def record_from_docs(output: Path) -> RecordResult:
         exp=1447116856,
     )
     request = factories.restage_request(guid, token=token)
-    seeder_now = datetime(2015, 11, 3, 0, 54, 16, tzinfo=timezone.utc)
+    seeder_now = datetime(2015, 11, 3, 0, 54, 16, tzinfo=UTC)
     app = factories.app_envelope(
         "stopped", "staging", "dea", seed=0, now=seeder_now, guid=guid, created_at=stamp, updated_at=stamp,
         name="name-2319", space_guid="879e3af7-de9c-4313-96b5-46d8589d2fb1",

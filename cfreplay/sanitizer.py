@@ -42,7 +42,7 @@ import json
 import os
 import re
 import secrets
-import sys
+import tomllib
 import urllib.parse
 import uuid
 import zlib
@@ -58,11 +58,6 @@ from cfreplay import cassette as cassette_files
 from cfreplay import cfapi, redaction, tokens
 from cfreplay.cassette import Cassette
 from cfreplay.errors import CassetteError, CfreplayError
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - exercised on Python 3.10 only
-    import tomli as tomllib
 
 __all__ = ["Change", "Report", "SanitizeConfig", "Sanitizer"]
 

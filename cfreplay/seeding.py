@@ -18,7 +18,7 @@ import random
 import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any, Final, Literal, TypeVar, cast
 
 from faker import Faker
@@ -28,7 +28,7 @@ __all__ = ["DEFAULT_NOW", "Seeder", "current", "seed", "seeded"]
 _T = TypeVar("_T")
 
 #: The factory clock's default: the instant of the documented restage exchange.
-DEFAULT_NOW: Final = datetime(2015, 11, 3, 0, 54, 16, tzinfo=timezone.utc)
+DEFAULT_NOW: Final = datetime(2015, 11, 3, 0, 54, 16, tzinfo=UTC)
 
 Now = datetime | Literal["wall"] | None
 
@@ -49,13 +49,13 @@ class Seeder:
         if isinstance(now, datetime):
             if now.tzinfo is None:
                 raise ValueError("now must be timezone-aware (e.g. datetime(..., tzinfo=timezone.utc))")
-            now = now.astimezone(timezone.utc).replace(microsecond=0)
+            now = now.astimezone(UTC).replace(microsecond=0)
         self._now: datetime | Literal["wall"] = DEFAULT_NOW if now is None else now
         self._faker: Faker | None = None
 
     def now(self) -> datetime:
         if self._now == "wall":
-            return datetime.now(timezone.utc).replace(microsecond=0)
+            return datetime.now(UTC).replace(microsecond=0)
         return self._now
 
     @property

@@ -49,7 +49,7 @@ import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any, Final, NamedTuple
 
 from cfreplay import cfapi, factories, loopback, tokens
@@ -717,7 +717,7 @@ class Simulator:
         if grant.client_id != client_id:
             raise _UaaRefusal(400, "invalid_grant", f"Wrong client for this refresh token: {grant.client_id}")
         if time.time() > grant.exp:
-            expired = datetime.fromtimestamp(grant.exp, timezone.utc).strftime(_JAVA_DATE)
+            expired = datetime.fromtimestamp(grant.exp, UTC).strftime(_JAVA_DATE)
             raise _UaaRefusal(401, "invalid_token", f"Invalid refresh token expired at {expired}")
         scopes = _narrow(form.get("scope", ""), grant.scopes, refresh=True)
         return self._issue("refresh_token", client_id, scopes, grant.auth_time, refresh_token=value)

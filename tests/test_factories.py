@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import jwt
 import pytest
@@ -17,7 +17,7 @@ ERAS = ["2.8.0", "2.23.0", "2.43.0", "2.67.0", "2.83.0", "2.150.0", "2.233.0", "
 
 
 def parse(stamp: str) -> datetime:
-    return datetime.strptime(stamp, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc)
+    return datetime.strptime(stamp, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
 
 
 @pytest.mark.parametrize("version", ERAS)
@@ -313,13 +313,11 @@ def test_the_clock_is_fixed_unless_the_wall_is_asked_for() -> None:
         fixed = factories.access_token(seed=1)
         wall = factories.access_token(seed=1, now="wall")
     assert tokens.decode_unverified(fixed)[1]["iat"] == int(DEFAULT_NOW.timestamp())
-    assert tokens.decode_unverified(wall)[1]["iat"] == int(
-        datetime(2031, 5, 6, 7, 8, 9, tzinfo=timezone.utc).timestamp()
-    )
+    assert tokens.decode_unverified(wall)[1]["iat"] == int(datetime(2031, 5, 6, 7, 8, 9, tzinfo=UTC).timestamp())
 
 
 def test_a_chosen_clock_bounds_every_timestamp() -> None:
-    now = datetime(2024, 2, 29, 12, 0, tzinfo=timezone.utc)
+    now = datetime(2024, 2, 29, 12, 0, tzinfo=UTC)
     for seed in range(20):
         app = factories.app_envelope(seed=seed, now=now)
         assert now - timedelta(days=401) <= parse(app["metadata"]["created_at"]) <= now

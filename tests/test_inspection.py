@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +18,7 @@ from cfreplay.types import Response
 
 GUID = "6064d98a-95e6-400b-bc03-be65e6d59622"
 API = "https://api.example.org"
-NOW = datetime(2015, 11, 3, 0, 54, 16, tzinfo=timezone.utc)
+NOW = datetime(2015, 11, 3, 0, 54, 16, tzinfo=UTC)
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
 

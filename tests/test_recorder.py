@@ -22,7 +22,7 @@ import uuid
 import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -318,9 +318,9 @@ def planted_secrets(cloud: FakeCloud) -> list[str]:
 
 def test_recording_hands_live_values_to_the_code_and_writes_none_of_them(cloud: FakeCloud, tmp_path: Path) -> None:
     path = tmp_path / "flow.yaml"
-    before = datetime.now(timezone.utc).replace(microsecond=0)
+    before = datetime.now(UTC).replace(microsecond=0)
     flow, client = record(cloud, path)
-    after = datetime.now(timezone.utc)
+    after = datetime.now(UTC)
 
     # Live: the real tokens reached the client, and the server accepted them on the next calls.
     assert flow.events == expected_events(cloud.guid)
@@ -617,7 +617,7 @@ def test_replays_are_identical_fifty_times(cloud: FakeCloud, recorded: tuple[Pat
 
 # ----------------------------------------------------------------------------- time
 
-PAST = datetime(2021, 3, 4, 5, 6, 7, tzinfo=timezone.utc)
+PAST = datetime(2021, 3, 4, 5, 6, 7, tzinfo=UTC)
 
 
 @pytest.fixture
@@ -645,7 +645,7 @@ def test_without_metadata_the_first_date_header_is_the_recording_instant(
     for interaction in document["interactions"]:
         interaction["response"]["headers"]["Date"] = ["Tue, 02 Jun 2020 10:20:30 GMT"]
     path.write_text(yaml.safe_dump(document))
-    moment = datetime(2020, 6, 2, 10, 20, 30, tzinfo=timezone.utc)
+    moment = datetime(2020, 6, 2, 10, 20, 30, tzinfo=UTC)
     assert recorded_at(path) == moment
     seen = replay_and_read_clock(path, cloud)
     assert moment.timestamp() <= seen.time < moment.timestamp() + 30
@@ -654,7 +654,7 @@ def test_without_metadata_the_first_date_header_is_the_recording_instant(
 def test_re_recording_everything_updates_recorded_at(recorded_in_the_past: Path, tmp_path: Path) -> None:
     fresh = FakeCloud()
     try:
-        before = datetime.now(timezone.utc).replace(microsecond=0)
+        before = datetime.now(UTC).replace(microsecond=0)
         with cfreplay.use_cassette(recorded_in_the_past, record_mode="all", drop_unused_requests=True):
             run_flow(fresh.base, fresh.guid, fresh.username, fresh.password)
     finally:
@@ -677,7 +677,7 @@ class Clock:
 def replay_and_read_clock(path: Path, cloud: FakeCloud, **options: Any) -> Clock:
     with cfreplay.use_cassette(path, **options):
         _, client = run_flow(cloud.base, cloud.guid, cloud.username, cloud.password)
-        return Clock(time.time(), datetime.now(timezone.utc), client.token_expires_in(), client.token_expired())
+        return Clock(time.time(), datetime.now(UTC), client.token_expires_in(), client.token_expired())
 
 
 def test_replay_freezes_the_clock_at_recorded_at(recorded_in_the_past: Path, cloud: FakeCloud) -> None:
@@ -714,7 +714,7 @@ def test_an_edited_recorded_at_is_the_instant_replay_sees(recorded: tuple[Path, 
     text = path.read_text()
     stamp = yaml.safe_load(text)["metadata"]["recorded_at"]
     path.write_text(text.replace(f"recorded_at: '{stamp}'", "recorded_at: '2019-12-31T23:59:30Z'"))
-    moment = datetime(2019, 12, 31, 23, 59, 30, tzinfo=timezone.utc)
+    moment = datetime(2019, 12, 31, 23, 59, 30, tzinfo=UTC)
     assert recorded_at(path) == moment
     seen = replay_and_read_clock(path, cloud)
     assert moment.timestamp() <= seen.time < moment.timestamp() + 30

@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import re
 import warnings
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import jwt
@@ -58,7 +58,7 @@ PAGE_APP = {
 
 
 def _response() -> cfreplay.Response:
-    with cfreplay.seeded(0, now=datetime(2015, 11, 3, 0, 54, 16, tzinfo=timezone.utc)) as seeder:
+    with cfreplay.seeded(0, now=datetime(2015, 11, 3, 0, 54, 16, tzinfo=UTC)) as seeder:
         app = factories.app_envelope("stopped", "staging", seed=seeder, **PAGE_APP)
         return factories.restage_response(
             app, seed=seeder, version="caf0179d-bac4-41db-8361-19a855b40db6", request_id=REQUEST_ID

@@ -10,7 +10,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -297,7 +297,7 @@ def test_an_access_token_expires_on_the_real_clock() -> None:
     issued = simulator.handle("POST", "/oauth/token", {"Authorization": "Basic Y2Y6"}, form).json()
     headers = {"Authorization": f"bearer {issued['access_token']}"}
     assert simulator.handle("GET", "/v2/apps", headers).status == 200
-    with freeze_time(datetime.now(timezone.utc) + timedelta(seconds=120), tick=True):
+    with freeze_time(datetime.now(UTC) + timedelta(seconds=120), tick=True):
         assert simulator.handle("GET", "/v2/apps", headers).json()["error_code"] == "CF-InvalidAuthToken"
 
 
@@ -365,7 +365,7 @@ def world(simulator: Simulator) -> list[tuple[str, str]]:
 
 
 def test_the_seed_fixes_the_world() -> None:
-    moment = datetime(2024, 5, 6, 7, 8, 9, tzinfo=timezone.utc)
+    moment = datetime(2024, 5, 6, 7, 8, 9, tzinfo=UTC)
     first, again = (Simulator(seed=7, base_url="http://127.0.0.1:1", now=moment) for _ in range(2))
     other = Simulator(seed=8, base_url="http://127.0.0.1:1", now=moment)
     assert world(first) == world(again) and [app.envelope for app in first.apps] == [a.envelope for a in again.apps]
