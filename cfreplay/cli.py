@@ -16,7 +16,6 @@ import re
 import sys
 from collections.abc import Callable, Sequence
 from datetime import datetime
-from http import HTTPStatus
 from pathlib import Path
 from typing import Any, Final, NoReturn
 
@@ -25,6 +24,7 @@ from cfreplay.cfapi import ApiVersion
 from cfreplay.errors import CfreplayError, SchemaError, UnknownNameError
 from cfreplay.sanitizer import SanitizeConfig, Sanitizer, iter_cassette_files
 from cfreplay.seeding import Now, Seeder
+from cfreplay.types import reason_phrase
 
 __all__ = ["main"]
 
@@ -356,7 +356,7 @@ def _record(args: argparse.Namespace) -> int:
     print(f"recorded {result.interactions} interaction{'s' if result.interactions != 1 else ''} "
           f"from {result.target.source}")  # fmt: skip
     state = f", package_state {result.package_state}" if result.package_state else ""
-    print(f"  restage: {result.status} {HTTPStatus(result.status).phrase}{state}")
+    print(f"  restage: {result.status} {reason_phrase(result.status)}{state}")
     for note in result.notes:
         print(f"  note: {note}")
     counts = result.report.counts()

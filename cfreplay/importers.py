@@ -32,11 +32,11 @@ import urllib.parse
 import zlib
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
-from http import HTTPStatus
 from pathlib import Path
 from typing import Any, Final, Literal
 
 from cfreplay.errors import CfreplayError
+from cfreplay.types import reason_phrase
 
 __all__ = ["Format", "TrafficFormatError", "detect_format", "import_files", "parse_cf_trace", "parse_har"]
 
@@ -155,10 +155,7 @@ def _interaction(
 
 
 def _reason(status: int) -> str:
-    try:
-        return HTTPStatus(status).phrase
-    except ValueError:
-        return ""
+    return reason_phrase(status)
 
 
 # --- HAR -----------------------------------------------------------------------------------

@@ -15,7 +15,6 @@ import json
 import re
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from http import HTTPStatus
 from pathlib import Path
 from typing import Any, Final, Literal
 from urllib.parse import parse_qsl
@@ -23,6 +22,7 @@ from urllib.parse import parse_qsl
 from cfreplay import cassette, tokens
 from cfreplay.errors import CfreplayError
 from cfreplay.redaction import PLACEHOLDER_PATTERN
+from cfreplay.types import reason_phrase
 
 __all__ = ["diff", "show"]
 
@@ -112,10 +112,7 @@ def _status(response: Mapping[str, Any]) -> tuple[int, str]:
     code: int = response["status"]["code"]
     message = response["status"].get("message")
     if not isinstance(message, str) or not message:
-        try:
-            message = HTTPStatus(code).phrase
-        except ValueError:
-            message = ""
+        message = reason_phrase(code)
     return code, message
 
 

@@ -5,11 +5,25 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from http import HTTPStatus
-from typing import Any
+from typing import Any, Final
 
-__all__ = ["Request", "Response"]
+__all__ = ["Request", "Response", "reason_phrase"]
 
 Headers = tuple[tuple[str, str], ...]
+
+# Python 3.13 renamed two phrases after RFC 9110; Cloud Controller (Rack 2) sends the
+# older ones, and the same seed must give the same bytes on every Python.
+_CC_PHRASES: Final = {413: "Payload Too Large", 422: "Unprocessable Entity"}
+
+
+def reason_phrase(status: int) -> str:
+    """The reason phrase CC sends with *status* ("" for a code without one)."""
+    if status in _CC_PHRASES:
+        return _CC_PHRASES[status]
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return ""
 
 
 def _first(headers: Headers, name: str) -> str | None:
@@ -30,10 +44,7 @@ class Response:
 
     @property
     def reason(self) -> str:
-        try:
-            return HTTPStatus(self.status).phrase
-        except ValueError:
-            return ""
+        return reason_phrase(self.status)
 
     def header(self, name: str) -> str | None:
         """The first value of header *name*, matched case-insensitively."""

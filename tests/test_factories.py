@@ -337,3 +337,12 @@ def test_restage_requests_in_each_style() -> None:
     assert cfpy.header("Authorization") == f"Bearer {token}" and cfpy.header("Content-Length") == "0"
     assert cfpy.url == "https://example.org/v2/apps/g/restage"
     assert tokens.is_test_token((factories.restage_request().header("Authorization") or "").split()[1])
+
+
+def test_reason_phrases_are_ccs_on_every_python() -> None:
+    # Python 3.13 renamed these after RFC 9110; CC (Rack 2) sends the old names, and the
+    # same seed must give the same bytes on every Python.
+    assert factories.error_response("UnprocessableEntity").reason == "Unprocessable Entity"
+    assert cfreplay.Response(413, (), b"").reason == "Payload Too Large"
+    assert cfreplay.Response(201, (), b"").reason == "Created"
+    assert cfreplay.Response(599, (), b"").reason == ""
