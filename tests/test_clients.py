@@ -8,15 +8,11 @@ the network blocked by requests, httpx (sync and async), urllib3 and aiohttp.
 from __future__ import annotations
 
 import asyncio
-import gzip
-import http.server
 import json
 import secrets
 import socket
-import threading
 import time
 import urllib.parse
-import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,6 +25,7 @@ import pytest
 import requests
 import urllib3
 import yaml
+from fakecloud import FakeCloud
 
 import cfreplay
 from cfreplay import factories, network, redaction, tokens
@@ -36,136 +33,6 @@ from cfreplay.sanitizer import Sanitizer
 from cfreplay.scanner import scan_file
 
 # ----------------------------------------------------------------------------- the fake foundation
-
-
-class FakeCloud:
-    """UAA ``POST /oauth/token`` (real JWTs, random per grant, and a JSESSIONID cookie),
-    ``GET /v2/apps/<guid>`` (bearer required), gzip ``GET /v2/info``, and
-    ``POST /v2/apps/<guid>/restage`` (401 CF-InvalidAuthToken first, then 201), and
-    ``GET /v2/apps/<guid>/env``: gzip, chunked, with an env secret and service credentials."""
-
-    def __init__(self) -> None:
-        self.username = f"dev-{secrets.token_hex(4)}"
-        self.password = secrets.token_urlsafe(18)
-        self.guid = str(uuid.uuid4())
-        self.access_tokens: list[str] = []
-        self.refresh_tokens: list[str] = []
-        self.cookies: list[str] = []
-        self.env_secrets = (secrets.token_urlsafe(20), secrets.token_urlsafe(20))
-        self.served = 0
-        self.restages = 0
-        self._lock = threading.Lock()
-        cloud = self
-
-        class Handler(http.server.BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-            disable_nagle_algorithm = True
-
-            def do_GET(self) -> None:
-                cloud.handle(self)
-
-            def do_POST(self) -> None:
-                cloud.handle(self)
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-        self._httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._httpd.daemon_threads = True
-        self.base = f"http://127.0.0.1:{self._httpd.server_address[1]}"
-        threading.Thread(target=self._httpd.serve_forever, args=(0.01,), daemon=True).start()
-        self.running = True
-
-    def stop(self) -> None:
-        if self.running:
-            self.running = False
-            self._httpd.shutdown()
-            self._httpd.server_close()
-
-    def handle(self, handler: http.server.BaseHTTPRequestHandler) -> None:
-        length = int(handler.headers.get("Content-Length") or 0)
-        body = handler.rfile.read(length) if length else b""
-        with self._lock:
-            self.served += 1
-            status, headers, payload = self._answer(handler, body)
-        handler.send_response(status)
-        for name, value in headers:
-            handler.send_header(name, value)
-        handler.end_headers()
-        if ("Transfer-Encoding", "chunked") in headers:
-            for start in range(0, len(payload), 64):
-                chunk = payload[start : start + 64]
-                handler.wfile.write(b"%x\r\n%s\r\n" % (len(chunk), chunk))
-            handler.wfile.write(b"0\r\n\r\n")
-        else:
-            handler.wfile.write(payload)
-
-    def _answer(
-        self, handler: http.server.BaseHTTPRequestHandler, body: bytes
-    ) -> tuple[int, list[tuple[str, str]], bytes]:
-        path = urllib.parse.urlsplit(handler.path).path
-        scheme, _, credential = (handler.headers.get("Authorization") or "").partition(" ")
-        authorized = scheme.lower() == "bearer" and bool(self.access_tokens) and credential == self.access_tokens[-1]
-        invalid = factories.error_response("InvalidAuthToken")
-        if handler.command == "POST" and path == "/oauth/token":
-            form = dict(urllib.parse.parse_qsl(body.decode()))
-            if form.get("username") != self.username or form.get("password") != self.password:
-                return _json(401, {"error": "unauthorized", "error_description": "Bad credentials"})
-            now = int(time.time())
-            claims = {"jti": secrets.token_hex(16), "sub": str(uuid.uuid4()), "iat": now, "exp": now + 600}
-            access = jwt.encode(claims, secrets.token_hex(32), algorithm="HS256")
-            refresh = secrets.token_urlsafe(32)
-            cookie = secrets.token_hex(16)
-            self.access_tokens.append(access)
-            self.refresh_tokens.append(refresh)
-            self.cookies.append(cookie)
-            grant = {"access_token": access, "token_type": "bearer", "refresh_token": refresh, "expires_in": 599}
-            status, headers, payload = _json(200, grant)
-            return status, [*headers, ("Set-Cookie", f"JSESSIONID={cookie}; Path=/; HttpOnly")], payload
-        if handler.command == "GET" and path == f"/v2/apps/{self.guid}":
-            if not authorized:
-                return invalid.status, list(invalid.headers), invalid.body
-            return _json(200, factories.app_envelope("staging", guid=self.guid, seed=self.guid))
-        if handler.command == "GET" and path == "/v2/info":
-            payload = gzip.compress(json.dumps(factories.info()).encode())
-            headers = [("Content-Type", "application/json"), ("Content-Encoding", "gzip")]
-            return 200, [*headers, ("Content-Length", str(len(payload)))], payload
-        if handler.command == "GET" and path == f"/v2/apps/{self.guid}/env":
-            if not authorized:
-                return invalid.status, list(invalid.headers), invalid.body
-            payload = gzip.compress(json.dumps(self.env(*self.env_secrets)).encode())
-            headers = [("Content-Type", "application/json;charset=utf-8"), ("Content-Encoding", "gzip")]
-            return 200, [*headers, ("Transfer-Encoding", "chunked")], payload
-        if handler.command == "POST" and path == f"/v2/apps/{self.guid}/restage":
-            self.restages += 1
-            if self.restages == 1 or not authorized:
-                return invalid.status, list(invalid.headers), invalid.body
-            restaged = factories.restage_response(factories.app_envelope("staged", guid=self.guid, seed=self.guid))
-            return restaged.status, list(restaged.headers), restaged.body
-        return _json(404, {"code": 10000, "description": "Unknown request", "error_code": "CF-NotFound"})
-
-    @staticmethod
-    def env(password: str, service_password: str) -> dict[str, Any]:
-        """``GET /v2/apps/:guid/env``: a secret user variable and a bound service's credentials."""
-        service = {
-            "name": "db",
-            "label": "p-mysql",
-            "credentials": {
-                "uri": f"mysql://admin:{service_password}@db.internal:3306/app",
-                "password": service_password,
-            },
-        }
-        return {
-            "staging_env_json": {},
-            "running_env_json": {},
-            "environment_json": {"DB_PASSWORD": password, "SPRING_PROFILES_ACTIVE": "cloud"},
-            "system_env_json": {"VCAP_SERVICES": {"p-mysql": [service]}},
-        }
-
-
-def _json(status: int, document: Any) -> tuple[int, list[tuple[str, str]], bytes]:
-    payload = json.dumps(document).encode()
-    return status, [("Content-Type", "application/json;charset=utf-8"), ("Content-Length", str(len(payload)))], payload
 
 
 # ----------------------------------------------------------------------------- one script, five clients
