@@ -1,13 +1,16 @@
 from __future__ import annotations
 
 import os
+import socket
 import time
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, settings
 
 import cfreplay
+from cfreplay import network
 
 # Timestamps must not depend on the machine's zone (as time-machine's own suite pins it).
 os.environ["TZ"] = "UTC"
@@ -26,3 +29,20 @@ def _fresh_global_seed() -> Iterator[None]:
     cfreplay.seed(0)
     yield
     cfreplay.seed(0)
+
+
+@pytest.fixture
+def connect_spy(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
+    """Every address that reaches the real ``socket.connect`` through cfreplay's guard."""
+    reached: list[Any] = []
+    original = network._original_connect
+
+    def spy(sock: socket.socket, address: Any) -> None:
+        reached.append(address)
+        original(sock, address)
+
+    # Undone last-first: the guard's original, then socket.socket.connect itself (which the
+    # block restores from the guard's original when it ends).
+    monkeypatch.setattr(socket.socket, "connect", socket.socket.connect)
+    monkeypatch.setattr(network, "_original_connect", spy)
+    return reached

@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import json
 import secrets
-import socket
 import time
 import urllib.parse
 from collections.abc import Awaitable, Callable
@@ -28,7 +27,7 @@ import yaml
 from fakecloud import FakeCloud
 
 import cfreplay
-from cfreplay import factories, network, redaction, tokens
+from cfreplay import factories, redaction, tokens
 from cfreplay.sanitizer import Sanitizer
 from cfreplay.scanner import scan_file
 
@@ -228,21 +227,6 @@ def test_recording_is_live_and_the_cassette_is_clean(recording: Recording) -> No
 
 
 # ----------------------------------------------------------------------------- replay
-
-
-@pytest.fixture
-def connect_spy(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
-    """Every address that reaches the real ``socket.connect`` through cfreplay's guard."""
-    reached: list[Any] = []
-    original = network._original_connect
-
-    def spy(sock: socket.socket, address: Any) -> None:
-        reached.append(address)
-        original(sock, address)
-
-    monkeypatch.setattr(socket.socket, "connect", socket.socket.connect)
-    monkeypatch.setattr(network, "_original_connect", spy)
-    return reached
 
 
 @pytest.mark.parametrize("client", sorted(CLIENTS))

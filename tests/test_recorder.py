@@ -316,23 +316,6 @@ def test_replay_runs_with_the_server_gone(cloud: FakeCloud, recorded: tuple[Path
     assert replayed.polls == live.polls and replayed.events == live.events
 
 
-@pytest.fixture
-def connect_spy(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
-    """Every address that reaches the real ``socket.connect`` through cfreplay's guard."""
-    reached: list[Any] = []
-    original = network._original_connect
-
-    def spy(sock: socket.socket, address: Any) -> None:
-        reached.append(address)
-        original(sock, address)
-
-    # Undone last-first: the guard's original, then socket.socket.connect itself (which the
-    # block restores from the guard's original when it ends).
-    monkeypatch.setattr(socket.socket, "connect", socket.socket.connect)
-    monkeypatch.setattr(network, "_original_connect", spy)
-    return reached
-
-
 INTERNET = (
     ("203.0.113.7", 443, socket.AF_INET),
     ("2001:db8::7", 443, socket.AF_INET6),
