@@ -5,27 +5,46 @@ looks expired, the client refreshes it, and the test dies on a request that was
 never recorded.  Freezing the clock at the recording instant (ticking, so
 timeouts and sleeps still advance, and with asyncio's own clock left real so
 event loops do not stall) makes replay see the world as recording did.
+
+The freezing is freezegun's — its fake ``datetime``, ``time.time``… and its
+stack of active freezes, so a test's own ``freeze_time`` nests with cfreplay's.
+Only the search for copies of the clock functions (``from time import time`` in
+some module) is cfreplay's.  freezegun's ``start()`` hashes ``dir()`` of every
+loaded module on every freeze to decide whether its cache of those copies is
+still valid: about 3 ms per test with a test toolchain loaded, the largest
+single cost of a replayed test.  cfreplay keeps the same cache but validates an
+entry by the module's identity and the size of its namespace, which costs a
+tenth of a microsecond per module; a module is looked through again (with
+``dir()``, as freezegun does) only when it is new or its namespace grew or
+shrank.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import asyncio
+import copyreg
+import datetime as _datetime
+import sys
+import time
+import uuid
+import warnings
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
-from typing import Final
+from types import ModuleType
+from typing import Any, Final
 
 import freezegun
+import freezegun.api as _api
 
 __all__ = ["frozen_at"]
 
-#: Packages whose own clocks stay real.  On every start freezegun hashes ``dir()`` of
-#: every loaded module to find ``from time import time`` copies to patch, which costs
-#: milliseconds per test with a test toolchain loaded; these packages (cfreplay's
-#: dependencies, pytest's, the HTTP clients it replays for) hold no clock the code under
-#: test reads, so skipping them roughly halves the cost.  The code under test — and the
-#: standard library — is still frozen.  pytest, pluggy and hypothesis are *not* listed:
-#: freezegun gives real time to any call with an ignored module within five frames up
-#: the stack, and those frameworks sit right above every test function.
+#: Packages whose own clocks stay real.  They hold no clock the code under test reads
+#: (cfreplay's dependencies, pytest's, the HTTP clients it replays for), so looking
+#: through them for clock copies is wasted work.  The code under test — and the standard
+#: library — is still frozen.  pytest, pluggy and hypothesis are *not* listed: freezegun
+#: gives real time to any call with an ignored module within five frames up the stack,
+#: and those frameworks sit right above every test function.
 _REAL_CLOCK_PACKAGES: Final = (
     "faker", "xdist", "execnet", "iniconfig", "pygments",
     "jsonschema", "jsonschema_specifications", "referencing", "rpds", "yaml", "vcr", "wrapt", "jwt",
@@ -34,9 +53,172 @@ _REAL_CLOCK_PACKAGES: Final = (
     "aiohttp", "aiosignal", "yarl", "multidict", "frozenlist", "propcache", "aiohappyeyeballs",
 )  # fmt: skip
 
+# What start() uses from freezegun's module.  All of it exists from freezegun 1.2 to at
+# least 1.5; should a release rename any of it, freezing falls back to freezegun's own
+# start() (slower, same behaviour) rather than break.
+_API_NAMES: Final = (
+    "freeze_factories", "tz_offsets", "ignore_lists", "tick_flags", "TickingDateTimeFactory",
+    "FakeDatetime", "FakeDate", "real_datetime", "real_date", "pickle_fake_datetime", "pickle_fake_date",
+    "fake_time", "fake_monotonic", "fake_perf_counter", "fake_localtime", "fake_gmtime", "fake_strftime",
+    "real_time", "real_monotonic", "real_perf_counter", "real_localtime", "real_gmtime", "real_strftime",
+    "uuid_generate_time_attr", "real_clock", "_freeze_time",
+)  # fmt: skip
+_COMPATIBLE: Final = all(hasattr(_api, name) for name in _API_NAMES)
+
+# Module name -> (the module, len(its namespace) when looked through, the clock copies it
+# held then as (attribute name, real object)).  Valid for one ignore list.
+_copies_cache: dict[str, tuple[ModuleType, int, tuple[tuple[str, Any], ...]]] = {}
+_cache_ignore: tuple[str, ...] = ()
+
+
+def _clock_pairs() -> list[tuple[Any, Any]]:
+    """(real, fake) for every clock function freezegun replaces, in freezegun's order."""
+    pairs: list[tuple[Any, Any]] = [
+        (_api.real_date, _api.FakeDate),
+        (_api.real_datetime, _api.FakeDatetime),
+        (_api.real_gmtime, _api.fake_gmtime),
+        (_api.real_localtime, _api.fake_localtime),
+        (_api.real_monotonic, _api.fake_monotonic),
+        (_api.real_perf_counter, _api.fake_perf_counter),
+        (_api.real_strftime, _api.fake_strftime),
+        (_api.real_time, _api.fake_time),
+    ]
+    for real_name, fake_name in (
+        ("real_time_ns", "fake_time_ns"),
+        ("real_monotonic_ns", "fake_monotonic_ns"),
+        ("real_perf_counter_ns", "fake_perf_counter_ns"),
+        ("real_clock", "fake_clock"),
+    ):
+        real, fake = getattr(_api, real_name, None), getattr(_api, fake_name, None)
+        if real is not None and fake is not None:
+            pairs.append((real, fake))
+    return pairs
+
+
+def _skipped(name: str, module: ModuleType, ignore: tuple[str, ...]) -> bool:
+    """The modules freezegun's start() leaves alone."""
+    return (
+        name == _api.__name__
+        or name.startswith(ignore)
+        or name.endswith(".six.moves")
+        or getattr(module, "__name__", None) in (None, "datetime", "time")
+    )
+
+
+def _look_through(module: ModuleType, real_ids: set[int]) -> tuple[tuple[str, Any], ...]:
+    """The module's attributes that are real clock functions: freezegun's own search."""
+    found = []
+    try:
+        names = dir(module)
+    except (ImportError, TypeError):
+        return ()
+    for name in names:
+        try:
+            value = getattr(module, name)
+        except (ImportError, AttributeError, TypeError):
+            continue
+        if id(value) in real_ids:
+            found.append((name, value))
+    return tuple(found)
+
+
+def _clock_copies(ignore: tuple[str, ...], real_ids: set[int]) -> list[tuple[ModuleType, str, Any]]:
+    """Every (module, attribute, real clock function) to replace, from the cache where valid."""
+    global _cache_ignore
+    if ignore != _cache_ignore:
+        _copies_cache.clear()
+        _cache_ignore = ignore
+    copies = []
+    cache_get = _copies_cache.get
+    for name, module in list(sys.modules.items()):
+        try:
+            size = len(module.__dict__)
+        except (AttributeError, TypeError):  # not a module (some packages put other objects here)
+            continue
+        entry = cache_get(name)
+        if entry is None or entry[0] is not module or entry[1] != size:
+            found = () if _skipped(name, module, ignore) else _look_through(module, real_ids)
+            # A module still being imported will grow: look at it again next time.
+            if not getattr(getattr(module, "__spec__", None), "_initializing", False):
+                _copies_cache[name] = (module, size, found)
+        else:
+            found = entry[2]
+        for attribute, real in found:
+            # freezegun would write the fake over whatever is there now; cfreplay only
+            # replaces what is still the real function.
+            if module.__dict__.get(attribute) is real:
+                copies.append((module, attribute, real))
+    return copies
+
+
+class _IncrementalFreeze(_api._freeze_time):
+    """freezegun's ``freeze_time`` whose ``start()`` finds clock copies through the cache above.
+
+    Everything else — the fakes, the stacks of active freezes, ``stop()`` — is
+    freezegun's, so a freeze started here is stopped and nested exactly as one
+    of freezegun's.
+    """
+
+    def start(self) -> Any:
+        if not _COMPATIBLE or self.auto_tick_seconds or not self.tick:
+            return super().start()
+        factory = _api.TickingDateTimeFactory(self.time_to_freeze, _api.real_datetime.now())
+        nested = len(_api.freeze_factories) > 0
+        _api.freeze_factories.append(factory)
+        _api.tz_offsets.append(self.tz_offset)
+        _api.ignore_lists.append(self.ignore)
+        _api.tick_flags.append(self.tick)
+        if nested:  # the outer freeze already replaced everything
+            return factory
+
+        _datetime.datetime = _api.FakeDatetime  # type: ignore[misc]
+        _datetime.date = _api.FakeDate  # type: ignore[misc]
+        pairs = _clock_pairs()
+        for real, fake in pairs:
+            if real is not _api.real_date and real is not _api.real_datetime:
+                setattr(time, real.__name__, fake)
+        if _api.uuid_generate_time_attr:
+            setattr(uuid, _api.uuid_generate_time_attr, None)
+        uuid._UuidCreate = None  # type: ignore[attr-defined]
+        uuid._last_timestamp = None  # type: ignore[attr-defined]
+        copyreg.dispatch_table[_api.real_datetime] = _api.pickle_fake_datetime
+        copyreg.dispatch_table[_api.real_date] = _api.pickle_fake_date
+
+        # What freezegun's stop() reads to undo this start.
+        self.fake_names = tuple(fake.__name__ for _real, fake in pairs)
+        self.reals = {id(fake): real for real, fake in pairs}
+        self.modules_at_start = set(sys.modules)
+        fakes = {id(real): fake for real, fake in pairs}
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            for module, attribute, real in _clock_copies(self.ignore, set(fakes)):
+                setattr(module, attribute, fakes[id(real)])
+                self.undo_changes.append((module, attribute, real))
+
+        if self.real_asyncio:
+            # As freezegun does: event loops keep real monotonic time, or asyncio.sleep() would hang.
+            loop = asyncio.new_event_loop()
+            loop.close()
+            loop_class = type(loop)
+            undo: list[tuple[Any, str, Any]] = self.undo_changes
+            undo.append((loop_class, "time", loop_class.time))
+            real_monotonic: Callable[[], float] = _api.real_monotonic
+            loop_class.time = lambda self: real_monotonic()  # type: ignore[method-assign]
+        return factory
+
+
+def _freeze(moment: datetime) -> Any:
+    ignore = list(_REAL_CLOCK_PACKAGES)
+    if not _COMPATIBLE:  # pragma: no cover - a freezegun release that moved its internals
+        return freezegun.freeze_time(moment, tick=True, real_asyncio=True, ignore=ignore)
+    # freeze_time() adds freezegun's configured default ignore list; build through it, then re-class.
+    freezer = freezegun.freeze_time(moment, tick=True, real_asyncio=True, ignore=ignore)
+    freezer.__class__ = _IncrementalFreeze
+    return freezer
+
 
 @contextmanager
 def frozen_at(moment: datetime) -> Iterator[None]:
     """Within the block, ``time.time()``, ``datetime.now()``… start at *moment* and tick on."""
-    with freezegun.freeze_time(moment, tick=True, real_asyncio=True, ignore=list(_REAL_CLOCK_PACKAGES)):
+    with _freeze(moment):
         yield

@@ -1,0 +1,228 @@
+"""cfreplay's freeze replaces exactly what freezegun's does, and undoes it, without freezegun's per-start walk."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import sys
+import time
+import types
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import freezegun
+import freezegun.api
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from cfreplay import clock
+
+MOMENT = dt.datetime(2015, 11, 3, 0, 54, 16)
+CLOCK_FUNCTIONS: dict[str, Any] = {
+    "time": time.time,
+    "monotonic": time.monotonic,
+    "perf_counter": time.perf_counter,
+    "localtime": time.localtime,
+    "gmtime": time.gmtime,
+    "strftime": time.strftime,
+    "time_ns": time.time_ns,
+    "datetime": dt.datetime,
+    "date": dt.date,
+}
+
+
+@pytest.fixture
+def planted() -> Iterator[list[str]]:
+    """Registers throwaway modules in sys.modules; removes them afterwards."""
+    names: list[str] = []
+    yield names
+    for name in names:
+        sys.modules.pop(name, None)
+        clock._copies_cache.pop(name, None)
+
+
+def plant(names: list[str], name: str, **attributes: Any) -> types.ModuleType:
+    module = types.ModuleType(name)
+    module.__dict__.update(attributes)
+    sys.modules[name] = module
+    names.append(name)
+    return module
+
+
+def replaced_by(freezer: Any) -> set[tuple[str, str]]:
+    """What a started freeze replaced, as (module or class name, attribute)."""
+    return {(getattr(owner, "__name__", repr(owner)), attribute) for owner, attribute, _real in freezer.undo_changes}
+
+
+def freezegun_freeze() -> Any:
+    # freezegun's own cache can be stale (a module first seen while frozen holds the fake,
+    # and the entry outlives the restore): compare with a fresh look through everything.
+    # Looking through a module with getattr() can import lazily exposed submodules
+    # (dateutil's), which the freeze that imports them cannot see yet: warm up first.
+    with freezegun.freeze_time(MOMENT):
+        pass
+    freezegun.api._GLOBAL_MODULES_CACHE.clear()
+    return freezegun.freeze_time(MOMENT, tick=True, real_asyncio=True, ignore=list(clock._REAL_CLOCK_PACKAGES))
+
+
+def test_replaces_what_freezegun_replaces_across_every_loaded_module(planted: list[str]) -> None:
+    plant(planted, "cfreplay_test_app.clocks", **{f"my_{name}": value for name, value in CLOCK_FUNCTIONS.items()})
+    plant(planted, "cfreplay_test_app.plain", time=time.time, sleep=time.sleep, x=1)
+    theirs = freezegun_freeze()
+    theirs.start()
+    try:
+        expected = replaced_by(theirs)
+    finally:
+        theirs.stop()
+    ours = clock._freeze(MOMENT)
+    ours.start()
+    try:
+        got = replaced_by(ours)
+        module = sys.modules["cfreplay_test_app.clocks"]
+        assert module.my_datetime.now().date() == MOMENT.date()
+        assert abs(module.my_time() - MOMENT.replace(tzinfo=dt.UTC).timestamp()) < 60
+        assert dt.datetime.now().year == 2015 and time.time() < 1.5e9
+    finally:
+        ours.stop()
+    assert ("cfreplay_test_app.clocks", "my_time") in expected
+    assert got == expected
+
+
+def test_everything_is_restored_after_stop(planted: list[str]) -> None:
+    module = plant(planted, "cfreplay_test_app.restored", **CLOCK_FUNCTIONS)
+    before_module = dict(module.__dict__)
+    before_time = {name: getattr(time, name) for name in ("time", "monotonic", "perf_counter", "gmtime", "time_ns")}
+    loop = asyncio.new_event_loop()
+    loop.close()
+    loop_class = type(loop)
+    before_loop_time = loop_class.__dict__.get("time")
+    with clock.frozen_at(MOMENT):
+        assert module.time is not before_module["time"]
+        assert dt.datetime is freezegun.api.FakeDatetime
+    assert module.__dict__ == before_module
+    assert {name: getattr(time, name) for name in before_time} == before_time
+    assert dt.datetime is freezegun.api.real_datetime and dt.date is freezegun.api.real_date
+    assert loop_class.__dict__.get("time") is before_loop_time
+    assert uuid._UuidCreate is freezegun.api.real_uuid_create  # type: ignore[attr-defined]
+    assert not freezegun.api.freeze_factories
+
+
+def test_a_copy_added_after_an_earlier_freeze_is_frozen_too(planted: list[str]) -> None:
+    module = plant(planted, "cfreplay_test_app.grows", x=1)
+    with clock.frozen_at(MOMENT):
+        pass
+    module.now = time.time  # the namespace grew since it was looked through
+    with clock.frozen_at(MOMENT):
+        assert module.now() < 1.5e9
+    assert module.now is time.time
+
+
+def test_a_module_replaced_under_the_same_name_is_looked_through_again(planted: list[str]) -> None:
+    plant(planted, "cfreplay_test_app.swapped", x=1, y=2)
+    with clock.frozen_at(MOMENT):
+        pass
+    planted.remove("cfreplay_test_app.swapped")
+    replacement = plant(planted, "cfreplay_test_app.swapped", x=1, now=time.time)  # same size, new object
+    with clock.frozen_at(MOMENT):
+        assert replacement.now() < 1.5e9
+
+
+def test_an_attribute_rebound_since_it_was_seen_is_left_alone(planted: list[str]) -> None:
+    module = plant(planted, "cfreplay_test_app.rebound", now=time.time)
+    with clock.frozen_at(MOMENT):
+        pass
+
+    def mine() -> float:
+        return 42.0
+
+    module.now = mine  # same size: the cache still lists "now", but it no longer holds the clock
+    with clock.frozen_at(MOMENT):
+        assert module.now is mine
+    assert module.now is mine
+
+
+def test_a_module_still_being_imported_is_not_cached(planted: list[str]) -> None:
+    module = plant(planted, "cfreplay_test_app.importing", x=1)
+    module.__spec__ = types.SimpleNamespace(_initializing=True)  # type: ignore[assignment]
+    with clock.frozen_at(MOMENT):
+        pass
+    assert "cfreplay_test_app.importing" not in clock._copies_cache
+
+
+def test_ignored_packages_keep_their_real_clock_like_freezegun(planted: list[str]) -> None:
+    module = plant(planted, "requests.cfreplay_test_clock", now=time.time)
+    with clock.frozen_at(MOMENT):
+        assert module.now is time.__dict__.get("time") or module.now is freezegun.api.real_time
+        assert module.now() > 1.7e9
+
+
+@pytest.mark.parametrize("outer_is_ours", [True, False])
+def test_nests_with_freezegun_either_way(outer_is_ours: bool) -> None:
+    later = dt.datetime(2020, 5, 17, 12, 0, 0)
+    outer = clock.frozen_at(MOMENT) if outer_is_ours else freezegun.freeze_time(MOMENT, tick=True)
+    with outer:
+        with freezegun.freeze_time(later) if outer_is_ours else clock.frozen_at(later):
+            assert dt.datetime.now().year == 2020
+        assert dt.datetime.now().year == 2015
+    assert dt.datetime.now().year > 2020
+
+
+def test_falls_back_to_freezegun_start_when_its_internals_moved(monkeypatch: pytest.MonkeyPatch) -> None:
+    calls: list[str] = []
+    real_start = freezegun.api._freeze_time.start
+
+    def counting_start(self: Any) -> Any:
+        calls.append("freezegun")
+        return real_start(self)
+
+    monkeypatch.setattr(freezegun.api._freeze_time, "start", counting_start)
+    with clock.frozen_at(MOMENT):
+        pass
+    assert calls == []
+    monkeypatch.setattr(clock, "_COMPATIBLE", False)
+    with clock.frozen_at(MOMENT):
+        assert dt.datetime.now().year == 2015
+    assert calls == ["freezegun"]
+
+
+ATTRIBUTE_NAMES = st.from_regex(r"[a-z][a-z0-9_]{0,8}", fullmatch=True)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    modules=st.lists(
+        st.dictionaries(ATTRIBUTE_NAMES, st.sampled_from([*CLOCK_FUNCTIONS.values(), time.sleep, 1, "x"]), max_size=6),
+        min_size=1,
+        max_size=5,
+    ),
+    rounds=st.integers(min_value=1, max_value=3),
+)
+def test_property_same_replacements_as_freezegun(modules: list[dict[str, Any]], rounds: int) -> None:
+    names = [f"cfreplay_test_prop.m{i}" for i in range(len(modules))]
+    try:
+        for name, attributes in zip(names, modules, strict=True):
+            module = types.ModuleType(name)
+            module.__dict__.update(attributes)
+            sys.modules[name] = module
+        theirs = freezegun_freeze()
+        theirs.start()
+        try:
+            expected = {pair for pair in replaced_by(theirs) if pair[0].startswith("cfreplay_test_prop.")}
+        finally:
+            theirs.stop()
+        for _ in range(rounds):  # the first round fills the cache, later ones read it
+            ours = clock._freeze(MOMENT)
+            ours.start()
+            try:
+                got = {pair for pair in replaced_by(ours) if pair[0].startswith("cfreplay_test_prop.")}
+            finally:
+                ours.stop()
+            assert got == expected
+            for name, attributes in zip(names, modules, strict=True):
+                assert sys.modules[name].__dict__.items() >= attributes.items()
+    finally:
+        for name in names:
+            sys.modules.pop(name, None)
+            clock._copies_cache.pop(name, None)
