@@ -49,7 +49,7 @@ from vcr.persisters.filesystem import CassetteNotFoundError
 from vcr.request import Request as VcrRequest
 
 from cfreplay import cassette as cassette_files
-from cfreplay import clock, matchers
+from cfreplay import clock, matchers, patching
 from cfreplay.errors import CassetteError, CfreplayError, UnmatchedRequest
 from cfreplay.network import block_network
 from cfreplay.sanitizer import Report, SanitizeConfig, Sanitizer
@@ -302,6 +302,8 @@ def _unmatched_class(sanitizer: Sanitizer) -> type[Exception]:
 
     class CfreplayUnmatchedRequest(UnmatchedRequest, vcr.errors.CannotOverwriteExistingCassetteException):  # type: ignore[misc]
         def __init__(self, *args: Any, **kwargs: Any) -> None:
+            if kwargs.get("cassette") is patching.CASSETTE_IN_USE:  # name the cassette itself, not the stand-in
+                kwargs["cassette"] = patching.current()
             failed = kwargs.get("failed_request")
             if isinstance(failed, VcrRequest):
                 kwargs["failed_request"] = _Hooks(sanitizer).request(failed)
@@ -344,6 +346,17 @@ def _patch_unmatched(error_class: type[Exception]) -> contextlib.ExitStack:
 # ----------------------------------------------------------------------------- indexed matching
 
 
+class _CassetteContext(vcr.cassette.CassetteContextDecorator):  # type: ignore[misc]
+    """vcrpy's cassette context, patching the clients through :mod:`cfreplay.patching` when it can."""
+
+    def _patch_generator(self, cassette: Any) -> Iterator[Any]:
+        if patching.eligible(cassette):
+            with patching.in_use(cassette):
+                yield cassette
+        else:
+            yield from super()._patch_generator(cassette)
+
+
 class _IndexedCassette(vcr.cassette.Cassette):  # type: ignore[misc]
     """vcrpy's Cassette, finding recordings through an index instead of a scan.
 
@@ -361,6 +374,10 @@ class _IndexedCassette(vcr.cassette.Cassette):  # type: ignore[misc]
         self._index: dict[tuple[Any, ...], list[int]] = {}
         self._cursor: dict[tuple[Any, ...], int] = {}
         self._exact = matchers.is_exact(self._match_on)
+
+    @classmethod
+    def use_arg_getter(cls, arg_getter: Callable[[], dict[str, Any]]) -> _CassetteContext:
+        return _CassetteContext(cls, arg_getter)
 
     def _load(self) -> None:
         # cfreplay sanitized what it wrote: loading it, the sanitizing hooks can stand aside.

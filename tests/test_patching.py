@@ -1,0 +1,170 @@
+"""The clients are patched once per process and restored exactly; cassettes nest and follow each other."""
+
+from __future__ import annotations
+
+import http.client
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import requests
+import urllib3.connectionpool
+import vcr
+import vcr.patch
+import vcr.stubs
+
+import cfreplay
+from cfreplay import cassette as cassette_files
+from cfreplay import patching
+
+API = "https://api.example.com"
+
+
+def write(path: Path, *answers: tuple[str, str]) -> Path:
+    """A cassette answering each (path, body) once, in order, to GET."""
+    interactions = [
+        {
+            "request": {"body": None, "headers": {}, "method": "GET", "uri": API + where},
+            "response": {
+                "body": {"string": body},
+                "headers": {"Content-Type": ["text/plain"]},
+                "status": {"code": 200, "message": "OK"},
+            },
+        }
+        for where, body in answers
+    ]
+    path.write_bytes(cassette_files.dumps({"interactions": interactions, "version": 1}, "yaml"))
+    return path
+
+
+def snapshot() -> dict[tuple[int, str], Any]:
+    """What every patched attribute holds, as its owner holds it (inherited ones absent)."""
+    table = patching._table
+    assert table is not None
+    return {(id(target), name): patching._own_value(target, name) for target, name, _new in table.patches}
+
+
+@pytest.fixture
+def answers(tmp_path: Path) -> tuple[Path, Path]:
+    outer = write(tmp_path / "outer.yaml", ("/a", "outer 1"), ("/a", "outer 2"))
+    inner = write(tmp_path / "inner.yaml", ("/a", "inner"), ("/b", "inner b"))
+    return outer, inner
+
+
+def test_clients_are_patched_only_inside_a_cassette(answers: tuple[Path, Path]) -> None:
+    outer, _ = answers
+    with cfreplay.use_cassette(outer, freeze_time=False):  # builds the table if no test has yet
+        pass
+    before = snapshot()
+    real_pool_class = urllib3.connectionpool.HTTPSConnectionPool
+    assert "_get_conn" not in vars(real_pool_class)  # inherited from HTTPConnectionPool
+    with cfreplay.use_cassette(outer, freeze_time=False):
+        assert issubclass(http.client.HTTPConnection, vcr.stubs.VCRHTTPConnection)
+        assert "_get_conn" in vars(real_pool_class)
+        assert patching.current() is not None
+        assert requests.get(API + "/a", timeout=5).text == "outer 1"
+    assert snapshot() == before
+    assert "_get_conn" not in vars(real_pool_class)  # deleted again, as mock.patch does
+    assert http.client.HTTPConnection is vcr.patch._HTTPConnection
+    assert patching.current() is None
+
+
+def test_nested_cassettes_each_answer_then_the_outer_resumes(
+    answers: tuple[Path, Path], connect_spy: list[Any]
+) -> None:
+    outer, inner = answers
+    with requests.Session() as session, cfreplay.use_cassette(outer, freeze_time=False):
+        assert session.get(API + "/a", timeout=5).text == "outer 1"
+        with cfreplay.use_cassette(inner, freeze_time=False) as active:
+            assert session.get(API + "/a", timeout=5).text == "inner"
+            assert httpx.get(API + "/b").text == "inner b"
+            assert active.all_played
+        assert session.get(API + "/a", timeout=5).text == "outer 2"
+        with pytest.raises(cfreplay.UnmatchedRequest, match=r"outer\.yaml"):
+            session.get(API + "/b", timeout=5)
+    assert connect_spy == []
+
+
+def test_a_session_carries_on_into_the_next_cassette(answers: tuple[Path, Path]) -> None:
+    outer, inner = answers
+    with requests.Session() as session:
+        with cfreplay.use_cassette(outer, freeze_time=False):
+            assert session.get(API + "/a", timeout=5).text == "outer 1"
+        with cfreplay.use_cassette(inner, freeze_time=False):
+            assert session.get(API + "/a", timeout=5).text == "inner"
+        with cfreplay.use_cassette(outer, freeze_time=False):
+            assert session.get(API + "/a", timeout=5).text == "outer 1"
+
+
+def test_custom_patches_keep_vcrpys_own_patching(answers: tuple[Path, Path]) -> None:
+    outer, _ = answers
+    custom = ((http.client, "HTTPSConnection", vcr.stubs.VCRHTTPSConnection),)
+    with cfreplay.use_cassette(outer, freeze_time=False, custom_patches=custom):
+        assert patching.current() is None
+        assert requests.get(API + "/a", timeout=5).text == "outer 1"
+    assert http.client.HTTPSConnection is vcr.patch._HTTPSConnection
+
+
+def test_inside_a_foreign_vcrpy_cassette_vcrpy_patches_for_cfreplay(answers: tuple[Path, Path]) -> None:
+    outer, inner = answers
+    with vcr.use_cassette(str(outer), record_mode="none"):
+        with cfreplay.use_cassette(inner, freeze_time=False):
+            assert patching.current() is None  # the shared table would have captured vcrpy's patches
+            assert requests.get(API + "/a", timeout=5).text == "inner"
+        assert requests.get(API + "/a", timeout=5).text == "outer 1"
+    assert http.client.HTTPConnection is vcr.patch._HTTPConnection
+    with cfreplay.use_cassette(inner, freeze_time=False):
+        assert patching.current() is not None
+
+
+def test_force_reset_puts_the_real_classes_back_for_the_window(answers: tuple[Path, Path]) -> None:
+    outer, _ = answers
+    with cfreplay.use_cassette(outer, freeze_time=False):
+        stub = http.client.HTTPConnection
+        assert stub is not vcr.patch._HTTPConnection
+        with vcr.patch.force_reset():
+            assert http.client.HTTPConnection is vcr.patch._HTTPConnection
+            with vcr.patch.force_reset():  # nested windows too
+                assert http.client.HTTPConnection is vcr.patch._HTTPConnection
+            assert http.client.HTTPConnection is vcr.patch._HTTPConnection
+        assert http.client.HTTPConnection is stub
+    assert vcr.patch.force_reset is not patching._table.force_reset  # type: ignore[union-attr]
+
+
+def test_an_error_inside_leaves_nothing_patched(answers: tuple[Path, Path]) -> None:
+    outer, _ = answers
+    with cfreplay.use_cassette(outer, freeze_time=False):
+        pass
+    before = snapshot()
+
+    def fails_inside() -> None:
+        with cfreplay.use_cassette(outer, freeze_time=False):
+            requests.get(API + "/a", timeout=5)
+            raise ZeroDivisionError
+
+    with pytest.raises(ZeroDivisionError):
+        fails_inside()
+    assert snapshot() == before and patching.current() is None
+
+
+def test_the_stand_in_outside_a_cassette_says_so() -> None:
+    assert len(patching.CASSETTE_IN_USE) == 0
+    assert "no cassette in use" in repr(patching.CASSETTE_IN_USE)
+    with pytest.raises(AttributeError, match="no cassette is in use"):
+        patching.CASSETTE_IN_USE.play_response  # noqa: B018
+
+
+def test_force_reset_keeps_what_something_newer_put_there(answers: tuple[Path, Path]) -> None:
+    outer, _ = answers
+
+    class Newer(http.client.HTTPConnection):
+        pass
+
+    with cfreplay.use_cassette(outer, freeze_time=False):
+        stub = http.client.HTTPConnection
+        with vcr.patch.force_reset():
+            http.client.HTTPConnection = Newer  # type: ignore[misc]  # e.g. a cassette entered in the window
+        assert http.client.HTTPConnection is Newer
+        http.client.HTTPConnection = stub  # type: ignore[misc]
+    assert http.client.HTTPConnection is vcr.patch._HTTPConnection
