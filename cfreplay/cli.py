@@ -1,4 +1,4 @@
-"""The ``cfreplay`` command: fake, sanitize, scan, record, serve, import, show, diff.
+"""The ``cfreplay`` command: fake, sanitize, scan, record, serve, import, show, diff, convert.
 
 ``main(argv) -> int`` so tests can call it directly.
 
@@ -180,6 +180,21 @@ def _build_parser() -> _Parser:
     differ.add_argument("a", metavar="A")
     differ.add_argument("b", metavar="B")
     differ.add_argument("--format", choices=("text", "json"), default="text", help="output format (default text)")
+
+    convert = commands.add_parser(
+        "convert",
+        help="rewrite cassettes as JSON or YAML, losslessly, beside the originals",
+        description="Write each cassette (directories: every YAML/JSON cassette below) in the other format next to "
+        "itself (x.yaml -> x.json), as vcrpy writes it, read back and checked before anything is written; nothing "
+        "is sanitized ('cfreplay scan' is the check). Exit 0 when all went well, 2 when any input could not be "
+        "converted (the others are still done; a failed one leaves every file as it was).",
+    )
+    convert.add_argument("paths", nargs="+", metavar="PATH", help="cassette files or directories")
+    convert.add_argument("--to", required=True, choices=("json", "yaml"), help="the format to write")
+    convert.add_argument("--force", action="store_true", help="replace a destination that exists and differs")
+    convert.add_argument(
+        "--remove-source", action="store_true", help="remove each source once its conversion is written"
+    )
     return parser
 
 
@@ -286,6 +301,41 @@ def _scan(args: argparse.Namespace) -> int:
     if result.errors:
         return EXIT_USAGE
     return EXIT_FINDINGS if result.findings else EXIT_OK
+
+
+def _convert(args: argparse.Namespace) -> int:
+    from cfreplay import cassette
+
+    files = _cassette_inputs(args.paths)
+    progress = _Progress(len(files))
+    converted = current = failed = 0
+    lines: list[str] = []
+    for path, explicit in files:
+        progress.step(str(path))
+        if not explicit and (cassette.detect_format(path) == args.to or not _mentions_interactions(path)):
+            continue  # below a directory: already in the target format, or no cassette at all
+        try:
+            done = cassette.convert_file(path, args.to, force=args.force, remove_source=args.remove_source)
+        except CfreplayError as error:
+            failed += 1
+            lines.append(f"cfreplay: error: {error}")
+            continue
+        count = f"{done.interactions} interaction{'s' if done.interactions != 1 else ''}"
+        if done.same_format:
+            lines.append(f"{path}: already {args.to}, nothing to do ({count})")
+            continue
+        removed = ", source removed" if done.source_removed else ""
+        if done.written:
+            converted += 1
+            lines.append(f"{path} -> {done.destination} ({count}{removed})")
+        else:
+            current += 1
+            lines.append(f"{path} -> {done.destination} (up to date, {count}{removed})")
+    progress.close()
+    for line in lines:
+        print(line, file=sys.stderr if line.startswith("cfreplay: error:") else sys.stdout)
+    print(f"{converted} converted, {current} up to date, {failed} failed")
+    return EXIT_USAGE if failed else EXIT_OK
 
 
 def _seed_value(text: str) -> int | str:
@@ -483,6 +533,7 @@ _COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "import": _import,
     "show": _show,
     "diff": _diff,
+    "convert": _convert,
 }
 
 
