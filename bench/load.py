@@ -25,11 +25,18 @@ the best of ``--repeat`` (default 3) processes counts:
 * the same two enters on a copy of the cassette whose metadata also says
   ``recorded_with: cfreplay``, as cassettes cfreplay records do (it may then trust
   them as sanitized already, where a cassette vcrpy wrote is sanitized on load);
-* cfreplay load: ``cfreplay.cassette.load(path)`` alone.
+* cfreplay load: ``cfreplay.cassette.load(path)`` alone;
+* the same cassette converted to JSON (vcrpy's JSON format, as cfreplay writes it:
+  ``cassette.dumps(data, "json")``, what ``cfreplay convert --to json`` writes):
+  cfreplay enter first and again on the plain and the ``recorded_with: cfreplay``
+  copies, ``cassette.load``, and vcrpy entering the same file with
+  ``vcr.use_cassette(path, serializer="json", record_mode="none")``.
 
 For each, the share of the time spent in the cyclic garbage collector is measured
 with ``gc.callbacks``.  Printed: seconds, GC share, and the ratios vcrpy/cfreplay,
-next to the targets (cfreplay enter <= 0.5 s and >= 5x faster than vcrpy enter).
+next to the targets (cfreplay enter <= 0.5 s and >= 5x faster than vcrpy enter);
+for JSON, two ratios: vcrpy entering the YAML over cfreplay entering the JSON (what
+a user who converts gets) and vcrpy over cfreplay on the same JSON file (fair).
 The script exits 0 whatever the figures.
 
 Run it::
@@ -66,7 +73,17 @@ RECORDED_AT = "2026-11-28T00:00:00Z"
 TARGET_SECONDS = 0.5
 TARGET_RATIO = 5.0
 SEED = 1
-OPERATIONS = ("vcrpy-deserialize", "vcrpy-enter", "cfreplay-enter", "cfreplay-enter-own", "cfreplay-load")
+OPERATIONS = (
+    "vcrpy-deserialize",
+    "vcrpy-enter",
+    "cfreplay-enter",
+    "cfreplay-enter-own",
+    "cfreplay-load",
+    "vcrpy-enter-json",
+    "cfreplay-enter-json",
+    "cfreplay-enter-own-json",
+    "cfreplay-load-json",
+)
 
 # --------------------------------------------------------------------------- the cassette
 
@@ -176,16 +193,17 @@ def worker(operation: str, path: Path) -> dict[str, Any]:
         text = path.read_text(encoding="utf-8")
         serializer = vcr.serializers.yamlserializer
         result["first"] = _timed(lambda: vcr.serialize.deserialize(text, serializer))
-    elif operation == "vcrpy-enter":
-        context = vcr.use_cassette(str(path), record_mode="none")
+    elif operation in ("vcrpy-enter", "vcrpy-enter-json"):
+        serializer = "json" if operation.endswith("-json") else "yaml"
+        context = vcr.use_cassette(str(path), serializer=serializer, record_mode="none")
         result["first"] = _timed(context.__enter__)
         context.__exit__(None, None, None)
-    elif operation in ("cfreplay-enter", "cfreplay-enter-own"):
+    elif operation in ("cfreplay-enter", "cfreplay-enter-own", "cfreplay-enter-json", "cfreplay-enter-own-json"):
         for key in ("first", "again"):
             context = cfreplay.use_cassette(path)
             result[key] = _timed(context.__enter__)
             context.__exit__(None, None, None)
-    elif operation == "cfreplay-load":
+    elif operation in ("cfreplay-load", "cfreplay-load-json"):
         result["first"] = _timed(lambda: cassette.load(path))
     else:
         raise SystemExit(f"unknown operation {operation!r}")
@@ -202,12 +220,20 @@ def run_worker(python: str, operation: str, path: Path) -> dict[str, Any]:
     return result
 
 
-def measure(path: Path, own: Path, repeat: int) -> dict[str, dict[str, Any]]:
+def cassette_for(operation: str, files: dict[str, Path]) -> Path:
+    """The file an operation reads: ``files`` maps "yaml", "own", "json" and "own-json" to paths."""
+    own = "-own" in operation
+    if operation.endswith("-json"):
+        return files["own-json" if own else "json"]
+    return files["own" if own else "yaml"]
+
+
+def measure(files: dict[str, Path], repeat: int) -> dict[str, dict[str, Any]]:
     """Best of *repeat* fresh processes per operation (best by seconds, per phase); operations alternate."""
     best: dict[str, dict[str, Any]] = {}
     for _ in range(repeat):
         for operation in OPERATIONS:
-            result = run_worker(sys.executable, operation, own if operation.endswith("-own") else path)
+            result = run_worker(sys.executable, operation, cassette_for(operation, files))
             if "error" in result:
                 best.setdefault(operation, result)
                 continue
@@ -230,6 +256,12 @@ ROWS = (
     ("  same, cassette cfreplay wrote (first)", "cfreplay-enter-own", "first"),
     ("  same, cassette cfreplay wrote (again)", "cfreplay-enter-own", "again"),
     ("cfreplay cassette.load", "cfreplay-load", "first"),
+    ("JSON: vcrpy enter use_cassette", "vcrpy-enter-json", "first"),
+    ("JSON: cfreplay enter use_cassette (first)", "cfreplay-enter-json", "first"),
+    ("JSON: cfreplay enter use_cassette (again)", "cfreplay-enter-json", "again"),
+    ("  same, cassette cfreplay wrote (first)", "cfreplay-enter-own-json", "first"),
+    ("  same, cassette cfreplay wrote (again)", "cfreplay-enter-own-json", "again"),
+    ("JSON: cfreplay cassette.load", "cfreplay-load-json", "first"),
 )
 
 
@@ -249,12 +281,19 @@ def main(argv: list[str] | None = None) -> int:
 
     with tempfile.TemporaryDirectory(prefix="cfreplay-bench-load-") as tmp:
         data = build(n)
-        path, own = Path(tmp) / f"load-{n}.yaml", Path(tmp) / f"load-{n}-cfreplay.yaml"
-        path.write_bytes(cassette.dumps(data, "yaml"))
+        files = {
+            "yaml": Path(tmp) / f"load-{n}.yaml",
+            "own": Path(tmp) / f"load-{n}-cfreplay.yaml",
+            "json": Path(tmp) / f"load-{n}.json",
+            "own-json": Path(tmp) / f"load-{n}-cfreplay.json",
+        }
+        files["yaml"].write_bytes(cassette.dumps(data, "yaml"))
+        files["json"].write_bytes(cassette.dumps(data, "json"))
         data["metadata"]["recorded_with"] = "cfreplay"
-        own.write_bytes(cassette.dumps(data, "yaml"))
-        size = path.stat().st_size
-        best = measure(path, own, repeat)
+        files["own"].write_bytes(cassette.dumps(data, "yaml"))
+        files["own-json"].write_bytes(cassette.dumps(data, "json"))
+        size, json_size = files["yaml"].stat().st_size, files["json"].stat().st_size
+        best = measure(files, repeat)
 
     rows = []
     for label, operation, phase in ROWS:
@@ -272,6 +311,14 @@ def main(argv: list[str] | None = None) -> int:
     ratio = theirs / ours if ours and theirs else None
     again = seconds("cfreplay-enter", "again")
     meets = bool(ours is not None and ours <= TARGET_SECONDS and ratio is not None and ratio >= TARGET_RATIO)
+    ours_json, theirs_json = seconds("cfreplay-enter-json"), seconds("vcrpy-enter-json")
+    switch = theirs / ours_json if theirs and ours_json else None  # vcrpy on YAML / cfreplay on JSON
+    fair = theirs_json / ours_json if theirs_json and ours_json else None  # both on the same JSON file
+    ours_own_json = seconds("cfreplay-enter-own-json")
+    switch_own = theirs / ours_own_json if theirs and ours_own_json else None  # ... a JSON cfreplay recorded
+    meets_json = bool(
+        ours_json is not None and ours_json <= TARGET_SECONDS and switch is not None and switch >= TARGET_RATIO
+    )
     report: dict[str, Any] = {
         "benchmark": "load a YAML cassette",
         "date": datetime.date.today().isoformat(),
@@ -280,6 +327,7 @@ def main(argv: list[str] | None = None) -> int:
         "versions": {"cfreplay": cfreplay.__version__, "vcrpy": vcr.__version__},
         "interactions": n,
         "mb": size / 1e6,
+        "json_mb": json_size / 1e6,
         "repeat": repeat,
         "rows": rows,
         "ratio_vcrpy_enter_over_cfreplay_enter": ratio,
@@ -288,14 +336,19 @@ def main(argv: list[str] | None = None) -> int:
             seconds("vcrpy-deserialize") / seconds("cfreplay-load")  # type: ignore[operator]
             if seconds("vcrpy-deserialize") and seconds("cfreplay-load") else None
         ),
+        "ratio_vcrpy_yaml_enter_over_cfreplay_json_enter": switch,
+        "ratio_vcrpy_json_enter_over_cfreplay_json_enter": fair,
+        "ratio_vcrpy_yaml_enter_over_cfreplay_own_json_enter": switch_own,
         "target": {"cfreplay_enter_seconds": TARGET_SECONDS, "ratio": TARGET_RATIO},
         "meets_target": meets,
+        "meets_target_json": meets_json,
     }  # fmt: skip
     if args.json:
         print(json.dumps(report, indent=2))
         return 0
 
-    print(f"Load a {n}-interaction YAML cassette ({size / 1e6:.1f} MB), fresh process each, best of {repeat}")
+    print(f"Load a {n}-interaction YAML cassette ({size / 1e6:.1f} MB; as JSON {json_size / 1e6:.1f} MB), "
+          f"fresh process each, best of {repeat}")  # fmt: skip
     print(f"Python {report['python']} on {report['platform']}")
     print(f"cfreplay {cfreplay.__version__}, vcrpy {vcr.__version__}")
     print()
@@ -316,6 +369,11 @@ def main(argv: list[str] | None = None) -> int:
           f"vcrpy deserialize / cfreplay load: {fmt(load_ratio)}x")  # fmt: skip
     print(f"target: cfreplay enter <= {TARGET_SECONDS:g} s and >= {TARGET_RATIO:g}x vcrpy; "
           f"here {fmt(ours, '.3f')} s, {fmt(ratio)}x ({'met' if meets else 'NOT met'})")  # fmt: skip
+    print(f"JSON: vcrpy enter (YAML) / cfreplay enter (JSON): {fmt(switch)}x (a user who converts), "
+          f"{fmt(switch_own)}x on the copy cfreplay wrote; "
+          f"vcrpy enter (JSON) / cfreplay enter (JSON): {fmt(fair)}x (same file)")  # fmt: skip
+    print(f"target on JSON: here {fmt(ours_json, '.3f')} s, {fmt(switch)}x against vcrpy on the YAML "
+          f"({'met' if meets_json else 'NOT met'})")  # fmt: skip
     return 0
 
 
