@@ -28,6 +28,7 @@ import contextvars
 import copy
 import fcntl
 import functools
+import gc
 import inspect
 import os
 import sys
@@ -383,9 +384,15 @@ class _IndexedCassette(vcr.cassette.Cassette):  # type: ignore[misc]
         # cfreplay sanitized what it wrote: loading it, the sanitizing hooks can stand aside.
         trusted = _TRUSTED_LOAD.set(_written_by_cfreplay(Path(self._path)))
         loading = _LOADING.set(True)
+        # Loading builds two objects per interaction and copies every response, none of them
+        # cyclic garbage: the cyclic collector would only sweep them again and again.
+        collecting = gc.isenabled()
+        gc.disable()
         try:
             super()._load()
         finally:
+            if collecting:
+                gc.enable()
             _LOADING.reset(loading)
             _TRUSTED_LOAD.reset(trusted)
 

@@ -221,6 +221,9 @@ class Report:
 _Note = Callable[[str, str], None]  # (location, rule)
 
 
+_HEADER_MEMO_LIMIT: Final = 4096
+
+
 class Sanitizer:
     """Sanitizes cassettes; one instance keeps replacements consistent across all it touches."""
 
@@ -237,6 +240,9 @@ class Sanitizer:
         extra = (*self.config.json_keys, *self.config.query_params, *self.config.form_fields)
         self._trigger_words = (*_TRIGGER_WORDS, *(name.lower() for name in extra))
         self._faker: Faker | None = None  # made on first use: most cassettes hold no PII to fake
+        # Header values repeat across a session (one bearer token for hundreds of requests):
+        # (name, value) -> (result, rules noted), replayed on a hit so reports still count each.
+        self._headers: dict[tuple[str, str], tuple[str, tuple[str, ...]]] = {}
 
     # ------------------------------------------------------------------ replacements
 
@@ -473,6 +479,26 @@ class Sanitizer:
         return ";".join(parts)
 
     def sanitize_header(self, name: str, value: str, note: _Note, location: str) -> str:
+        key = (name.lower(), value)
+        known = self._headers.get(key)
+        if known is None:
+            rules: list[str] = []
+
+            def remember(where: str, rule: str) -> None:
+                # Header rules note the header's own location; anything else is not memoised.
+                rules.append(rule if where == location else "")
+
+            result = self._sanitize_header(name, value, remember, location)
+            if "" in rules:
+                return self._sanitize_header(name, value, note, location)
+            if len(self._headers) >= _HEADER_MEMO_LIMIT:
+                self._headers.clear()
+            known = self._headers[key] = (result, tuple(rules))
+        for rule in known[1]:
+            note(location, rule)
+        return known[0]
+
+    def _sanitize_header(self, name: str, value: str, note: _Note, location: str) -> str:
         lower = name.lower()
         if lower in cfapi.AUTHORIZATION_HEADERS:
             return self.authorization(value, note, location)

@@ -754,3 +754,26 @@ def test_random_jwts_anywhere_become_test_signed_fakes(claims: dict[str, str]) -
     assert_gone(raw, token)
     fakes = tokens.JWT_PATTERN.findall(result["interactions"][0]["response"]["body"]["string"])
     assert len(fakes) == 1 and tokens.is_test_token(fakes[0])
+
+
+def test_a_repeated_header_is_sanitized_alike_and_reported_each_time() -> None:
+    """Header results are memoised per value; every occurrence is still changed and reported."""
+    bearer = {
+        "Authorization": [f"bearer {secrets.token_urlsafe(24)}"],
+        "Cookie": [f"JSESSIONID={secrets.token_hex(16)}"],
+    }
+    first = interaction(request_headers=copy.deepcopy(bearer))
+    second = interaction(request_headers=copy.deepcopy(bearer))
+    sanitizer, report = Sanitizer(), Report()
+    sanitizer.sanitize_interaction(first, 0, report)
+    sanitizer.sanitize_interaction(second, 1, report)
+    assert first["request"]["headers"] == second["request"]["headers"] != bearer
+    assert [(c.interaction, c.location) for c in report.changes] == [
+        (0, "request.headers.Authorization"),
+        (0, "request.headers.Cookie"),
+        (1, "request.headers.Authorization"),
+        (1, "request.headers.Cookie"),
+    ]
+    fresh = interaction(request_headers=copy.deepcopy(bearer))
+    Sanitizer().sanitize_interaction(fresh, 0, Report())
+    assert fresh["request"]["headers"].keys() == first["request"]["headers"].keys()
