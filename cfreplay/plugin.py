@@ -68,8 +68,10 @@ def pytest_configure(config: pytest.Config) -> None:
 def cfreplay_config() -> dict[str, Any]:
     """Defaults for every cassette below this point; override in a ``conftest.py``.
 
-    Keys: ``record_mode``, ``freeze_time``, ``allow_hosts`` and any vcrpy option
-    (``match_on``, ``allow_playback_repeats``…).
+    Keys: ``record_mode``, ``freeze_time``, ``allow_hosts``, ``serializer``
+    (``"yaml"``, the default, or ``"json"``: ``<test>.json`` cassettes, which load
+    several times faster) and any vcrpy option (``match_on``,
+    ``allow_playback_repeats``…).
     """
     return {}
 
@@ -144,7 +146,8 @@ def cfreplay_cassette(
         path = shipped.path(name)
         settings["record_mode"] = "none"  # shipped cassettes are never re-recorded
     else:
-        path = cfreplay_cassette_dir / f"{_safe_name(name or _test_name(request))}.yaml"
+        suffix = ".json" if settings.get("serializer") == "json" else ".yaml"
+        path = cfreplay_cassette_dir / f"{_safe_name(name or _test_name(request))}{suffix}"
     with use_cassette(path, **settings) as active:
         yield active
 

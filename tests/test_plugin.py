@@ -581,6 +581,42 @@ def test_config_fixture_marker_and_command_line_take_precedence_in_turn(
     assert set(spy.connects()) == {"127.0.0.1"}  # and no name lookup of the shipped cassettes' host
 
 
+JSON_CONFTEST = """
+import pytest
+
+
+@pytest.fixture
+def cfreplay_config():
+    return {"serializer": "json"}
+"""
+
+JSON_SUITE = (
+    INNER_PRECEDENCE
+    + """
+@pytest.mark.cfreplay
+def test_json(cfreplay_cassette):
+    fetch("json", cfreplay_cassette)
+"""
+)
+
+
+def test_serializer_json_in_the_config_names_and_writes_json_cassettes(
+    pytester: pytest.Pytester, server: Server, spy: Spy, results: Results
+) -> None:
+    pytester.makepyfile(helpers=OBSERVE, conftest=JSON_CONFTEST, test_fmt=JSON_SUITE)
+    recorded = pytester.path / "cassettes" / "test_fmt" / "test_json.json"
+    run(pytester, "--cfreplay-record-mode=once").assert_outcomes(passed=1)
+    assert results.read()["json"]["path"] == str(recorded)
+    document = json.loads(recorded.read_text())  # JSON, not YAML in a .json file
+    assert document["interactions"][0]["request"]["uri"].endswith("/v2/apps/json")
+    assert not (pytester.path / "cassettes" / "test_fmt" / "test_json.yaml").exists()
+    hits = len(server.hits)
+    run(pytester).assert_outcomes(passed=1)  # replayed from the JSON, the server not asked again
+    assert results.read()["json"] == {"test": "json", "mode": "none", "offline": True, "outcome": "ok",
+                                      "path": str(recorded)}  # fmt: skip
+    assert len(server.hits) == hits
+
+
 # ----------------------------------------------------------------------------- file names
 
 
