@@ -118,10 +118,31 @@ class _Persister:
         cassette_path: str | os.PathLike[str], cassette_dict: dict[str, Any], serializer: _Serializer
     ) -> None:
         path = Path(cassette_path)
-        text = vcr.serialize.serialize(cassette_dict, serializer)
+        try:
+            text = vcr.serialize.serialize(cassette_dict, serializer)
+        except (TypeError, ValueError) as error:
+            if serializer.format != "json":
+                raise
+            raise CassetteError(path, f"cannot be saved as JSON: {_binary_body(cassette_dict)}") from error
         path.parent.mkdir(parents=True, exist_ok=True)
         with _directory_lock(path.parent):
             cassette_files.atomic_write(path, text.encode("utf-8"))
+
+
+def _binary_body(cassette_dict: dict[str, Any]) -> str:
+    """Which interaction holds a body vcrpy's JSON format cannot store (it is not UTF-8)."""
+    pairs = zip(cassette_dict["requests"], cassette_dict["responses"], strict=False)
+    for index, (request, response) in enumerate(pairs):
+        for side, body in (("request", request.body), ("response", (response.get("body") or {}).get("string"))):
+            if isinstance(body, bytes):
+                try:
+                    body.decode("utf-8")
+                except UnicodeDecodeError:
+                    return (
+                        f"interaction {index} has a binary {side} body (not UTF-8 text), which vcrpy's JSON "
+                        "format cannot store; record it into a .yaml cassette"
+                    )
+    return "it holds a value JSON cannot store; record it into a .yaml cassette"
 
 
 # Parsed cassettes by (path, size, mtime): a suite that replays one cassette in many

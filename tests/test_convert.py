@@ -274,11 +274,6 @@ def test_vcrpy_and_cfreplay_both_replay_a_converted_json_cassette(tmp_path: Path
     assert ours == theirs == [data["interactions"][0]["response"]["body"]["string"].encode(), utf8_binary]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="recorder: recording a body that is not UTF-8 into a .json cassette raises a bare TypeError from "
-    "json.dumps when the block ends (the recorded traffic is lost); expected a CassetteError naming the file",
-)
 def test_recording_a_binary_body_into_a_json_cassette_is_a_cassette_error(tmp_path: Path) -> None:
     payload = bytes(range(256))
 
@@ -298,8 +293,12 @@ def test_recording_a_binary_body_into_a_json_cassette_is_a_cassette_error(tmp_pa
     thread.start()
     path = tmp_path / "bits.json"
     try:
-        with pytest.raises(CassetteError, match=r"bits\.json"), cfreplay.use_cassette(path, record_mode="once"):
+        with (
+            pytest.raises(CassetteError, match=r"bits\.json: cannot be saved as JSON: interaction 0 has a binary"),
+            cfreplay.use_cassette(path, record_mode="once"),
+        ):
             requests.get(f"http://127.0.0.1:{server.server_address[1]}/v2/apps/x/droplet/download", timeout=5)
+        assert not path.exists()  # nothing half-written
     finally:
         server.shutdown()
         server.server_close()
