@@ -197,14 +197,37 @@ class _IncrementalFreeze(_api._freeze_time):
 
         if self.real_asyncio:
             # As freezegun does: event loops keep real monotonic time, or asyncio.sleep() would hang.
-            loop = asyncio.new_event_loop()
-            loop.close()
-            loop_class = type(loop)
+            loop_class = _event_loop_class()
             undo: list[tuple[Any, str, Any]] = self.undo_changes
             undo.append((loop_class, "time", loop_class.time))
             real_monotonic: Callable[[], float] = _api.real_monotonic
             loop_class.time = lambda self: real_monotonic()  # type: ignore[method-assign]
         return factory
+
+
+def _event_loop_class() -> type[asyncio.AbstractEventLoop]:
+    """The class of the loops asyncio makes now.
+
+    freezegun makes (and closes) a loop to find out, on every freeze.  asyncio's own
+    policies name the class they instantiate; any other policy is asked as freezegun does.
+    """
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)  # policies are deprecated from Python 3.14
+        policy = asyncio.get_event_loop_policy()
+    base = getattr(asyncio.events, "BaseDefaultEventLoopPolicy", None) or getattr(
+        asyncio.events, "_BaseDefaultEventLoopPolicy", None
+    )
+    factory = getattr(policy, "_loop_factory", None)
+    if (
+        base is not None
+        and type(policy).new_event_loop is base.new_event_loop
+        and isinstance(factory, type)
+        and issubclass(factory, asyncio.AbstractEventLoop)
+    ):
+        return factory
+    loop = asyncio.new_event_loop()
+    loop.close()
+    return type(loop)
 
 
 def _freeze(moment: datetime) -> Any:

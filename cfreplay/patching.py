@@ -21,12 +21,15 @@ cassette is active (the table would capture that cassette's patches).
 
 from __future__ import annotations
 
+import http.client
+import re
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, Final
 
 import vcr.patch
+import vcr.stubs
 
 __all__ = ["CASSETTE_IN_USE", "current", "eligible", "in_use"]
 
@@ -80,6 +83,7 @@ class _Table:
                 self.patches.append((patcher.getter(), patcher.attribute, patcher.new))
         self.resets = [(patcher.getter(), patcher.attribute, patcher.new) for patcher in vcr.patch.reset_patchers()]
         self.patches.append((vcr.patch, "force_reset", self.force_reset))
+        self.patches.append((vcr.stubs, "parse_headers", _parse_headers))
         self._saved: list[tuple[Any, str, Any]] = []
 
     def apply(self) -> None:
@@ -132,6 +136,30 @@ def _restore(saved: list[tuple[Any, str, Any]]) -> None:
             delattr(target, attribute)
         else:
             setattr(target, attribute, original)
+
+
+# A header vcrpy's parse (the email parser over "name:value\r\n" lines) reads back unchanged.
+_PLAIN_NAME: Final = re.compile(r"[!#-'*+.0-9A-Z^-z|~-]+")
+_PLAIN_VALUE: Final = re.compile(r"(?:[!-~][ -~]*)?")
+_vcr_parse_headers: Final[Callable[[dict[str, list[str]]], http.client.HTTPMessage]] = vcr.stubs.parse_headers
+
+
+def _parse_headers(header_list: dict[str, list[str]]) -> http.client.HTTPMessage:
+    """vcrpy's ``parse_headers`` (run twice for every replayed response), without the email parser.
+
+    The message is built header by header, which is what the parser produces for
+    plain ASCII names and values; anything else (non-ASCII, folded lines, leading
+    blanks) goes through vcrpy's own function.
+    """
+    message = http.client.HTTPMessage()
+    for name, values in header_list.items():
+        if not _PLAIN_NAME.fullmatch(name):
+            return _vcr_parse_headers(header_list)
+        for value in values:
+            if not _PLAIN_VALUE.fullmatch(value):
+                return _vcr_parse_headers(header_list)
+            message[name] = value
+    return message
 
 
 _table: _Table | None = None

@@ -158,7 +158,7 @@ def _parsed(path: Path) -> dict[str, Any] | None:
         stat = path.stat()
     except FileNotFoundError:
         raise CassetteNotFoundError() from None
-    key = (str(path.resolve()), stat.st_size, stat.st_mtime_ns)
+    key = (os.path.abspath(path), stat.st_size, stat.st_mtime_ns)
     cached = _PARSED.get(key)
     if cached is not None:
         return cached
@@ -170,6 +170,16 @@ def _parsed(path: Path) -> dict[str, Any] | None:
         _PARSED.pop(next(iter(_PARSED)))
     _PARSED[key] = data
     return data
+
+
+def _has_content(path: Path) -> bool:
+    """Not empty or blank (parsed through the cache; a broken file counts, so loading names the problem)."""
+    try:
+        return _parsed(path) is not None
+    except CassetteNotFoundError:
+        return False
+    except CassetteError:
+        return True
 
 
 def _written_by_cfreplay(path: Path) -> bool:
@@ -550,7 +560,7 @@ class use_cassette(contextlib.ContextDecorator):
 
     def __enter__(self) -> ActiveCassette:
         # An empty file is recorded again (as vcrpy does), so it does not count as a cassette.
-        exists = self.path.is_file() and self.path.stat().st_size > 0 and bool(self.path.read_bytes().strip())
+        exists = self.path.is_file() and _has_content(self.path)
         replay_only = self.record_mode == "none" or (self.record_mode == "once" and exists)
         moment = recorded_at(self.path) if exists and replay_only and self.freeze_time else None
         active = ActiveCassette(self.path, self.record_mode, moment, frozen=moment is not None, offline=replay_only)

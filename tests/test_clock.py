@@ -226,3 +226,30 @@ def test_property_same_replacements_as_freezegun(modules: list[dict[str, Any]], 
         for name in names:
             sys.modules.pop(name, None)
             clock._copies_cache.pop(name, None)
+
+
+def test_the_event_loop_class_is_the_one_asyncio_makes() -> None:
+    loop = asyncio.new_event_loop()
+    loop.close()
+    assert clock._event_loop_class() is type(loop)
+
+
+def test_a_policy_that_makes_its_own_loops_is_asked(monkeypatch: pytest.MonkeyPatch) -> None:
+    class OwnLoop(asyncio.SelectorEventLoop):
+        pass
+
+    class Policy(asyncio.DefaultEventLoopPolicy):
+        def new_event_loop(self) -> asyncio.AbstractEventLoop:
+            return OwnLoop()
+
+    monkeypatch.setattr(asyncio.events, "_event_loop_policy", Policy())
+    assert clock._event_loop_class() is OwnLoop
+
+    async def nap() -> float:
+        await asyncio.sleep(0.01)  # would hang if OwnLoop's clock were frozen
+        return 1.0
+
+    with clock.frozen_at(MOMENT):
+        assert asyncio.run(nap()) == 1.0
+        assert OwnLoop.time is not asyncio.BaseEventLoop.time
+    assert OwnLoop.time is asyncio.BaseEventLoop.time

@@ -13,6 +13,8 @@ import urllib3.connectionpool
 import vcr
 import vcr.patch
 import vcr.stubs
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import cfreplay
 from cfreplay import cassette as cassette_files
@@ -168,3 +170,25 @@ def test_force_reset_keeps_what_something_newer_put_there(answers: tuple[Path, P
         assert http.client.HTTPConnection is Newer
         http.client.HTTPConnection = stub  # type: ignore[misc]
     assert http.client.HTTPConnection is vcr.patch._HTTPConnection
+
+
+HEADER_TEXT = st.text(st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=12)
+PLAIN_TEXT = st.text(st.characters(min_codepoint=32, max_codepoint=126), max_size=12)
+
+
+@settings(max_examples=300)
+@given(
+    headers=st.dictionaries(
+        st.one_of(
+            st.sampled_from(["Content-Type", "Set-Cookie", "Date", "X-Vcap-Request-Id"]), PLAIN_TEXT, HEADER_TEXT
+        ),
+        st.lists(st.one_of(PLAIN_TEXT, HEADER_TEXT, st.just(""), st.just("a\r\n b")), max_size=3),
+        max_size=5,
+    )
+)
+def test_property_headers_parse_as_vcrpy_parses_them(headers: dict[str, list[str]]) -> None:
+    ours, theirs = patching._parse_headers(headers), vcr.stubs.parse_headers(headers)
+    assert ours.items() == theirs.items()
+    assert str(ours) == str(theirs)
+    for name in headers:
+        assert ours.get_all(name) == theirs.get_all(name)
