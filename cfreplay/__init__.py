@@ -11,9 +11,8 @@ point).
 from __future__ import annotations
 
 import importlib
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from cfreplay import factories
 from cfreplay.cfapi import LATEST_API_VERSION, SEED_API_VERSION, ApiVersion
 from cfreplay.errors import (
     ApiVersionError,
@@ -26,7 +25,6 @@ from cfreplay.errors import (
 )
 from cfreplay.recorder import ActiveCassette, use_cassette
 from cfreplay.sanitizer import SanitizeConfig, Sanitizer
-from cfreplay.schema import app_schema, validate
 from cfreplay.seeding import Seeder, seed, seeded
 from cfreplay.types import Request, Response
 
@@ -59,12 +57,23 @@ __all__ = [
 
 __version__ = "0.1.0"
 
-# Loaded on first use: the simulator brings an HTTP server, and `python -m cfreplay.shipped`
-# must not find its own module already imported by the package.
-_LAZY_MODULES = ("shipped", "simulator")
+if TYPE_CHECKING:
+    from cfreplay import factories, shipped, simulator
+    from cfreplay.schema import app_schema, validate
+
+# Loaded on first use: the simulator brings an HTTP server; `python -m cfreplay.shipped`
+# must not find its own module already imported by the package; the factories and the
+# schema bring Faker and jsonschema, which a suite that only replays cassettes (the
+# pytest plugin imports this package) should not pay for.
+_LAZY_MODULES = ("factories", "shipped", "simulator")
+_LAZY_NAMES: dict[str, str] = {"app_schema": "schema", "validate": "schema"}
 
 
 def __getattr__(name: str) -> Any:
     if name in _LAZY_MODULES:
         return importlib.import_module(f"cfreplay.{name}")
+    if name in _LAZY_NAMES:
+        value = getattr(importlib.import_module(f"cfreplay.{_LAZY_NAMES[name]}"), name)
+        globals()[name] = value
+        return value
     raise AttributeError(f"module 'cfreplay' has no attribute {name!r}")

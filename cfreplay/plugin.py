@@ -29,7 +29,6 @@ from typing import Any, Final
 
 import pytest
 
-from cfreplay import shipped
 from cfreplay.recorder import RECORD_MODES, ActiveCassette, use_cassette
 
 __all__ = ["cfreplay_cassette", "cfreplay_cassette_dir", "cfreplay_config"]
@@ -38,6 +37,8 @@ MARKER: Final = (
     "cfreplay(cassette_name=None, *, record_mode=None, freeze_time=True, allow_hosts=(), match_on=None, "
     "allow_playback_repeats=False): run the test inside a sanitized cassette (replay only by default)"
 )
+#: Names of cassettes shipped with cfreplay start with this (``cfreplay.shipped.PREFIX``).
+SHIPPED_PREFIX: Final = "cfreplay:"
 _MAX_NAME: Final = 100
 _UNSAFE: Final = re.compile(r"[^A-Za-z0-9_.-]+")
 # Settings the marker and the config fixture may carry; everything else goes to vcrpy.
@@ -142,7 +143,9 @@ def cfreplay_cassette(
     """The cassette the test runs in; requesting it activates one for unmarked tests too."""
     _refuse_double_patching(request)
     name, settings = _settings(request, cfreplay_config)
-    if name is not None and name.startswith(shipped.PREFIX):
+    if name is not None and name.startswith(SHIPPED_PREFIX):
+        from cfreplay import shipped  # builds with the factories: imported only when a test asks
+
         path = shipped.path(name)
         settings["record_mode"] = "none"  # shipped cassettes are never re-recorded
     else:

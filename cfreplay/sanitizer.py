@@ -50,9 +50,10 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
-from faker import Faker
+if TYPE_CHECKING:  # Faker takes ~60 ms to import; most sessions never need it
+    from faker import Faker
 
 from cfreplay import cassette as cassette_files
 from cfreplay import cfapi, redaction, tokens
@@ -277,6 +278,8 @@ class Sanitizer:
         else:
             return str(uuid.UUID(bytes=digest[:16], version=4))
         if self._faker is None:
+            from faker import Faker
+
             self._faker = Faker("en_US")
         self._faker.seed_instance(int.from_bytes(digest[:8], "big"))
         name = self._faker.user_name()

@@ -19,9 +19,11 @@ import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
-from typing import Any, Final, Literal, TypeVar, cast
+from typing import TYPE_CHECKING, Any, Final, Literal, TypeVar, cast
 
-from faker import Faker
+if TYPE_CHECKING:
+    from faker import Faker
+
 
 __all__ = ["DEFAULT_NOW", "Seeder", "current", "seed", "seeded"]
 
@@ -67,6 +69,8 @@ class Seeder:
         from each other's seed.
         """
         if self._faker is None:
+            from faker import Faker  # ~60 ms to import: only when something asks for fake data
+
             self._faker = Faker("en_US")
             cast(Any, self._faker).random = self.random
         return self._faker

@@ -18,7 +18,7 @@ def test_all_is_sorted_and_matches_the_public_names() -> None:
         name
         for name, value in vars(cfreplay).items()
         if not name.startswith("_") and (not isinstance(value, ModuleType) or name in cfreplay.__all__)
-    } - {"annotations", "importlib", "Any"}
+    } - {"annotations", "importlib", "Any", "TYPE_CHECKING"}
     assert set(cfreplay.__all__) == public
 
 
@@ -41,3 +41,18 @@ def test_errors_form_one_family() -> None:
         assert issubclass(getattr(cfreplay, name), cfreplay.CfreplayError)
     assert issubclass(cfreplay.SchemaError, ValueError)
     assert issubclass(cfreplay.UnknownNameError, LookupError)
+
+
+def test_the_plugin_does_not_pay_for_factories_or_faker() -> None:
+    """A suite that only replays cassettes loads cfreplay through the plugin; Faker and jsonschema wait."""
+    code = (
+        "import sys, cfreplay.plugin, cfreplay\n"
+        "heavy = ('faker', 'jsonschema', 'cfreplay.factories', 'cfreplay.schema', 'cfreplay.shipped')\n"
+        "print(sorted(m for m in heavy if m in sys.modules))\n"
+        "cfreplay.factories.app_envelope(); cfreplay.validate\n"
+        "print(sorted(m for m in heavy if m in sys.modules))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    before, after = out.splitlines()
+    assert before == "[]"
+    assert after == "['cfreplay.factories', 'cfreplay.schema', 'faker', 'jsonschema']"
