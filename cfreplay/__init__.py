@@ -23,8 +23,6 @@ from cfreplay.errors import (
     UnknownNameError,
     UnmatchedRequest,
 )
-from cfreplay.recorder import ActiveCassette, use_cassette
-from cfreplay.sanitizer import SanitizeConfig, Sanitizer
 from cfreplay.seeding import Seeder, seed, seeded
 from cfreplay.types import Request, Response
 
@@ -59,14 +57,24 @@ __version__ = "0.1.0"
 
 if TYPE_CHECKING:
     from cfreplay import factories, shipped, simulator
+    from cfreplay.recorder import ActiveCassette, use_cassette
+    from cfreplay.sanitizer import SanitizeConfig, Sanitizer
     from cfreplay.schema import app_schema, validate
 
 # Loaded on first use: the simulator brings an HTTP server; `python -m cfreplay.shipped`
 # must not find its own module already imported by the package; the factories and the
 # schema bring Faker and jsonschema, which a suite that only replays cassettes (the
-# pytest plugin imports this package) should not pay for.
+# pytest plugin imports this package) should not pay for; the recorder brings vcrpy,
+# which a session that never enters a cassette should not pay for either.
 _LAZY_MODULES = ("factories", "shipped", "simulator")
-_LAZY_NAMES: dict[str, str] = {"app_schema": "schema", "validate": "schema"}
+_LAZY_NAMES: dict[str, str] = {
+    "ActiveCassette": "recorder",
+    "SanitizeConfig": "sanitizer",
+    "Sanitizer": "sanitizer",
+    "app_schema": "schema",
+    "use_cassette": "recorder",
+    "validate": "schema",
+}
 
 
 def __getattr__(name: str) -> Any:

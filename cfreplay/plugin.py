@@ -25,11 +25,14 @@ import inspect
 import re
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 import pytest
 
-from cfreplay.recorder import RECORD_MODES, ActiveCassette, use_cassette
+from cfreplay.types import RECORD_MODES
+
+if TYPE_CHECKING:
+    from cfreplay.recorder import ActiveCassette
 
 __all__ = ["cfreplay_cassette", "cfreplay_cassette_dir", "cfreplay_config"]
 
@@ -151,6 +154,8 @@ def cfreplay_cassette(
     else:
         suffix = ".json" if settings.get("serializer") == "json" else ".yaml"
         path = cfreplay_cassette_dir / f"{_safe_name(name or _test_name(request))}{suffix}"
+    from cfreplay.recorder import use_cassette  # vcrpy and the sanitizer load with the first cassette
+
     with use_cassette(path, **settings) as active:
         yield active
 

@@ -38,7 +38,7 @@ from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Final, Literal, TypeVar, cast
+from typing import Any, Final, TypeVar, cast
 from unittest import mock
 
 import vcr
@@ -54,11 +54,10 @@ from cfreplay import clock, matchers, patching
 from cfreplay.errors import CassetteError, CfreplayError, UnmatchedRequest
 from cfreplay.network import block_network
 from cfreplay.sanitizer import Report, SanitizeConfig, Sanitizer
+from cfreplay.types import RECORD_MODES, RecordMode
 
 __all__ = ["RECORD_MODES", "ActiveCassette", "use_cassette"]
 
-RecordMode = Literal["none", "once", "new_episodes", "all"]
-RECORD_MODES: Final[tuple[RecordMode, ...]] = ("none", "once", "new_episodes", "all")
 _F = TypeVar("_F", bound=Callable[..., Any])
 _STAMP: Final = "%Y-%m-%dT%H:%M:%SZ"
 

@@ -1,13 +1,17 @@
-"""Plain HTTP exchange values the factories build and the CLI prints."""
+"""Plain values shared across cfreplay: HTTP exchanges the factories build and the CLI prints, record modes."""
 
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass
 from http import HTTPStatus
-from typing import Any, Final
+from typing import Any, Final, Literal
 
-__all__ = ["Request", "Response", "reason_phrase"]
+__all__ = ["RECORD_MODES", "RecordMode", "Request", "Response", "reason_phrase"]
+
+#: vcrpy's record modes; ``none`` (replay only) is cfreplay's default.
+RecordMode = Literal["none", "once", "new_episodes", "all"]
+RECORD_MODES: Final[tuple[RecordMode, ...]] = ("none", "once", "new_episodes", "all")
 
 Headers = tuple[tuple[str, str], ...]
 

@@ -43,16 +43,21 @@ def test_errors_form_one_family() -> None:
     assert issubclass(cfreplay.UnknownNameError, LookupError)
 
 
-def test_the_plugin_does_not_pay_for_factories_or_faker() -> None:
-    """A suite that only replays cassettes loads cfreplay through the plugin; Faker and jsonschema wait."""
+def test_the_plugin_loads_what_a_session_uses_and_no_more() -> None:
+    """pytest loads the plugin in every session; vcrpy, Faker and jsonschema wait until something needs them."""
     code = (
         "import sys, cfreplay.plugin, cfreplay\n"
-        "heavy = ('faker', 'jsonschema', 'cfreplay.factories', 'cfreplay.schema', 'cfreplay.shipped')\n"
-        "print(sorted(m for m in heavy if m in sys.modules))\n"
-        "cfreplay.factories.app_envelope(); cfreplay.validate\n"
-        "print(sorted(m for m in heavy if m in sys.modules))\n"
+        "heavy = ('faker', 'jsonschema', 'vcr', 'cfreplay.factories', 'cfreplay.recorder', 'cfreplay.shipped')\n"
+        "loaded = lambda: print(sorted(m for m in heavy if m in sys.modules))\n"
+        "loaded()\n"
+        "cfreplay.use_cassette\n"
+        "loaded()\n"
+        "cfreplay.factories.app_envelope()\n"
+        "loaded()\n"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
-    before, after = out.splitlines()
-    assert before == "[]"
-    assert after == "['cfreplay.factories', 'cfreplay.schema', 'faker', 'jsonschema']"
+    assert out.splitlines() == [
+        "[]",
+        "['cfreplay.recorder', 'vcr']",
+        "['cfreplay.factories', 'cfreplay.recorder', 'faker', 'jsonschema', 'vcr']",
+    ]
