@@ -15,6 +15,7 @@ and asserts the status:
   network blocked, clock frozen at ``recorded_at``);
 * cfreplay, ``freeze_time=False`` (through ``cfreplay_config``): the same without
   the frozen clock, to show what freezing costs;
+* cfreplay with the same cassettes as JSON (``serializer: "json"`` in ``cfreplay_config``);
 * pytest-recording: ``@pytest.mark.vcr``, ``vcr_cassette_dir`` overridden, run
   with ``--record-mode=none``; the same cassettes without the ``metadata`` key:
   vcrpy 9.4 returns a cassette's metadata from deserializing as a third value, and
@@ -120,6 +121,18 @@ def cfreplay_cassette_dir():
     return CASSETTES
 {extra}"""
 
+_JSON_CASSETTES = """
+
+@pytest.fixture
+def cfreplay_cassette_dir():
+    return CASSETTES.parent / "cassettes-json"
+
+
+@pytest.fixture
+def cfreplay_config():
+    return {"serializer": "json"}
+"""
+
 _NO_FREEZE = """
 
 @pytest.fixture
@@ -147,6 +160,8 @@ VARIANTS: dict[str, tuple[str, str, tuple[str, ...]]] = {
     "cfreplay": (_CFREPLAY_CONFTEST.format(extra=""), '@pytest.mark.cfreplay("{name}")\n', ("recording",)),
     "cfreplay-nofreeze": (_CFREPLAY_CONFTEST.format(extra=_NO_FREEZE), '@pytest.mark.cfreplay("{name}")\n',
                           ("recording",)),
+    "cfreplay-json": (_CFREPLAY_CONFTEST.format(extra=_JSON_CASSETTES), '@pytest.mark.cfreplay("{name}")\n',
+                      ("recording",)),
     "baseline-recording": (_BASELINE_CONFTEST, "", ("cfreplay",)),
     "pytest-recording": (_RECORDING_CONFTEST, "@pytest.mark.vcr\n", ("cfreplay",)),
 }  # fmt: skip
@@ -154,6 +169,7 @@ VARIANTS: dict[str, tuple[str, str, tuple[str, ...]]] = {
 ROWS = (
     ("cfreplay", "cfreplay", "baseline-cfreplay"),
     ("cfreplay (freeze_time=False)", "cfreplay-nofreeze", "baseline-cfreplay"),
+    ("cfreplay, JSON cassettes", "cfreplay-json", "baseline-cfreplay"),
     ("pytest-recording", "pytest-recording", "baseline-recording"),
 )
 RECORDING_SUITES = ("baseline-recording", "pytest-recording")
@@ -186,6 +202,7 @@ def generate(root: Path, tests: int) -> None:
         templates.append((json.dumps(envelope, indent=2), envelope["metadata"]["guid"]))
     (root / "cassettes").mkdir()
     (root / "cassettes-vcrpy").mkdir()
+    (root / "cassettes-json").mkdir()
     (root / "pytest.ini").write_text("[pytest]\n")  # the rootdir: no project settings leak in
     answers, names, urls = {}, [], []
     for index in range(tests):
@@ -195,6 +212,7 @@ def generate(root: Path, tests: int) -> None:
         name = f"test_app_{index:04d}"
         data = {"interactions": [_interaction(guid, body)], "metadata": {"recorded_at": RECORDED_AT}, "version": 1}
         (root / "cassettes" / f"{name}.yaml").write_bytes(cassette.dumps(data, "yaml"))
+        (root / "cassettes-json" / f"{name}.json").write_bytes(cassette.dumps(data, "json"))
         del data["metadata"]  # pytest-recording 0.14 cannot load a cassette with metadata (see the docstring)
         (root / "cassettes-vcrpy" / f"{name}.yaml").write_bytes(cassette.dumps(data, "yaml"))
         url = f"{HOST}/v2/apps/{guid}"
