@@ -54,6 +54,12 @@ _REAL_CLOCK_PACKAGES: Final = (
     "aiohttp", "aiosignal", "yarl", "multidict", "frozenlist", "propcache", "aiohappyeyeballs",
 )  # fmt: skip
 
+#: Packages whose copies of the clock functions are never replaced, though calls from them
+#: are not given real time either: pytest keeps its own copies (``_pytest.timing``) exactly
+#: so that a test mocking the clock cannot distort its durations (pytest issue #185), and
+#: replacing them only made every report go through freezegun's fakes.
+_OWN_CLOCK_PACKAGES: Final = ("_pytest", "pluggy")
+
 # What start() uses from freezegun's module.  All of it exists from freezegun 1.2 to at
 # least 1.5; should a release rename any of it, freezing falls back to freezegun's own
 # start() (slower, same behaviour) rather than break.
@@ -101,6 +107,7 @@ def _skipped(name: str, module: ModuleType, ignore: tuple[str, ...]) -> bool:
     return (
         name == _api.__name__
         or name.startswith(ignore)
+        or name.startswith(_OWN_CLOCK_PACKAGES)
         or name.endswith(".six.moves")
         or getattr(module, "__name__", None) in (None, "datetime", "time")
     )
@@ -127,6 +134,7 @@ def _look_through(module: ModuleType, real_ids: set[int]) -> tuple[tuple[str, An
 # nothing changed since (the common case between two tests), the walk is skipped.
 _last_walk: tuple[list[tuple[str, Any]], list[int], list[tuple[ModuleType, str, Any]]] | None = None
 _namespace = operator.attrgetter("__dict__")
+_second = operator.itemgetter(1)
 
 
 def _clock_copies(ignore: tuple[str, ...], real_ids: set[int]) -> list[tuple[ModuleType, str, Any]]:
@@ -138,7 +146,7 @@ def _clock_copies(ignore: tuple[str, ...], real_ids: set[int]) -> list[tuple[Mod
         _last_walk = None
     items = list(sys.modules.items())
     try:  # map/attrgetter run in C: a few hundredths of a microsecond per module
-        sizes = list(map(len, map(_namespace, (module for _name, module in items))))
+        sizes = list(map(len, map(_namespace, map(_second, items))))
     except (AttributeError, TypeError):  # something that is not a module sits in sys.modules
         sizes = None
     if _last_walk is not None and sizes is not None and items == _last_walk[0] and sizes == _last_walk[1]:

@@ -73,7 +73,8 @@ def test_replaces_what_freezegun_replaces_across_every_loaded_module(planted: li
     theirs = freezegun_freeze()
     theirs.start()
     try:
-        expected = replaced_by(theirs)
+        # pytest's own copies (_pytest.timing) are deliberately left alone: see the next test.
+        expected = {pair for pair in replaced_by(theirs) if not pair[0].startswith(clock._OWN_CLOCK_PACKAGES)}
     finally:
         theirs.stop()
     ours = clock._freeze(MOMENT)
@@ -88,6 +89,17 @@ def test_replaces_what_freezegun_replaces_across_every_loaded_module(planted: li
         ours.stop()
     assert ("cfreplay_test_app.clocks", "my_time") in expected
     assert got == expected
+
+
+def test_pytest_keeps_its_own_clock_while_the_test_sees_the_frozen_one() -> None:
+    import _pytest.timing
+
+    with clock.frozen_at(MOMENT):
+        assert _pytest.timing.time() > 1.7e9  # durations in pytest's reports stay real
+        assert time.time() < 1.5e9  # called from here (a test module), the clock is frozen
+    theirs = freezegun_freeze()
+    with theirs:
+        assert _pytest.timing.time() < 1.5e9  # what freezegun alone would do
 
 
 def test_everything_is_restored_after_stop(planted: list[str]) -> None:
