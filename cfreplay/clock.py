@@ -40,19 +40,13 @@ import freezegun.api as _api
 
 __all__ = ["frozen_at"]
 
-#: Packages whose own clocks stay real.  They hold no clock the code under test reads
-#: (cfreplay's dependencies, pytest's, the HTTP clients it replays for), so looking
-#: through them for clock copies is wasted work.  The code under test — and the standard
-#: library — is still frozen.  pytest, pluggy and hypothesis are *not* listed: freezegun
-#: gives real time to any call with an ignored module within five frames up the stack,
-#: and those frameworks sit right above every test function.
-_REAL_CLOCK_PACKAGES: Final = (
-    "faker", "xdist", "execnet", "iniconfig", "pygments",
-    "jsonschema", "jsonschema_specifications", "referencing", "rpds", "yaml", "vcr", "wrapt", "jwt",
-    "packaging", "attr", "attrs", "idna", "charset_normalizer", "certifi",
-    "requests", "urllib3", "httpx", "httpcore", "h11", "anyio", "sniffio",
-    "aiohttp", "aiosignal", "yarl", "multidict", "frozenlist", "propcache", "aiohappyeyeballs",
-)  # fmt: skip
+#: Which calls see real time is freezegun's decision, made with its own default ignore list
+#: only (threading, queue, multiprocessing…): cfreplay adds nothing to it.  A library the
+#: code under test calls — PyJWT checking a recorded token's ``exp``, requests or aiohttp
+#: expiring a recorded cookie — must see the frozen clock, or replay would drift from what
+#: recording saw.  (An earlier cfreplay listed its dependencies and the HTTP clients here to
+#: spare freezegun's per-freeze walk over them; that walk is now cached, and the list made
+#: PyJWT call a recorded token expired.)
 
 #: Packages whose copies of the clock functions are never replaced, though calls from them
 #: are not given real time either: pytest keeps its own copies (``_pytest.timing``) exactly
@@ -107,7 +101,6 @@ def _skipped(name: str, module: ModuleType, ignore: tuple[str, ...]) -> bool:
     return (
         name == _api.__name__
         or name.startswith(ignore)
-        or name.startswith(_OWN_CLOCK_PACKAGES)
         or name.endswith(".six.moves")
         or getattr(module, "__name__", None) in (None, "datetime", "time")
     )
@@ -217,7 +210,7 @@ class _IncrementalFreeze(_api._freeze_time):
         fakes = {id(real): fake for real, fake in pairs}
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            for module, attribute, real in _clock_copies(self.ignore, set(fakes)):
+            for module, attribute, real in _clock_copies((*self.ignore, *_OWN_CLOCK_PACKAGES), set(fakes)):
                 setattr(module, attribute, fakes[id(real)])
                 self.undo_changes.append((module, attribute, real))
 
@@ -257,12 +250,10 @@ def _event_loop_class() -> type[asyncio.AbstractEventLoop]:
 
 
 def _freeze(moment: datetime) -> Any:
-    ignore = list(_REAL_CLOCK_PACKAGES)
-    if not _COMPATIBLE:  # pragma: no cover - a freezegun release that moved its internals
-        return freezegun.freeze_time(moment, tick=True, real_asyncio=True, ignore=ignore)
     # freeze_time() adds freezegun's configured default ignore list; build through it, then re-class.
-    freezer = freezegun.freeze_time(moment, tick=True, real_asyncio=True, ignore=ignore)
-    freezer.__class__ = _IncrementalFreeze
+    freezer = freezegun.freeze_time(moment, tick=True, real_asyncio=True)
+    if _COMPATIBLE:
+        freezer.__class__ = _IncrementalFreeze
     return freezer
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import itertools
 import sys
 import time
 import types
@@ -56,15 +57,17 @@ def replaced_by(freezer: Any) -> set[tuple[str, str]]:
     return {(getattr(owner, "__name__", repr(owner)), attribute) for owner, attribute, _real in freezer.undo_changes}
 
 
-def freezegun_freeze() -> Any:
-    # freezegun's own cache can be stale (a module first seen while frozen holds the fake,
-    # and the entry outlives the restore): compare with a fresh look through everything.
-    # Looking through a module with getattr() can import lazily exposed submodules
-    # (dateutil's), which the freeze that imports them cannot see yet: warm up first.
-    with freezegun.freeze_time(MOMENT):
-        pass
-    freezegun.api._GLOBAL_MODULES_CACHE.clear()
-    return freezegun.freeze_time(MOMENT, tick=True, real_asyncio=True, ignore=list(clock._REAL_CLOCK_PACKAGES))
+def freezegun_freeze(*, fresh: bool = True) -> Any:
+    """freezegun's own freeze_time, as cfreplay configures it (ticking, asyncio real, default ignore list)."""
+    if fresh:
+        # freezegun's own cache can be stale (a module first seen while frozen holds the fake,
+        # and the entry outlives the restore): compare with a fresh look through everything.
+        # Looking through a module with getattr() can import lazily exposed submodules
+        # (dateutil's), which the freeze that imports them cannot see yet: warm up first.
+        with freezegun.freeze_time(MOMENT):
+            pass
+        freezegun.api._GLOBAL_MODULES_CACHE.clear()
+    return freezegun.freeze_time(MOMENT, tick=True, real_asyncio=True)
 
 
 def test_replaces_what_freezegun_replaces_across_every_loaded_module(planted: list[str]) -> None:
@@ -164,7 +167,7 @@ def test_a_module_still_being_imported_is_not_cached(planted: list[str]) -> None
 
 
 def test_ignored_packages_keep_their_real_clock_like_freezegun(planted: list[str]) -> None:
-    module = plant(planted, "requests.cfreplay_test_clock", now=time.time)
+    module = plant(planted, "selenium.cfreplay_test_clock", now=time.time)  # in freezegun's default ignore list
     with clock.frozen_at(MOMENT):
         assert module.now is time.__dict__.get("time") or module.now is freezegun.api.real_time
         assert module.now() > 1.7e9
@@ -199,6 +202,7 @@ def test_falls_back_to_freezegun_start_when_its_internals_moved(monkeypatch: pyt
     assert calls == ["freezegun"]
 
 
+_EXAMPLES = itertools.count()
 ATTRIBUTE_NAMES = st.from_regex(r"[a-z][a-z0-9_]{0,8}", fullmatch=True)
 
 
@@ -212,13 +216,15 @@ ATTRIBUTE_NAMES = st.from_regex(r"[a-z][a-z0-9_]{0,8}", fullmatch=True)
     rounds=st.integers(min_value=1, max_value=3),
 )
 def test_property_same_replacements_as_freezegun(modules: list[dict[str, Any]], rounds: int) -> None:
-    names = [f"cfreplay_test_prop.m{i}" for i in range(len(modules))]
+    # Fresh names per example: freezegun's cache is keyed by name and validated by id(), which can be reused.
+    run = next(_EXAMPLES)
+    names = [f"cfreplay_test_prop.r{run}m{i}" for i in range(len(modules))]
     try:
         for name, attributes in zip(names, modules, strict=True):
             module = types.ModuleType(name)
             module.__dict__.update(attributes)
             sys.modules[name] = module
-        theirs = freezegun_freeze()
+        theirs = freezegun_freeze(fresh=False)
         theirs.start()
         try:
             expected = {pair for pair in replaced_by(theirs) if pair[0].startswith("cfreplay_test_prop.")}
@@ -265,3 +271,18 @@ def test_a_policy_that_makes_its_own_loops_is_asked(monkeypatch: pytest.MonkeyPa
         assert asyncio.run(nap()) == 1.0
         assert OwnLoop.time is not asyncio.BaseEventLoop.time
     assert OwnLoop.time is asyncio.BaseEventLoop.time
+
+
+def test_libraries_the_code_under_test_calls_see_the_frozen_clock() -> None:
+    """A client checking its token's exp with PyJWT must not see it expired during replay."""
+    import secrets
+
+    import jwt
+
+    key = secrets.token_hex(32)
+    recorded = MOMENT.replace(tzinfo=dt.UTC)
+    token = jwt.encode({"exp": int(recorded.timestamp()) + 600}, key, algorithm="HS256")
+    with clock.frozen_at(MOMENT):
+        assert jwt.decode(token, key, algorithms=["HS256"])["exp"] > time.time()
+    with pytest.raises(jwt.ExpiredSignatureError):
+        jwt.decode(token, key, algorithms=["HS256"])
