@@ -32,6 +32,7 @@ import gc
 import inspect
 import os
 import sys
+import weakref
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -328,8 +329,24 @@ def _compressed(response: dict[str, Any]) -> bool:
     return any(name.lower() == "content-encoding" for name in response.get("headers") or {})
 
 
+_unmatched_classes: weakref.WeakKeyDictionary[Sanitizer, type[Exception]] = weakref.WeakKeyDictionary()
+
+
+@functools.cache
+def _default_sanitizer() -> Sanitizer:
+    """One default Sanitizer per process: its results depend only on the run's key, and its caches pay across tests."""
+    return Sanitizer()
+
+
 def _unmatched_class(sanitizer: Sanitizer) -> type[Exception]:
-    """vcrpy's unmatched-request error, as a cfreplay UnmatchedRequest with a sanitized message."""
+    """vcrpy's unmatched-request error, as a cfreplay UnmatchedRequest with a sanitized message (one per sanitizer)."""
+    known = _unmatched_classes.get(sanitizer)
+    if known is None:
+        known = _unmatched_classes[sanitizer] = _new_unmatched_class(sanitizer)
+    return known
+
+
+def _new_unmatched_class(sanitizer: Sanitizer) -> type[Exception]:
 
     class CfreplayUnmatchedRequest(UnmatchedRequest, vcr.errors.CannotOverwriteExistingCassetteException):  # type: ignore[misc]
         def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -375,6 +392,26 @@ def _patch_unmatched(error_class: type[Exception]) -> contextlib.ExitStack:
 
 
 # ----------------------------------------------------------------------------- indexed matching
+
+
+_PLAIN: Final = (str, bytes, int, float, bool, type(None))
+
+
+def _copied(value: Any) -> Any:
+    """A deep copy of cassette data (dicts, lists, strings, bytes, numbers); anything else via copy.deepcopy.
+
+    A recorded response may be changed by whoever replays it (vcrpy's stub drops its
+    Transfer-Encoding header) while the parsed file is shared across loads, so it is
+    copied — without deepcopy's memo and dispatch, which plain data does not need.
+    """
+    kind = type(value)
+    if kind is dict:
+        return {key: _copied(item) for key, item in value.items()}
+    if kind is list:
+        return [_copied(item) for item in value]
+    if kind in _PLAIN:
+        return value
+    return copy.deepcopy(value)
 
 
 class _CassetteContext(vcr.cassette.CassetteContextDecorator):  # type: ignore[misc]
@@ -427,11 +464,17 @@ class _IndexedCassette(vcr.cassette.Cassette):  # type: ignore[misc]
             _TRUSTED_LOAD.reset(trusted)
 
     def append(self, request: Any, response: Any) -> None:
-        before = len(self.data)
-        super().append(request, response)
-        if len(self.data) > before:
-            stored = self.data[-1][0]
-            self._index.setdefault(matchers.index_key(stored, self._match_on), []).append(len(self.data) - 1)
+        # vcrpy's append, with a copy made for plain data instead of copy.deepcopy (most of a
+        # load's time at thousands of interactions); then the new recording is indexed.
+        request = self._before_record_request(request)
+        if not request:
+            return
+        response = self._before_record_response(_copied(response))
+        if response is None:
+            return
+        self.data.append((request, response))
+        self.dirty = True
+        self._index.setdefault(matchers.index_key(request, self._match_on), []).append(len(self.data) - 1)
 
     def rewind(self) -> None:
         super().rewind()
@@ -536,7 +579,7 @@ class use_cassette(contextlib.ContextDecorator):
         self.record_mode = record_mode
         self.freeze_time = freeze_time
         self.allow_hosts = tuple(allow_hosts)
-        self.sanitizer = sanitizer or Sanitizer(sanitize_config)
+        self.sanitizer = sanitizer or (Sanitizer(sanitize_config) if sanitize_config else _default_sanitizer())
         self.serializer = vcr_kwargs.pop("serializer", None) or ("json" if self.path.suffix == ".json" else "yaml")
         if self.serializer not in _FORMATS:
             raise CfreplayError(f"serializer {self.serializer!r} is not one of yaml, json")

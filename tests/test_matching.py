@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 import hypothesis.strategies as st
@@ -91,3 +92,38 @@ def test_keys_follow_vcrpys_normalisation() -> None:
     assert matchers.index_key(bare, BY_URI) == matchers.index_key(slash, BY_URI)
     assert matchers.index_key(bare, DEFAULT) == matchers.index_key(slash, DEFAULT)
     assert matchers.is_exact(DEFAULT) and not matchers.is_exact(WITH_BODY)
+
+
+PLAIN_DATA = st.recursive(
+    st.one_of(st.none(), st.booleans(), st.integers(), st.floats(allow_nan=False), st.text(max_size=5),
+              st.binary(max_size=5)),
+    lambda children: st.one_of(
+        st.lists(children, max_size=4), st.dictionaries(st.text(max_size=4), children, max_size=4)
+    ),
+    max_leaves=20,
+)  # fmt: skip
+
+
+def _containers(value: Any) -> list[int]:
+    if isinstance(value, dict):
+        return [id(value), *(i for item in value.values() for i in _containers(item))]
+    if isinstance(value, list):
+        return [id(value), *(i for item in value for i in _containers(item))]
+    return []
+
+
+@given(PLAIN_DATA)
+def test_recordings_are_copied_like_deepcopy_would(value: Any) -> None:
+    from cfreplay.recorder import _copied
+
+    copied = _copied(value)
+    assert copied == copy.deepcopy(value)
+    assert not set(_containers(copied)) & set(_containers(value))  # nothing mutable is shared
+
+
+def test_other_values_in_a_recording_still_go_through_deepcopy() -> None:
+    from cfreplay.recorder import _copied
+
+    odd = {"headers": {"X": ("a", "b")}, "body": {"string": bytearray(b"xy")}}
+    copied = _copied(odd)
+    assert copied == odd and copied["body"]["string"] is not odd["body"]["string"]
