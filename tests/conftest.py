@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from fakecloud import FakeCloud
 from hypothesis import HealthCheck, settings
 
 import cfreplay
@@ -46,3 +47,13 @@ def connect_spy(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
     monkeypatch.setattr(socket.socket, "connect", socket.socket.connect)
     monkeypatch.setattr(network, "_original_connect", spy)
     return reached
+
+
+@pytest.fixture
+def cloud() -> Iterator[FakeCloud]:
+    """A fake Cloud Controller + UAA on 127.0.0.1, with secrets generated for this test."""
+    fake = FakeCloud()
+    try:
+        yield fake
+    finally:
+        fake.stop()

@@ -17,7 +17,6 @@ import subprocess
 import sys
 import tempfile
 import threading
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -210,15 +209,6 @@ def test_convert_is_pure_it_sanitizes_nothing(tmp_path: Path) -> None:
 
 
 # --------------------------------------------------------------------------- replay of the converted file
-
-
-@pytest.fixture
-def cloud() -> Iterator[FakeCloud]:
-    fake = FakeCloud()
-    try:
-        yield fake
-    finally:
-        fake.stop()
 
 
 def session_flow(cloud: FakeCloud) -> list[tuple[int, Any]]:

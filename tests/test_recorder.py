@@ -16,7 +16,6 @@ import socket
 import time
 import urllib.parse
 import warnings
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -37,15 +36,6 @@ from cfreplay.sanitizer import Sanitizer
 from cfreplay.scanner import scan_file
 
 # ----------------------------------------------------------------------------- the fake foundation
-
-
-@pytest.fixture
-def cloud() -> Iterator[FakeCloud]:
-    fake = FakeCloud()
-    try:
-        yield fake
-    finally:
-        fake.stop()
 
 
 # ----------------------------------------------------------------------------- the code under test
