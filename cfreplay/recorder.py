@@ -147,7 +147,8 @@ def _binary_body(cassette_dict: dict[str, Any]) -> str:
 
 # Parsed cassettes by (path, size, mtime): a suite that replays one cassette in many
 # tests parses it once per process.  vcrpy builds fresh request objects from the data
-# and deep-copies responses before anyone may change them, so sharing it is safe.
+# and each response is copied as it loads (``_IndexedCassette.append``) before anyone
+# may change it, so sharing it is safe.
 _PARSED: dict[tuple[str, int, int], dict[str, Any]] = {}
 _PARSED_LIMIT: Final = 64
 
