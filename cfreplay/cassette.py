@@ -22,6 +22,7 @@ import contextlib
 import gc
 import json
 import os
+import stat
 import tempfile
 import threading
 from collections.abc import Iterator, Mapping
@@ -40,18 +41,7 @@ except ImportError:  # pragma: no cover - depends on how PyYAML was built
     from yaml import SafeDumper as _SafeDumper  # type: ignore[assignment]
     from yaml import SafeLoader as _SafeLoader  # type: ignore[assignment]
 
-__all__ = [
-    "Cassette",
-    "Conversion",
-    "atomic_write",
-    "convert",
-    "convert_file",
-    "dumps",
-    "load",
-    "loads",
-    "read_bytes",
-    "save",
-]
+__all__ = ["Cassette", "atomic_write", "dumps", "load", "loads", "read_bytes", "save"]
 
 Format = Literal["yaml", "json"]
 FORMATS: Final[tuple[Format, ...]] = get_args(Format)
@@ -89,9 +79,18 @@ def detect_format(path: Path, text: bytes | None = None) -> Format:
 
 
 def read_bytes(path: Path, *, noun: str = "cassette") -> bytes:
-    """A file's bytes, or a :class:`CassetteError` that says in one line why they cannot be had."""
+    """A file's bytes, or a :class:`CassetteError` that says in one line why they cannot be had.
+
+    Only regular files are read: a FIFO would block the reader forever and a device
+    never ends, so either is refused before it is opened.
+    """
     try:
-        return path.read_bytes()
+        mode = os.stat(path).st_mode
+        if stat.S_ISDIR(mode):
+            raise IsADirectoryError
+        if not stat.S_ISREG(mode):
+            raise CassetteError(path, f"is not a regular file (a FIFO, socket or device), not a {noun}")
+        return Path(path).read_bytes()
     except FileNotFoundError:
         raise CassetteError(path, f"no such {noun}") from None
     except IsADirectoryError:
@@ -273,8 +272,11 @@ def atomic_write(path: str | os.PathLike[str], payload: bytes, *, mode: int | No
     byte-identical.
     """
     target = Path(os.path.realpath(path))
+    owner: tuple[int, int] | None = None
     try:
-        kept = target.stat().st_mode & 0o7777
+        existing = target.stat()
+        kept = existing.st_mode & 0o7777
+        owner = (existing.st_uid, existing.st_gid)
     except FileNotFoundError:
         kept = _new_file_mode()
     except OSError as error:
@@ -289,6 +291,8 @@ def atomic_write(path: str | os.PathLike[str], payload: bytes, *, mode: int | No
             handle.write(payload)
             handle.flush()
             os.fsync(handle.fileno())
+        if owner is not None:
+            _keep_owner(temporary, owner)
         os.chmod(temporary, mode)
         os.replace(temporary, target)
     except BaseException as error:
@@ -298,6 +302,15 @@ def atomic_write(path: str | os.PathLike[str], payload: bytes, *, mode: int | No
             raise CassetteError(path, f"cannot be written: {error.strerror or error}") from None
         raise
     _fsync_directory(target.parent)
+
+
+def _keep_owner(temporary: str, owner: tuple[int, int]) -> None:
+    """Give the new file the old one's owner and group, where this process may (root may; others keep theirs)."""
+    current = os.stat(temporary)
+    if (current.st_uid, current.st_gid) == owner:
+        return
+    with contextlib.suppress(PermissionError):
+        os.chown(temporary, owner[0], owner[1])
 
 
 def _fsync_directory(directory: Path) -> None:
@@ -312,164 +325,3 @@ def _fsync_directory(directory: Path) -> None:
         pass
     finally:
         os.close(fd)
-
-
-# ----------------------------------------------------------------------------- converting YAML <-> JSON
-
-
-_SUFFIXES: Final[dict[Format, str]] = {"json": ".json", "yaml": ".yaml"}
-
-
-@dataclass(frozen=True)
-class Conversion:
-    """What :func:`convert_file` did with one cassette.
-
-    ``written`` is False when nothing was written: the source already was in the
-    target format (``destination == source``), or the destination already held
-    exactly the converted cassette.
-    """
-
-    source: Path
-    destination: Path
-    format: Format
-    interactions: int
-    written: bool
-    source_removed: bool = False
-
-    @property
-    def same_format(self) -> bool:
-        return self.destination == self.source
-
-
-def destination_for(path: str | os.PathLike[str], to: Format) -> Path:
-    """Where converting *path* to *to* writes: beside it, ``x.yaml`` -> ``x.json``, ``x.json`` -> ``x.yaml``."""
-    return Path(path).with_suffix(_SUFFIXES[to])
-
-
-def convert(path: str | os.PathLike[str], to: Format, *, force: bool = False, remove_source: bool = False) -> Path:
-    """Convert the cassette at *path* to *to* (``"json"`` or ``"yaml"``) beside it; returns the new file's path.
-
-    See :func:`convert_file`, which also says what was done.
-    """
-    return convert_file(path, to, force=force, remove_source=remove_source).destination
-
-
-def convert_file(
-    path: str | os.PathLike[str], to: Format, *, force: bool = False, remove_source: bool = False
-) -> Conversion:
-    """Write the cassette at *path* in format *to*, next to it, losslessly, atomically.
-
-    The data is written exactly as vcrpy's serializer for *to* writes it (nothing is
-    sanitized or otherwise changed), and read back before anything is written: what
-    :func:`load` gives for the new file equals what it gives for the source.  The one
-    normalisation is vcrpy's own: a body that YAML stores as ``!!binary`` but that is
-    UTF-8 text is written to JSON as that text, as vcrpy's JSON serializer does; both
-    vcrpy and cfreplay replay it as the same bytes.  A body that is not UTF-8 (gzip,
-    images) cannot be stored in vcrpy's JSON format at all, so such a cassette is
-    refused.  The destination takes the source's permission bits.
-
-    Raises :class:`CassetteError` (nothing written, the source untouched) when the
-    source cannot be read or is not a cassette, when it cannot be converted
-    losslessly, when the destination exists and differs (unless *force*), or when
-    the destination cannot be written.  With *remove_source*, the source is removed
-    once the destination holds the converted cassette.
-    """
-    if to not in FORMATS:
-        raise ValueError(f"cannot convert to {to!r}: formats are {', '.join(FORMATS)}")
-    source = Path(path)
-    loaded = load(source)
-    count = len(loaded)
-    if loaded.format == to:
-        return Conversion(source, source, to, count, written=False)
-    destination = destination_for(source, to)
-    data = _normalised(loaded.data, source) if to == "json" else loaded.data
-    try:
-        payload = dumps(data, to)
-    except (TypeError, ValueError, yaml.YAMLError):
-        raise CassetteError(source, f"cannot be converted to {to}: it holds a value {to} cannot store") from None
-    try:
-        back = loads(payload, path=destination, format=to).data
-    except CassetteError:
-        back = None
-    if back != data:
-        where = _difference(data, back)
-        raise CassetteError(source, f"cannot be converted to {to} losslessly: {where} would change")
-    written = _write_converted(source, destination, payload, force=force)
-    removed = False
-    if remove_source:
-        try:
-            source.unlink()
-        except OSError as error:
-            raise CassetteError(
-                source, f"was converted to {destination} but cannot be removed: {error.strerror or error}"
-            ) from None
-        removed = True
-    return Conversion(source, destination, to, count, written=written, source_removed=removed)
-
-
-def _write_converted(source: Path, destination: Path, payload: bytes, *, force: bool) -> bool:
-    """Write *payload* to *destination* unless it already holds it; False when nothing needed writing."""
-    try:
-        same = destination.exists() and os.path.samefile(source, destination)
-    except OSError:
-        same = False
-    if same:
-        raise CassetteError(destination, f"is the source {source} itself (a link); nothing was written")
-    if destination.exists() or destination.is_symlink():
-        if destination.is_file() and read_bytes(destination) == payload:
-            return False
-        if not destination.is_file():
-            raise CassetteError(destination, "exists and is not a regular file; nothing was written")
-        if not force:
-            raise CassetteError(destination, f"exists and differs from {source} converted (--force replaces it)")
-    try:
-        mode = source.stat().st_mode & 0o7777
-    except OSError:
-        mode = None
-    atomic_write(destination, payload, mode=mode)
-    return True
-
-
-def _text(value: bytes, path: Path, index: int, what: str) -> str:
-    try:
-        return value.decode("utf-8")
-    except UnicodeDecodeError:
-        raise CassetteError(
-            path,
-            f"has a binary {what} (not UTF-8 text), which vcrpy's JSON format cannot store; keep this cassette YAML",
-            interaction=index,
-        ) from None
-
-
-def _normalised(data: dict[str, Any], path: Path) -> dict[str, Any]:
-    """*data* with bytes bodies as text, as vcrpy's serializer hands them to ``json.dumps`` (a shallow rebuild)."""
-    interactions = []
-    for index, interaction in enumerate(data["interactions"]):
-        request, response = interaction["request"], interaction["response"]
-        if isinstance(request.get("body"), bytes):
-            request = {**request, "body": _text(request["body"], path, index, "request body")}
-        body = response["body"]
-        if isinstance(body["string"], bytes):
-            response = {**response, "body": {**body, "string": _text(body["string"], path, index, "response body")}}
-        if request is not interaction["request"] or response is not interaction["response"]:
-            interaction = {**interaction, "request": request, "response": response}
-        interactions.append(interaction)
-    return {**data, "interactions": interactions}
-
-
-def _difference(data: dict[str, Any], back: Any) -> str:
-    """Where *back* first differs from *data*, named without quoting any value."""
-    if not isinstance(back, dict):
-        return "the cassette"
-    for key in sorted(set(data) | set(back), key=str):
-        if key == "interactions" and isinstance(back.get(key), list):
-            ours, theirs = data[key], back[key]
-            for index, (mine, other) in enumerate(zip(ours, theirs, strict=False)):
-                if mine != other:
-                    parts = [part for part in ("request", "response") if mine.get(part) != other.get(part)]
-                    return f"interaction {index} ({', '.join(parts) or 'its keys'})"
-            if len(ours) != len(theirs):
-                return "the number of interactions"
-        elif data.get(key) != back.get(key) or (key in data) != (key in back):
-            return f"top-level key {key!r}" if isinstance(key, str) else "a top-level key that is not a string"
-    return "the cassette"

@@ -19,10 +19,11 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Final, NoReturn
 
-from cfreplay import cfapi, factories, recording, scanner
+from cfreplay import cfapi, factories, recording, scanner, writing
 from cfreplay.cfapi import ApiVersion
 from cfreplay.errors import CfreplayError, SchemaError, UnknownNameError
-from cfreplay.sanitizer import SanitizeConfig, Sanitizer, iter_cassette_files
+from cfreplay.rules import RuleTable, SanitizeConfig
+from cfreplay.sanitizer import Sanitizer
 from cfreplay.seeding import Now, Seeder
 from cfreplay.types import reason_phrase
 
@@ -126,6 +127,8 @@ def _build_parser() -> _Parser:
     )
     scan.add_argument("paths", nargs="+", metavar="PATH", help="files or directories")
     scan.add_argument("--format", choices=("text", "json"), default="text", help="output format (default text)")
+    scan.add_argument("--config", metavar="PYPROJECT", help="read [tool.cfreplay.sanitize] from this file")
+    scan.add_argument("--redact-all-env", action="store_true", help="count every environment variable value")
 
     record = commands.add_parser(
         "record",
@@ -165,6 +168,7 @@ def _build_parser() -> _Parser:
     importer.add_argument("paths", nargs="+", metavar="PATH", help="HAR files or cf CLI traces")
     importer.add_argument("-o", "--output", required=True, metavar="CASSETTE", help="the cassette to write")
     importer.add_argument("--from", dest="source", choices=("har", "cf-trace"), help="input format (default: detect)")
+    importer.add_argument("--config", metavar="PYPROJECT", help="read [tool.cfreplay.sanitize] from this file")
 
     show = commands.add_parser("show", help="list a cassette's interactions, or print one exchange")
     show.add_argument("cassette", metavar="CASSETTE")
@@ -185,12 +189,14 @@ def _build_parser() -> _Parser:
         "convert",
         help="rewrite cassettes as JSON or YAML, losslessly, beside the originals",
         description="Write each cassette (directories: every YAML/JSON cassette below) in the other format next to "
-        "itself (x.yaml -> x.json), as vcrpy writes it, read back and checked before anything is written; nothing "
-        "is sanitized ('cfreplay scan' is the check). Exit 0 when all went well, 2 when any input could not be "
-        "converted (the others are still done; a failed one leaves every file as it was).",
+        "itself (x.yaml -> x.json), as vcrpy writes it, read back and checked before anything is written; like "
+        "every cassette cfreplay writes, it is sanitized and scanned on the way. Exit 0 when all went well, 2 "
+        "when any input could not be converted (the others are still done; a failed one leaves every file as it "
+        "was).",
     )
     convert.add_argument("paths", nargs="+", metavar="PATH", help="cassette files or directories")
     convert.add_argument("--to", required=True, choices=("json", "yaml"), help="the format to write")
+    convert.add_argument("--config", metavar="PYPROJECT", help="read [tool.cfreplay.sanitize] from this file")
     convert.add_argument("--force", action="store_true", help="replace a destination that exists and differs")
     convert.add_argument(
         "--remove-source", action="store_true", help="remove each source once its conversion is written"
@@ -219,10 +225,17 @@ class _Progress:
             sys.stderr.flush()
 
 
-def _sanitize(args: argparse.Namespace) -> int:
-    config = SanitizeConfig.from_toml(args.config) if args.config else SanitizeConfig.from_pyproject()
-    if args.redact_all_env:
+def _project_config(args: argparse.Namespace) -> SanitizeConfig:
+    """``--config``, else the nearest pyproject.toml from the working directory; ``--redact-all-env`` on top."""
+    path = getattr(args, "config", None)
+    config = SanitizeConfig.from_toml(path) if path else SanitizeConfig.from_pyproject()
+    if getattr(args, "redact_all_env", False):
         config = config.merged(SanitizeConfig(redact_all_env=True))
+    return config
+
+
+def _sanitize(args: argparse.Namespace) -> int:
+    config = _project_config(args)
     files = list(_cassette_inputs(args.paths))
     sanitizer = Sanitizer(config)
     progress = _Progress(len(files))
@@ -258,7 +271,7 @@ def _cassette_inputs(paths: Sequence[str]) -> list[tuple[Path, bool]]:
     for entry in paths:
         path = Path(entry)
         if path.is_dir():
-            result.extend((child, False) for child in iter_cassette_files([path]))
+            result.extend((child, False) for child in writing.iter_cassette_files([path]))
         else:
             result.append((path, True))
     return result
@@ -276,8 +289,9 @@ def _scan(args: argparse.Namespace) -> int:
     missing = [p for p in args.paths if not Path(p).exists()]
     if missing:
         raise _UsageError(f"no such file or directory: {missing[0]}")
+    table = RuleTable(_project_config(args))
     progress = _Progress(sum(1 for _ in scanner.iter_files(args.paths)))
-    result = scanner.scan_paths(args.paths, on_file=lambda path: progress.step(str(path)))
+    result = scanner.scan_paths(args.paths, table=table, on_file=lambda path: progress.step(str(path)), workers=None)
     progress.close()
     if args.format == "json":
         document = {
@@ -306,6 +320,7 @@ def _scan(args: argparse.Namespace) -> int:
 def _convert(args: argparse.Namespace) -> int:
     from cfreplay import cassette
 
+    sanitizer = Sanitizer(_project_config(args))
     files = _cassette_inputs(args.paths)
     progress = _Progress(len(files))
     converted = current = failed = 0
@@ -315,7 +330,9 @@ def _convert(args: argparse.Namespace) -> int:
         if not explicit and (cassette.detect_format(path) == args.to or not _mentions_interactions(path)):
             continue  # below a directory: already in the target format, or no cassette at all
         try:
-            done = cassette.convert_file(path, args.to, force=args.force, remove_source=args.remove_source)
+            done = writing.convert_file(
+                path, args.to, sanitizer=sanitizer, force=args.force, remove_source=args.remove_source
+            )
         except CfreplayError as error:
             failed += 1
             lines.append(f"cfreplay: error: {error}")
@@ -325,6 +342,8 @@ def _convert(args: argparse.Namespace) -> int:
             lines.append(f"{path}: already {args.to}, nothing to do ({count})")
             continue
         removed = ", source removed" if done.source_removed else ""
+        if done.report:
+            removed += f"; sanitized: {done.report.summary()}"
         if done.written:
             converted += 1
             lines.append(f"{path} -> {done.destination} ({count}{removed})")
@@ -462,11 +481,11 @@ def _serve_cassettes(args: argparse.Namespace) -> int:
     def ready(url: str) -> None:
         print(f"replaying {len(paths)} cassette{'s' if len(paths) != 1 else ''} at {url} (Ctrl-C to stop)")
 
-    sanitizer = Sanitizer()
+    sanitizer = Sanitizer(SanitizeConfig.from_pyproject())
 
     def log(line: str) -> None:
         # A client may send a token in a query string; the log never shows it.
-        print(sanitizer.sanitize_text(line, lambda _location, _rule: None, "log"), file=sys.stderr, flush=True)
+        print(sanitizer.sanitize_text(line), file=sys.stderr, flush=True)
 
     try:
         server.serve(paths, port=args.port, ready=ready, log=log)
@@ -480,14 +499,10 @@ def _import(args: argparse.Namespace) -> int:
 
     output = Path(args.output)
     data = importers.import_files([Path(p) for p in args.paths], fmt=args.source)
-    report = Sanitizer(SanitizeConfig.from_pyproject()).sanitize_data(data, path=output)
-    payload = cassette.dumps(data, cassette.detect_format(output))
-    findings = scanner.scan_text(payload.decode("utf-8"), path=str(output), cassette=True)
-    if findings:
-        rules = ", ".join(sorted({finding.rule for finding in findings}))
-        raise CfreplayError(f"{output}: the import still held secrets ({rules}); nothing was written")
-    output.parent.mkdir(parents=True, exist_ok=True)
-    cassette.atomic_write(output, payload)
+    sanitizer = Sanitizer(_project_config(args))
+    report = writing.write_cassette(
+        output, data, cassette.detect_format(output), sanitizer, expected=writing.fingerprint(output)
+    )
     count = len(data["interactions"])
     print(f"imported {count} interaction{'s' if count != 1 else ''} from {', '.join(args.paths)}")
     print(f"  sanitized: {report.summary() if report else 'nothing to sanitize'}")
@@ -505,7 +520,7 @@ def _show(args: argparse.Namespace) -> int:
 
     output = inspection.show(Path(args.cassette), index=args.index, fmt=args.format, color=_colour(args))
     # A cassette someone did not sanitize must not leak through its listing either.
-    sys.stdout.write(Sanitizer().sanitize_text(output, lambda _location, _rule: None, "show"))
+    sys.stdout.write(Sanitizer(SanitizeConfig.from_pyproject()).sanitize_text(output))
     return EXIT_OK
 
 
@@ -513,7 +528,7 @@ def _diff(args: argparse.Namespace) -> int:
     from cfreplay import inspection
 
     output, differs = inspection.diff(Path(args.a), Path(args.b), fmt=args.format, color=_colour(args))
-    sys.stdout.write(Sanitizer().sanitize_text(output, lambda _location, _rule: None, "diff"))
+    sys.stdout.write(Sanitizer(SanitizeConfig.from_pyproject()).sanitize_text(output))
     return EXIT_FINDINGS if differs else EXIT_OK
 
 
@@ -550,6 +565,28 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE
 
 
+class _Interrupted(BaseException):
+    """SIGTERM or SIGINT: unwinds like KeyboardInterrupt, so temporary files are removed on the way."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+
+def _interrupt(signum: int, _frame: object) -> None:
+    raise _Interrupted(signum)
+
+
 def main_entry() -> None:
-    """Console-script entry point."""
-    raise SystemExit(main())
+    """Console-script entry point: ``main`` with SIGTERM and SIGINT turned into one line and their exit code."""
+    import signal
+
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, _interrupt)
+    try:
+        code = main()
+    except _Interrupted as stop:
+        name = signal.Signals(stop.signum).name
+        print(f"cfreplay: interrupted by {name}; no file was left half-written", file=sys.stderr)
+        code = 128 + stop.signum
+    raise SystemExit(code)

@@ -156,8 +156,22 @@ def cfreplay_cassette(
         path = cfreplay_cassette_dir / f"{_safe_name(name or _test_name(request))}{suffix}"
     from cfreplay.recorder import use_cassette  # vcrpy and the sanitizer load with the first cassette
 
+    settings.setdefault("sanitize_config", _project_config(request.config))
     with use_cassette(path, **settings) as active:
         yield active
+
+
+_CONFIG_KEY: Final = pytest.StashKey[Any]()
+
+
+def _project_config(config: pytest.Config) -> Any:
+    """The ``[tool.cfreplay.sanitize]`` of the pyproject.toml at (or above) pytest's rootdir, read once."""
+    known = config.stash.get(_CONFIG_KEY, None)
+    if known is None:
+        from cfreplay.rules import SanitizeConfig
+
+        known = config.stash[_CONFIG_KEY] = SanitizeConfig.from_pyproject(config.rootpath)
+    return known
 
 
 @pytest.fixture(autouse=True)

@@ -26,7 +26,6 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import copy
-import fcntl
 import functools
 import gc
 import inspect
@@ -50,8 +49,8 @@ import vcr.serialize
 from vcr.persisters.filesystem import CassetteNotFoundError
 from vcr.request import Request as VcrRequest
 
+from cfreplay import bodies, clock, matchers, patching, writing
 from cfreplay import cassette as cassette_files
-from cfreplay import clock, matchers, patching
 from cfreplay.errors import CassetteError, CfreplayError, UnmatchedRequest
 from cfreplay.network import block_network
 from cfreplay.sanitizer import Report, SanitizeConfig, Sanitizer
@@ -74,14 +73,17 @@ class _Serializer:
     *restamp* says every interaction is being recorded afresh.
     """
 
-    def __init__(self, fmt: cassette_files.Format, *, restamp: bool = False) -> None:
+    def __init__(self, fmt: cassette_files.Format, sanitizer: Sanitizer, *, restamp: bool = False) -> None:
         self.format = fmt
         self.restamp = restamp
+        self.sanitizer = sanitizer
+        #: What the file was when this cassette loaded it: a write finding it changed merges.
+        self.baseline: writing.Fingerprint | str = writing.ANY
 
     def deserialize(self, text: str) -> dict[str, Any]:
         return cassette_files.loads(text, path=f"<{self.format} cassette>", format=self.format).data
 
-    def serialize(self, data: dict[str, Any]) -> str:
+    def stamp(self, data: dict[str, Any]) -> dict[str, Any]:
         metadata = data.setdefault("metadata", {})
         now = datetime.now(UTC).strftime(_STAMP)
         if self.restamp:
@@ -89,7 +91,18 @@ class _Serializer:
         else:
             metadata.setdefault("recorded_at", now)
         metadata.setdefault("recorded_with", "cfreplay")
-        return cassette_files.dumps(data, self.format).decode("utf-8")
+        return data
+
+    def serialize(self, data: dict[str, Any]) -> str:
+        return cassette_files.dumps(self.stamp(data), self.format).decode("utf-8")
+
+
+class _Capture:
+    """A vcrpy serializer that hands back the data vcrpy shaped, for cfreplay's one write path."""
+
+    @staticmethod
+    def serialize(data: dict[str, Any]) -> dict[str, Any]:
+        return data
 
 
 _FORMATS: Final = ("yaml", "json")
@@ -101,6 +114,7 @@ class _Persister:
     @staticmethod
     def load_cassette(cassette_path: str | os.PathLike[str], serializer: _Serializer) -> Any:
         path = Path(cassette_path)
+        serializer.baseline = writing.fingerprint(path)
         if not path.is_file():
             raise CassetteNotFoundError()
         data = _parsed(path)
@@ -118,15 +132,22 @@ class _Persister:
         cassette_path: str | os.PathLike[str], cassette_dict: dict[str, Any], serializer: _Serializer
     ) -> None:
         path = Path(cassette_path)
-        try:
-            text = vcr.serialize.serialize(cassette_dict, serializer)
-        except (TypeError, ValueError) as error:
-            if serializer.format != "json":
-                raise
-            raise CassetteError(path, f"cannot be saved as JSON: {_binary_body(cassette_dict)}") from error
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with _directory_lock(path.parent):
-            cassette_files.atomic_write(path, text.encode("utf-8"))
+        data: dict[str, Any] = vcr.serialize.serialize(cassette_dict, _Capture)
+        if serializer.format == "json":
+            problem = _binary_body(cassette_dict)
+            if problem:
+                raise CassetteError(path, f"cannot be saved as JSON: {problem}")
+        # Sanitized again, scanned, and written under the directory lock; if another
+        # recorder (an xdist worker) wrote the file meanwhile, both recordings are kept.
+        writing.write_cassette(
+            path,
+            serializer.stamp(data),
+            serializer.format,
+            serializer.sanitizer,
+            expected=serializer.baseline,
+            merge=writing.merge_recordings,
+        )
+        serializer.baseline = writing.fingerprint(path)
 
 
 def _binary_body(cassette_dict: dict[str, Any]) -> str:
@@ -142,7 +163,7 @@ def _binary_body(cassette_dict: dict[str, Any]) -> str:
                         f"interaction {index} has a binary {side} body (not UTF-8 text), which vcrpy's JSON "
                         "format cannot store; record it into a .yaml cassette"
                     )
-    return "it holds a value JSON cannot store; record it into a .yaml cassette"
+    return ""
 
 
 # Parsed cassettes by (path, size, mtime): a suite that replays one cassette in many
@@ -198,18 +219,6 @@ class _Passthrough:
     @staticmethod
     def deserialize(data: Any) -> Any:
         return data
-
-
-@contextlib.contextmanager
-def _directory_lock(directory: Path) -> Iterator[None]:
-    """An exclusive lock on the cassette directory: xdist workers recording side by side take turns."""
-    fd = os.open(directory, os.O_RDONLY)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
-        yield
-    finally:
-        fcntl.flock(fd, fcntl.LOCK_UN)
-        os.close(fd)
 
 
 def recorded_at(path: str | os.PathLike[str]) -> datetime | None:
@@ -280,18 +289,20 @@ class _Hooks:
             "request": {"method": request.method, "uri": request.uri, "headers": headers, "body": request.body},
             "response": {"status": {"code": 0}, "headers": {}, "body": {"string": ""}},
         }
-        self.sanitizer.sanitize_interaction(interaction, -1, self.report)
+        self.sanitizer.sanitize_interaction(interaction, None, self.report)
         side = interaction["request"]
         return VcrRequest(side["method"], side["uri"], side["body"], side["headers"])
 
     def response(self, response: dict[str, Any]) -> dict[str, Any]:
         if _TRUSTED_LOAD.get():
             return response
-        if _LOADING.get() and not self.writes and not _compressed(response):
-            return response  # replay only: nothing is written back, and no framing to mend
+        if _compressed(response):
+            _store_decoded(response)
+        elif _LOADING.get() and not self.writes:
+            return response  # replay only: nothing is written back
         # vcrpy passes a deep copy here: the live response keeps its real values.
         interaction = {"request": {"method": "GET", "uri": "", "headers": {}, "body": None}, "response": response}
-        self.sanitizer.sanitize_interaction(interaction, -1, self.report)
+        self.sanitizer.sanitize_interaction(interaction, None, self.report)
         return response
 
 
@@ -330,13 +341,45 @@ def _compressed(response: dict[str, Any]) -> bool:
     return any(name.lower() == "content-encoding" for name in response.get("headers") or {})
 
 
+def _store_decoded(response: dict[str, Any]) -> None:
+    """A compressed response kept decoded, its Content-Encoding dropped and Content-Length recomputed.
+
+    Clients replay a recorded compressed body differently (requests decodes it again,
+    vcrpy stores requests' bodies already decoded under a header that still says gzip,
+    httpx trusts the header), so a cassette keeps the body as the application saw it.
+    """
+    headers: dict[str, list[str]] = response.get("headers") or {}
+    container = response.get("body") or {}
+    body = container.get("string")
+    codings = bodies.content_encoding(headers)
+    if body:
+        raw = body if isinstance(body, bytes) else body.encode("utf-8", "surrogateescape")
+        decoded = bodies.decode(raw, codings) if codings else None
+        if decoded is not None:
+            try:
+                container["string"] = decoded.data.decode("utf-8")
+            except UnicodeDecodeError:
+                container["string"] = decoded.data
+            for name in list(headers):
+                if name.lower() == "content-length":
+                    headers[name] = [str(len(decoded.data))]
+    for name in [name for name in headers if name.lower() == "content-encoding"]:
+        del headers[name]
+
+
 _unmatched_classes: weakref.WeakKeyDictionary[Sanitizer, type[Exception]] = weakref.WeakKeyDictionary()
 
 
-@functools.cache
-def _default_sanitizer() -> Sanitizer:
-    """One default Sanitizer per process: its results depend only on the run's key, and its caches pay across tests."""
-    return Sanitizer()
+_SANITIZERS: dict[SanitizeConfig, Sanitizer] = {}
+
+
+def _sanitizer_for(config: SanitizeConfig) -> Sanitizer:
+    """One Sanitizer per project configuration and process: results depend only on the run's key
+    and the rules, and its caches pay across tests."""
+    known = _SANITIZERS.get(config)
+    if known is None:
+        known = _SANITIZERS[config] = Sanitizer(config)
+    return known
 
 
 def _unmatched_class(sanitizer: Sanitizer) -> type[Exception]:
@@ -359,7 +402,7 @@ def _new_unmatched_class(sanitizer: Sanitizer) -> type[Exception]:
             vcr.errors.CannotOverwriteExistingCassetteException.__init__(self, *args, **kwargs)
             # vcrpy's diagnosis, sanitized, with cfreplay's own advice instead of vcrpy's.
             diagnosis = str(self).split("\nHow to fix:", 1)[0].rstrip()
-            message = sanitizer.sanitize_text(diagnosis, lambda _location, _rule: None, "error", blobs=True)
+            message = sanitizer.sanitize_text(diagnosis)
             self.args = (f"{message}\n\n{_ADVICE[getattr(self, 'reason', 'no_match')]}",)
 
     CfreplayUnmatchedRequest.__name__ = CfreplayUnmatchedRequest.__qualname__ = "UnmatchedRequest"
@@ -580,7 +623,11 @@ class use_cassette(contextlib.ContextDecorator):
         self.record_mode = record_mode
         self.freeze_time = freeze_time
         self.allow_hosts = tuple(allow_hosts)
-        self.sanitizer = sanitizer or (Sanitizer(sanitize_config) if sanitize_config else _default_sanitizer())
+        # The project's [tool.cfreplay.sanitize] applies to every cassette written, whoever
+        # writes it: pytest passes the one at its rootdir, everyone else gets the working
+        # directory's.
+        config = sanitize_config if sanitize_config is not None else SanitizeConfig.from_pyproject()
+        self.sanitizer = sanitizer or _sanitizer_for(config)
         self.serializer = vcr_kwargs.pop("serializer", None) or ("json" if self.path.suffix == ".json" else "yaml")
         if self.serializer not in _FORMATS:
             raise CfreplayError(f"serializer {self.serializer!r} is not one of yaml, json")
@@ -597,7 +644,7 @@ class use_cassette(contextlib.ContextDecorator):
             decode_compressed_response=False,
         )
         fmt: cassette_files.Format = "json" if self.serializer == "json" else "yaml"
-        instance.register_serializer(name, _Serializer(fmt, restamp=self.record_mode == "all"))
+        instance.register_serializer(name, _Serializer(fmt, self.sanitizer, restamp=self.record_mode == "all"))
         instance.register_persister(_Persister)
         return instance
 

@@ -33,9 +33,10 @@ from pathlib import Path
 from typing import Any, Final
 
 from cfreplay import cassette as cassette_files
-from cfreplay import cfapi, factories, scanner, simulator
+from cfreplay import cfapi, factories, scanner, simulator, writing
 from cfreplay.errors import CfreplayError
 from cfreplay.recorder import use_cassette
+from cfreplay.rules import SanitizeConfig
 from cfreplay.sanitizer import Report, Sanitizer
 
 __all__ = ["RecordError", "RecordResult", "Target", "record_from_docs", "record_restage", "resolve_target"]
@@ -226,9 +227,10 @@ def record_restage(
     progress: Callable[[str], None] | None = None,
 ) -> RecordResult:
     """Record restaging *app* (a name or a guid) into the cassette *output*."""
+    sanitizer = Sanitizer(SanitizeConfig.from_pyproject())
     with _target_or_simulator(target, seed) as chosen, _staging_file(output) as temporary:
         client = _Client(chosen)
-        with use_cassette(temporary, record_mode="all", freeze_time=False) as active:
+        with use_cassette(temporary, record_mode="all", freeze_time=False, sanitizer=sanitizer) as active:
             if client.token is None:
                 client.login()
             guid = app if _GUID.match(app) else _find_app(client, app)
@@ -248,7 +250,7 @@ def record_restage(
                 result.package_state = body["entity"]["package_state"] if isinstance(body, dict) else None
                 if wait:
                     result.package_state = _wait(client, guid, timeout, interval, progress)
-        _finish(temporary, output)
+        _finish(temporary, output, sanitizer)
         result.interactions = len(cassette_files.load(output).interactions)
         return result
 
@@ -299,11 +301,11 @@ def _staging_file(output: Path) -> Iterator[Path]:
         temporary.unlink(missing_ok=True)
 
 
-def _finish(temporary: Path, output: Path) -> None:
+def _finish(temporary: Path, output: Path, sanitizer: Sanitizer) -> None:
     """Scan what was recorded, then move it into place: a cassette with a finding is never written."""
     if not temporary.exists():
         raise RecordError("nothing was recorded")
-    findings = scanner.scan_file(temporary)
+    findings = scanner.scan_file(temporary, table=sanitizer.table)
     if findings:
         rules = ", ".join(sorted({finding.rule for finding in findings}))
         raise RecordError(f"the recording still held secrets ({rules}); nothing was written — please report this")
@@ -354,9 +356,9 @@ def record_from_docs(output: Path) -> RecordResult:
         "metadata": {"recorded_at": stamp, "recorded_with": "cfreplay --from-docs"},
         "version": 1,
     }
-    report = Sanitizer().sanitize_data(data)
+    sanitizer = Sanitizer(SanitizeConfig.from_pyproject())
     with _staging_file(output) as temporary:
-        cassette_files.atomic_write(temporary, cassette_files.dumps(data, cassette_files.detect_format(output)))
-        _finish(temporary, output)
+        report = writing.write_cassette(temporary, data, cassette_files.detect_format(output), sanitizer)
+        _finish(temporary, output, sanitizer)
     docs = Target("https://example.org", "the documented exchange (apidocs, cf-release v224)")
     return RecordResult(output, 1, docs, report, 201, "PENDING")

@@ -1,33 +1,18 @@
-"""The sanitizer: every secret out of a cassette, nothing else changed.
+"""The sanitizer: every secret the rule table knows out of a cassette, nothing else changed.
 
-It knows where Cloud Controller and UAA traffic hides secrets (``cfapi``'s
-"where secrets live" section) and walks request and response of every
-interaction: headers (names case-insensitive, every value), URLs (request URI,
-``Location``, page links, URLs inside bodies), form bodies, JSON bodies at any
-depth, plain text, gzip/deflate bodies and ``!!binary`` bodies.
-
-How values are replaced, and why:
-
-* **JWTs** become structurally valid fakes: same header fields and claims, PII
-  claims (``email``, ``user_name``, ``user_id``, ``sub``) replaced by stable Faker
-  values, ``jti`` regenerated, ``exp``/``iat`` kept, signed with cfreplay's
-  published test key.  Code that decodes the token still works on replay.
-* **Tokens, codes, cookie values** become ``cfreplay-redacted-<16 hex>``: a keyed
-  hash (HMAC with a key random to each run unless ``key=`` is given), so the same
-  secret maps to the same placeholder across every cassette of a run and echoed
-  values (a refresh, a cookie sent back) still line up, while neither the secret
-  nor its length can be read back.
-* **Client-supplied credentials** (passwords, client secrets, passcodes) become
-  CC's own ``***``: a constant, so the request a test sends at replay time,
-  sanitized the same way, still matches its recording.
-* ``docker_credentials(_json)`` and ``credentials`` objects become exactly
-  ``{"redacted_message": "[PRIVATE DATA HIDDEN]"}``, as CC itself shows them.
+It walks the request and the response of every interaction, and the cassette's
+``metadata`` and any other keys: headers (names case-insensitive, every value),
+URLs, form bodies, JSON bodies at any depth (duplicate keys included), plain
+text, bodies in any ``Content-Encoding`` (gzip, deflate, br, zstd) and binary
+bodies.  What counts as a secret, and what replaces it, is
+:mod:`cfreplay.rules`; how replacements are made is :mod:`cfreplay.redaction`.
 
 Anything already redacted (CC's markers, cfreplay's placeholders, JWTs signed
-with a published key) is left alone, so sanitizing twice changes nothing.
-JSON bodies keep their key order, types and, when it can be recognised, their
-layout; only the framing headers that follow a changed body (``Content-Length``,
-and ``Content-Encoding`` for decompressed bodies) change with them.
+with a published key) is left alone, so sanitizing twice changes nothing.  JSON
+bodies keep their key order, types and, where it can be recognised, their
+layout; numbers and booleans are never secrets.  Only the framing that follows
+a changed body changes with it (``Content-Length``; a ``Content-Encoding`` that
+was not true of the recorded body is dropped, so every client replays it).
 """
 
 from __future__ import annotations
@@ -35,155 +20,39 @@ from __future__ import annotations
 import base64
 import binascii
 import copy
-import gzip
-import hashlib
-import hmac
 import json
 import os
 import re
-import secrets
-import tomllib
 import urllib.parse
-import uuid
-import zlib
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import TYPE_CHECKING, Any, Final
+from typing import Any, Final
 
-if TYPE_CHECKING:  # Faker takes ~60 ms to import; most sessions never need it
-    from faker import Faker
-
-from cfreplay import cassette as cassette_files
-from cfreplay import cfapi, redaction, tokens
+from cfreplay import bodies, cfapi, redaction, rules
 from cfreplay.cassette import Cassette
-from cfreplay.errors import CassetteError, CfreplayError
+from cfreplay.errors import CassetteError
+from cfreplay.rules import RuleTable, SanitizeConfig
 
 __all__ = ["Change", "Report", "SanitizeConfig", "Sanitizer"]
 
-# A run's key: placeholders are consistent within one process and unlinkable across runs.
-_RUN_KEY: Final = secrets.token_bytes(32)
-
-_PASSWORDISH: Final = re.compile(r"(?i)pass(word|wd|code)?|secret|credential|api_?key|private_?key")
-_JWT: Final = tokens.JWT_PATTERN
-# JWTs written with JSON \uXXXX escapes (``\u0065yJ…``) in text that is not parsed as JSON.
-_ESCAPED_RUN: Final = re.compile(
-    r"(?:\\u[0-9a-fA-F]{4}|[A-Za-z0-9_.\-])*\\u[0-9a-fA-F]{4}(?:\\u[0-9a-fA-F]{4}|[A-Za-z0-9_.\-])*"
-)
-_UNICODE_ESCAPE: Final = re.compile(r"\\u([0-9a-fA-F]{4})")
-_AUTH_IN_TEXT: Final = re.compile(r"\b([Bb]earer|BEARER|[Bb]asic|BASIC)([ \t]+)([A-Za-z0-9._~+/=-]{8,})")
-_USERINFO: Final = re.compile(
-    r"(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*:(?://|\\/\\/))(?P<user>[^/\\\s:@'\"<>]+)(?::(?P<pw>[^/\\\s@'\"<>]*))?@"
-)
-_BASE64_BLOB: Final = re.compile(r"[A-Za-z0-9+/]{40,}={0,2}")
-# Cheap pre-check, as lower-case substrings: a text without any of these cannot hold a
-# secret the rules know (base64-wrapped blobs are checked separately).  Substring tests
-# on a lowered copy run several times faster than one case-insensitive regex.
-_TRIGGER_WORDS: Final = (
-    # URL userinfo needs its "@" (a plain URL is no trigger); the rest name secrets or hold them.
-    "eyj", "\\u00", "@", "token", "pass", "secret", "credential", "env_json", "environment_json", "docker_",
-    "code", "assertion", "bearer", "basic", "key", "jti", "sig", "md5", "auth",
-)  # fmt: skip
-
-
-_CREDENTIAL_HEADERS: Final = frozenset((*cfapi.AUTHORIZATION_HEADERS, *cfapi.COOKIE_HEADERS))
-
-
-def _placeholder_like(value: str) -> bool:
-    return redaction.is_placeholder(value.removesuffix("-r"))
-
-
-def _already_redacted(value: str) -> bool:
-    return redaction.is_redacted(value) or _placeholder_like(value)
-
-
-# ``[tool.cfreplay.sanitize]`` keys and the SanitizeConfig fields they set.
-_TOML_KEYS: Final = {
-    "headers": "headers",
-    "json-keys": "json_keys",
-    "query-params": "query_params",
-    "form-fields": "form_fields",
-    "patterns": "patterns",
-    "redact-all-env": "redact_all_env",
-}
-
-
-@dataclass(frozen=True)
-class SanitizeConfig:
-    """What to sanitize beyond cfreplay's built-in knowledge.
-
-    Read from ``[tool.cfreplay.sanitize]`` in a project's ``pyproject.toml``
-    (keys ``headers``, ``json-keys``, ``query-params``, ``form-fields``,
-    ``patterns``, ``redact-all-env``) or given directly.
-    """
-
-    headers: tuple[str, ...] = ()
-    json_keys: tuple[str, ...] = ()
-    query_params: tuple[str, ...] = ()
-    form_fields: tuple[str, ...] = ()
-    patterns: tuple[str, ...] = ()
-    redact_all_env: bool = False
-
-    def __post_init__(self) -> None:
-        for pattern in self.patterns:
-            try:
-                re.compile(pattern)
-            except re.error as error:
-                raise CfreplayError(f"sanitize pattern {pattern!r} is not a valid regex: {error}") from None
-
-    @classmethod
-    def from_pyproject(cls, start: str | os.PathLike[str] | None = None) -> SanitizeConfig:
-        """The ``[tool.cfreplay.sanitize]`` table of the nearest ``pyproject.toml`` at or above *start*."""
-        directory = Path(start or Path.cwd()).resolve()
-        for folder in (directory, *directory.parents):
-            candidate = folder / "pyproject.toml"
-            if candidate.is_file():
-                return cls.from_toml(candidate)
-        return cls()
-
-    @classmethod
-    def from_toml(cls, path: str | os.PathLike[str]) -> SanitizeConfig:
-        try:
-            document = tomllib.loads(Path(path).read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as error:
-            raise CfreplayError(f"{path}: cannot read [tool.cfreplay.sanitize]: {error}") from None
-        table = document.get("tool", {}).get("cfreplay", {}).get("sanitize", {})
-        values: dict[str, Any] = {}
-        for key, value in table.items():
-            name = _TOML_KEYS.get(key)
-            if name is None:
-                known = ", ".join(sorted(_TOML_KEYS))
-                raise CfreplayError(f"{path}: unknown key {key!r} in [tool.cfreplay.sanitize]; known: {known}")
-            if name == "redact_all_env":
-                if not isinstance(value, bool):
-                    raise CfreplayError(f"{path}: [tool.cfreplay.sanitize] {key} must be true or false")
-                values[name] = value
-            else:
-                if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-                    raise CfreplayError(f"{path}: [tool.cfreplay.sanitize] {key} must be a list of strings")
-                values[name] = tuple(value)
-        return cls(**values)
-
-    def merged(self, other: SanitizeConfig) -> SanitizeConfig:
-        """Both configs' extras; redact-all-env if either asks for it."""
-        return SanitizeConfig(
-            headers=self.headers + other.headers,
-            json_keys=self.json_keys + other.json_keys,
-            query_params=self.query_params + other.query_params,
-            form_fields=self.form_fields + other.form_fields,
-            patterns=self.patterns + other.patterns,
-            redact_all_env=self.redact_all_env or other.redact_all_env,
-        )
+#: JSON nested deeper than this is refused: CC's documents are a dozen levels deep at
+#: most, and a walk must not run out of stack on a hostile body.
+MAX_DEPTH: Final = 200
 
 
 @dataclass(frozen=True)
 class Change:
-    """One replacement: which interaction, where, by which rule.  Never the value."""
+    """One replacement: which interaction, where, by which rule.  Never the value.
 
-    interaction: int
+    ``interaction`` is ``None`` for the cassette's own keys (``metadata``).
+    ``masked`` shows at most two characters of what was replaced, and never its length.
+    """
+
+    interaction: int | None
     location: str
     rule: str
+    masked: str = field(default="…", compare=False)
 
 
 @dataclass
@@ -201,8 +70,8 @@ class Report:
     def counts(self) -> Counter[str]:
         return Counter(change.rule for change in self.changes)
 
-    def by_interaction(self) -> dict[int, Counter[str]]:
-        result: dict[int, Counter[str]] = {}
+    def by_interaction(self) -> dict[int | None, Counter[str]]:
+        result: dict[int | None, Counter[str]] = {}
         for change in self.changes:
             result.setdefault(change.interaction, Counter())[change.rule] += 1
         return result
@@ -210,539 +79,83 @@ class Report:
     def summary(self) -> str:
         if not self.changes:
             return "nothing to sanitize"
-        rules = ", ".join(f"{rule} ×{count}" for rule, count in sorted(self.counts().items()))
+        rules_counted = ", ".join(f"{rule} ×{count}" for rule, count in sorted(self.counts().items()))
         interactions = len(self.by_interaction())
         plural = "s" if interactions != 1 else ""
-        return f"{len(self.changes)} replacements in {interactions} interaction{plural}: {rules}"
+        return f"{len(self.changes)} replacements in {interactions} interaction{plural}: {rules_counted}"
 
     def extend(self, other: Report) -> None:
         self.changes.extend(other.changes)
 
 
-_Note = Callable[[str, str], None]  # (location, rule)
+#: (location, rule, the secret) -> None.  The secret only ever becomes a mask.
+Note = Callable[[str, str, str], None]
 
 
-_HEADER_MEMO_LIMIT: Final = 4096
+def _ignore(_location: str, _rule: str, _secret: str) -> None:
+    return None
+
+
+class _TooDeep(Exception):
+    pass
 
 
 class Sanitizer:
-    """Sanitizes cassettes; one instance keeps replacements consistent across all it touches."""
+    """Sanitizes cassettes; one instance keeps replacements consistent across all it touches.
 
-    def __init__(self, config: SanitizeConfig | None = None, *, key: bytes | None = None) -> None:
-        self.config = config or SanitizeConfig()
-        self._key = key if key is not None else _RUN_KEY
-        self._jwts: dict[str, str] = {}
-        self._identities: dict[str, str] = {}
-        self._extra_headers = frozenset(h.lower() for h in (*cfapi.SECRET_HEADERS, *self.config.headers))
-        self._json_keys = frozenset(k.lower() for k in self.config.json_keys)
-        self._query_params = frozenset(p.lower() for p in (*cfapi.SECRET_QUERY_PARAMS, *self.config.query_params))
-        self._form_fields = frozenset(f.lower() for f in (*cfapi.SECRET_FORM_FIELDS, *self.config.form_fields))
-        self._patterns = tuple(re.compile(p) for p in self.config.patterns)
-        extra = (*self.config.json_keys, *self.config.query_params, *self.config.form_fields)
-        self._trigger_words = (*_TRIGGER_WORDS, *(name.lower() for name in extra))
-        self._faker: Faker | None = None  # made on first use: most cassettes hold no PII to fake
-        # Header values repeat across a session (one bearer token for hundreds of requests):
-        # (name, value) -> (result, rules noted), replayed on a hit so reports still count each.
-        self._headers: dict[tuple[str, str], tuple[str, tuple[str, ...]]] = {}
+    ``config`` adds a project's names and patterns (``[tool.cfreplay.sanitize]``);
+    ``key`` fixes the placeholder key (default: random per process).
+    """
 
-    # ------------------------------------------------------------------ replacements
+    def __init__(
+        self, config: SanitizeConfig | None = None, *, key: bytes | None = None, table: RuleTable | None = None
+    ) -> None:
+        self.table = table if table is not None else RuleTable(config)
+        self.config = self.table.config
+        self.redactor = redaction.Redactor(key)
+        self._walker = _Walker(self.table, self.redactor)
 
-    def _digest(self, purpose: str, value: str) -> bytes:
-        return hmac.new(self._key, f"{purpose}\0{value}".encode(), hashlib.sha256).digest()
-
-    def placeholder(self, secret: str) -> str:
-        """The placeholder for a token-like secret: the same for the same secret, all run long."""
-        return redaction.PLACEHOLDER_PREFIX + self._digest("placeholder", secret)[:8].hex()
-
-    def _replacement(self, name: str, value: str) -> str:
-        """A credential the client chose becomes ``***``; a token the server issued, a placeholder."""
-        if _JWT.fullmatch(value):
-            return self.fake_jwt(value)
-        if _PASSWORDISH.search(name):
-            return redaction.REDACTED
-        return self.placeholder(value)
-
-    def _fake_identity(self, value: str) -> str:
-        """A stable Faker stand-in for an email, user name or user id."""
-        known = self._identities.get(value)
-        if known is None:
-            known = self._identities[value] = self._new_identity(value)
-        return known
-
-    def _new_identity(self, value: str) -> str:
-        digest = self._digest("pii", value)
-        try:
-            uuid.UUID(value)
-        except ValueError:
-            pass
-        else:
-            return str(uuid.UUID(bytes=digest[:16], version=4))
-        if self._faker is None:
-            from faker import Faker
-
-            self._faker = Faker("en_US")
-        self._faker.seed_instance(int.from_bytes(digest[:8], "big"))
-        name = self._faker.user_name()
-        return f"{name}@{self._faker.safe_domain_name()}" if "@" in value else name
-
-    def fake_jwt(self, token: str) -> str:
-        """A structurally valid fake of *token*, signed with cfreplay's published test key."""
-        if redaction.is_public_jwt(token):
-            return token
-        fake = self._jwts.get(token)
-        if fake is not None:
-            return fake
-        decoded = tokens.try_decode(token)
-        # Anything JWT-shaped that does not decode is still a secret: it gets a minimal fake.
-        header, claims = decoded if decoded is not None else ({"typ": "JWT"}, {"jti": self.placeholder(token)})
-        clients = {claims.get("client_id"), claims.get("cid")}
-        fake_claims: dict[str, Any] = {}
-        for name, value in claims.items():
-            if name == "jti" and isinstance(value, str) and not _placeholder_like(value):
-                suffix = "-r" if value.endswith("-r") else ""
-                fake_claims[name] = self.placeholder(value.removesuffix("-r")) + suffix
-            elif name in cfapi.PII_CLAIMS and isinstance(value, str) and value not in clients:
-                fake_claims[name] = self._fake_identity(value)
-            else:
-                fake_claims[name] = value
-        fake_header = dict(header)
-        if "kid" in fake_header:
-            fake_header["kid"] = tokens.TEST_KEY_ID
-        fake = tokens.sign(fake_claims, header=fake_header)
-        self._jwts[token] = fake
-        return fake
-
-    # ------------------------------------------------------------------ text, URLs, forms
-
-    def may_hold_secrets(self, header_names: Iterable[str], texts: Iterable[str]) -> bool:
-        """A cheap, conservative pre-check: ``False`` only when no rule could change anything."""
-        names = {name.lower() for name in header_names}
-        if names & _CREDENTIAL_HEADERS or names & self._extra_headers:
-            return True
-        return any(self._worth_a_look(text) or (len(text) >= 40 and _BASE64_BLOB.search(text)) for text in texts)
-
-    def _worth_a_look(self, text: str) -> bool:
-        if self._patterns:  # custom patterns can match anything
-            return True
-        lowered = text.lower()
-        return any(word in lowered for word in self._trigger_words)
-
-    def sanitize_text(self, text: str, note: _Note, location: str, *, blobs: bool = False) -> str:
-        """Every secret the rules can see in free text: JWTs (also escaped), auth values, URLs, patterns.
-
-        Base64-wrapped secrets are looked for in a value that is one blob (a JSON
-        string, a header) and, with *blobs*, anywhere in the text (plain bodies).
-        """
-        whole_blob = len(text) >= 40 and _BASE64_BLOB.fullmatch(text) is not None
-        if not whole_blob and not self._worth_a_look(text):
-            return text
-
-        def jwt(match: re.Match[str]) -> str:
-            fake = self.fake_jwt(match[0])
-            if fake != match[0]:
-                note(location, "jwt")
-            return fake
-
-        text = _JWT.sub(jwt, text)
-        if "\\u" in text:
-            text = _ESCAPED_RUN.sub(lambda m: self._escaped(m[0], note, location), text)
-        text = _AUTH_IN_TEXT.sub(lambda m: self._auth_in_text(m, note, location), text)
-        text = self._query_values(text, note, location)
-        text = _USERINFO.sub(lambda m: self._userinfo(m, note, location), text)
-        if whole_blob or (blobs and len(text) >= 40):
-            text = _BASE64_BLOB.sub(lambda m: self._base64_blob(m[0], note, location), text)
-        for pattern in self._patterns:
-            text = pattern.sub(lambda m: self._pattern_match(m, note, location), text)
-        return text
-
-    def _escaped(self, run: str, note: _Note, location: str) -> str:
-        plain = _UNICODE_ESCAPE.sub(lambda m: chr(int(m[1], 16)), run)
-        if not _JWT.search(plain):
-            return run
-        return self.sanitize_text(plain, note, location)
-
-    def _auth_in_text(self, match: re.Match[str], note: _Note, location: str) -> str:
-        scheme, space, credential = match[1], match[2], match[3]
-        # Prose says "Basic authentication" and "bearer tokens": in free text only act on
-        # what looks like a credential (a Basic pair that decodes, a token with digits).
-        if scheme.lower() == "basic":
-            if ":" not in (_b64_text(credential) or ""):
-                return match[0]
-        elif len(credential) < 16 or not any(c.isdigit() for c in credential):
-            return match[0]
-        replaced = self.authorization(f"{scheme} {credential}", note, location)
-        return replaced.replace(" ", space, 1)
-
-    def _pattern_match(self, match: re.Match[str], note: _Note, location: str) -> str:
-        group = 1 if match.re.groups else 0
-        secret = match[group]
-        if not secret or _already_redacted(secret):
-            return match[0]
-        note(location, "pattern")
-        start, end = match.start(group) - match.start(0), match.end(group) - match.start(0)
-        return match[0][:start] + self.placeholder(secret) + match[0][end:]
-
-    def _userinfo(self, match: re.Match[str], note: _Note, location: str) -> str:
-        user, password = match["user"], match["pw"]
-        if password is None:
-            if user == "***" or len(user) < 20:  # a bare user name is no secret; a long token may be
-                return match[0]
-            note(location, "url-userinfo")
-            return f"{match['scheme']}***@"
-        if user == "***" and password in ("***", ""):
-            return match[0]
-        note(location, "url-userinfo")
-        return f"{match['scheme']}***:***@"
-
-    def _base64_blob(self, blob: str, note: _Note, location: str) -> str:
-        try:
-            decoded = base64.b64decode(blob, validate=True).decode("utf-8")
-        except (binascii.Error, ValueError, UnicodeDecodeError):
-            return blob
-        if "eyJ" not in decoded and "earer " not in decoded:
-            return blob
-        cleaned = self.sanitize_text(decoded, note, location)
-        return blob if cleaned == decoded else base64.b64encode(cleaned.encode()).decode("ascii")
-
-    def _query_values(self, text: str, note: _Note, location: str, *, form: bool = False) -> str:
-        """``name=value`` pairs after ``?``, ``&``, ``#`` (or anywhere in a form body)."""
-        names = self._form_fields if form else self._query_params
-        if "=" not in text:
-            return text
-        pattern = _FORM_PAIR if form else _QUERY_PAIR
-
-        def pair(match: re.Match[str]) -> str:
-            name = urllib.parse.unquote_plus(match["name"])
-            value = urllib.parse.unquote_plus(match["value"])
-            lower = name.lower()
-            secret_name = lower in names or cfapi.is_secret_key(name)  # auth_password=, api_key=…
-            if secret_name and value and not _already_redacted(value):
-                note(location, "form-field" if form else "url-query")
-                return f"{match['lead']}{match['name']}={urllib.parse.quote(self._replacement(lower, value), safe='')}"
-            if _JWT.search(value):
-                cleaned = self.sanitize_text(value, note, location)
-                return f"{match['lead']}{match['name']}={urllib.parse.quote(cleaned, safe='')}"
-            return match[0]
-
-        return pattern.sub(pair, text)
-
-    def sanitize_url(self, url: str, note: _Note, location: str) -> str:
-        return self.sanitize_text(url, note, location)
-
-    def sanitize_form(self, body: str, note: _Note, location: str) -> str:
-        return self._query_values(body, note, location, form=True)
-
-    # ------------------------------------------------------------------ headers
-
-    def authorization(self, value: str, note: _Note, location: str) -> str:
-        scheme, space, credential = value.strip().partition(" ")
-        credential = credential.strip()
-        lower = scheme.lower()
-        if lower == "bearer" and credential:
-            if _JWT.fullmatch(credential):
-                fake = self.fake_jwt(credential)
-                if fake != credential:
-                    note(location, "jwt")
-                return f"{scheme} {fake}"
-            if _already_redacted(credential):
-                return value
-            note(location, "bearer")
-            return f"{scheme} {self.placeholder(credential)}"
-        if lower == "basic" and credential:
-            if credential in cfapi.PUBLIC_BASIC_CREDENTIALS:
-                return value
-            try:
-                user, colon, password = base64.b64decode(credential, validate=True).decode("utf-8").partition(":")
-            except (binascii.Error, ValueError, UnicodeDecodeError):
-                user, colon, password = "***", ":", "secret"
-            if not colon or not password or password == redaction.REDACTED:
-                return value
-            note(location, "basic")
-            return f"{scheme} {base64.b64encode(f'{user}:{redaction.REDACTED}'.encode()).decode('ascii')}"
-        if not space:  # a bare token, no scheme
-            if not value or _already_redacted(value):
-                return value
-            if _JWT.fullmatch(value):
-                return self.authorization(f"Bearer {value}", note, location).partition(" ")[2]
-            note(location, "authorization")
-            return self.placeholder(value)
-        return self.sanitize_text(value, note, location)
-
-    def _cookie_pairs(self, pairs: str, note: _Note, location: str, *, first_only: bool) -> str:
-        parts = pairs.split(";")
-        for index, part in enumerate(parts):
-            if first_only and index > 0:
-                break
-            name, equals, value = part.partition("=")
-            stripped = value.strip().strip('"')
-            if not equals or not stripped or _already_redacted(stripped):
-                continue
-            note(location, "cookie")
-            parts[index] = f"{name}={self.placeholder(stripped)}"
-        return ";".join(parts)
-
-    def sanitize_header(self, name: str, value: str, note: _Note, location: str) -> str:
-        key = (name.lower(), value)
-        known = self._headers.get(key)
-        if known is None:
-            rules: list[str] = []
-
-            def remember(where: str, rule: str) -> None:
-                # Header rules note the header's own location; anything else is not memoised.
-                rules.append(rule if where == location else "")
-
-            result = self._sanitize_header(name, value, remember, location)
-            if "" in rules:
-                return self._sanitize_header(name, value, note, location)
-            if len(self._headers) >= _HEADER_MEMO_LIMIT:
-                self._headers.clear()
-            known = self._headers[key] = (result, tuple(rules))
-        for rule in known[1]:
-            note(location, rule)
-        return known[0]
-
-    def _sanitize_header(self, name: str, value: str, note: _Note, location: str) -> str:
-        lower = name.lower()
-        if lower in cfapi.AUTHORIZATION_HEADERS:
-            return self.authorization(value, note, location)
-        if lower == "cookie":
-            return self._cookie_pairs(value, note, location, first_only=False)
-        if lower == "set-cookie":
-            return self._cookie_pairs(value, note, location, first_only=True)
-        if lower in self._extra_headers:
-            if not value or _already_redacted(value):
-                return value
-            note(location, "header")
-            return self.placeholder(value)
-        return self.sanitize_text(value, note, location)
-
-    # ------------------------------------------------------------------ JSON
-
-    def sanitize_json(self, document: Any, note: _Note, location: str, *, env_map: bool = False) -> Any:
-        """A sanitized copy of a parsed JSON document (key order and types kept)."""
-        if env_map and isinstance(document, dict):
-            return self._env(document, note, location)
-        return self._json(document, note, location)
-
-    def _json(self, value: Any, note: _Note, location: str) -> Any:
-        if isinstance(value, str):
-            return self.sanitize_text(value, note, location)
-        if isinstance(value, list):
-            return [self._json(item, note, location) for item in value]
-        if not isinstance(value, dict):
-            return value
-        result: dict[str, Any] = {}
-        for key, item in value.items():
-            lower = key.lower() if isinstance(key, str) else ""
-            if lower in cfapi.DOCKER_CREDENTIAL_KEYS and isinstance(item, dict) and self._holds_secret(item):
-                note(location, "docker-credentials")
-                result[key] = dict(cfapi.REDACTED_MESSAGE)
-            elif lower in cfapi.CREDENTIAL_OBJECT_KEYS and isinstance(item, (dict, list)) and self._holds_secret(item):
-                note(location, "credentials")
-                result[key] = dict(cfapi.REDACTED_MESSAGE)
-            elif lower in cfapi.ENV_MAP_KEYS and isinstance(item, dict):
-                result[key] = self._env(item, note, location)
-            elif lower == "jti" and isinstance(item, str) and item and not _placeholder_like(item):
-                result[key] = self._token_id(item, value, note, location)
-            elif isinstance(key, str) and (cfapi.is_secret_key(key) or lower in self._json_keys):
-                result[key] = self._secret_value(key, item, note, location)
-            else:
-                result[key] = self._json(item, note, location)
-        return result
-
-    def _token_id(self, jti: str, siblings: Mapping[str, Any], note: _Note, location: str) -> str:
-        """A token response's ``jti`` names its access token: it follows that token's (fake) jti."""
-        access = siblings.get("access_token")
-        if isinstance(access, str) and _JWT.fullmatch(access):
-            decoded = tokens.try_decode(self.fake_jwt(access))
-            claimed = decoded[1].get("jti") if decoded else None
-            if isinstance(claimed, str):
-                if claimed != jti:
-                    note(location, "token-id")
-                return claimed
-        note(location, "token-id")
-        suffix = "-r" if jti.endswith("-r") else ""
-        return self.placeholder(jti.removesuffix("-r")) + suffix
-
-    def _holds_secret(self, value: Any) -> bool:
-        """Whether an object holds anything but nulls, booleans and redaction markers."""
-        if isinstance(value, dict):
-            return any(self._holds_secret(v) for v in value.values())
-        if isinstance(value, list):
-            return any(self._holds_secret(v) for v in value)
-        if isinstance(value, str):
-            return not _already_redacted(value)
-        return isinstance(value, (int, float)) and not isinstance(value, bool)
-
-    def _secret_value(self, key: str, value: Any, note: _Note, location: str) -> Any:
-        if isinstance(value, str):
-            if not value or _already_redacted(value):
-                return value
-            note(location, "jwt" if _JWT.fullmatch(value) else "json-key")
-            return self._replacement(key, value)
-        if isinstance(value, bool) or value is None:
-            return value
-        if isinstance(value, (int, float)):
-            note(location, "json-key")
-            return 0
-        if isinstance(value, list):
-            return [self._secret_value(key, item, note, location) for item in value]
-        if isinstance(value, dict):
-            return {k: self._secret_value(key, v, note, location) for k, v in value.items()}
-        return value
-
-    def _env(self, env: dict[str, Any], note: _Note, location: str) -> dict[str, Any]:
-        result: dict[str, Any] = {}
-        for name, value in env.items():
-            secret_name = self.config.redact_all_env or cfapi.is_secret_env_name(str(name))
-            if secret_name and isinstance(value, str) and value and not _already_redacted(value):
-                note(location, "env-value")
-                result[name] = redaction.REDACTED
-                continue
-            result[name] = self._json(value, note, location)
-        return result
-
-    # ------------------------------------------------------------------ bodies
-
-    def sanitize_body(
-        self, body: str | bytes | None, headers: Mapping[str, list[str]], note: _Note, location: str, *, uri: str = ""
-    ) -> str | bytes | None:
-        """A sanitized body of the same type; compressed bodies come back decompressed (see module doc)."""
-        if body is None or body == "" or body == b"":
-            return body
-        text = body if isinstance(body, str) else _utf8(body)
-        if text is None:
-            return body
-        if not self._worth_a_look(text) and not (len(text) >= 40 and _BASE64_BLOB.search(text)):
-            return body
-        content_type = _header(headers, "content-type").lower()
-        stripped = text.lstrip()
-        if "json" in content_type or stripped[:1] in ("{", "["):
-            cleaned = self._json_text(text, note, location, env_map=any(p in uri for p in cfapi.ENV_MAP_PATHS))
-        elif "x-www-form-urlencoded" in content_type or _looks_like_form(stripped):
-            cleaned = self.sanitize_form(text, note, location)
-            cleaned = self.sanitize_text(cleaned, note, location)
-        else:
-            cleaned = self.sanitize_text(text, note, location, blobs=True)
-        if cleaned == text:
-            return body
-        return cleaned if isinstance(body, str) else cleaned.encode("utf-8")
-
-    def _json_text(self, text: str, note: _Note, location: str, *, env_map: bool) -> str:
-        try:
-            document = json.loads(text)
-        except ValueError:
-            return self.sanitize_text(text, note, location)
-        changed: list[tuple[str, str]] = []
-
-        def recording_note(where: str, rule: str) -> None:
-            changed.append((where, rule))
-
-        cleaned = self.sanitize_json(document, recording_note, location, env_map=env_map)
-        if not changed:
-            return text
-        for where, rule in changed:
-            note(where, rule)
-        replacements = _string_changes(document, cleaned)
-        if replacements is not None:
-            patched = _patch_strings(text, replacements)
-            if patched is not None:
-                return patched
-        return _dump_like(document, cleaned, text)
-
-    # ------------------------------------------------------------------ interactions and cassettes
-
-    def sanitize_interaction(self, interaction: dict[str, Any], index: int, report: Report) -> None:
-        """Sanitize one vcrpy interaction in place, recording each change in *report*."""
-
-        def note(location: str, rule: str) -> None:
-            report.changes.append(Change(index, location, rule))
-
-        request, response = interaction["request"], interaction["response"]
-        request["uri"] = self.sanitize_url(request["uri"], note, "request.uri")
-        for side, data in (("request", request), ("response", response)):
-            headers: dict[str, list[str]] = data.get("headers") or {}
-            for name, values in headers.items():
-                headers[name] = [self.sanitize_header(name, v, note, f"{side}.headers.{name}") for v in values]
-        body = request.get("body")
-        new_body = self._side_body(body, request.get("headers") or {}, note, "request.body", request["uri"], False)
-        if new_body is not body:
-            request["body"] = new_body
-        body = response["body"].get("string")
-        new_body = self._side_body(body, response.get("headers") or {}, note, "response.body", request["uri"], True)
-        if new_body is not body:
-            response["body"]["string"] = new_body
-
-    def _side_body(
-        self,
-        body: str | bytes | None,
-        headers: dict[str, list[str]],
-        note: _Note,
-        location: str,
-        uri: str,
-        decompress: bool,
-    ) -> str | bytes | None:
-        encoding = _header(headers, "content-encoding").strip().lower()
-        if encoding in ("gzip", "x-gzip", "deflate") and body:
-            raw = body.encode("utf-8") if isinstance(body, str) else body
-            plain = _decompress(raw, encoding)
-            if plain is None:
-                # vcrpy stores some clients' bodies already decoded under a header that still
-                # says gzip: sanitize the body as it is, and stop the header lying on replay.
-                plain, compressed = raw, False
-            else:
-                compressed = True
-            cleaned = self.sanitize_body(plain, headers, note, location, uri=uri)
-            assert isinstance(cleaned, bytes)
-            if decompress:
-                # Stored decoded, so requests and httpx replay it alike (each handles a
-                # recorded compressed body differently).
-                _remove_header(headers, "content-encoding")
-                note(location.replace("body", "headers.Content-Encoding"), "content-encoding")
-                text = _utf8(cleaned)
-                _set_length(headers, len(cleaned))
-                return text if text is not None else cleaned
-            if cleaned == plain:
-                return body
-            if not compressed:
-                return cleaned.decode("utf-8") if isinstance(body, str) else cleaned
-            recompressed = _compress(cleaned, encoding)
-            _set_length(headers, len(recompressed))
-            return recompressed
-        cleaned_body = self.sanitize_body(body, headers, note, location, uri=uri)
-        if cleaned_body is not body and cleaned_body is not None:
-            size = len(cleaned_body.encode("utf-8") if isinstance(cleaned_body, str) else cleaned_body)
-            _set_length(headers, size)
-        return cleaned_body
+    # ----------------------------------------------------------------- entry points
 
     def sanitize_data(self, data: dict[str, Any], *, path: str | os.PathLike[str] = "<cassette>") -> Report:
-        """Sanitize cassette data (vcrpy's dict) in place."""
+        """Sanitize cassette data (vcrpy's dict) in place; the report says what changed."""
         report = Report()
-        for index, interaction in enumerate(data.get("interactions", [])):
+        for index, interaction in enumerate(data.get("interactions") or []):
             try:
                 self.sanitize_interaction(interaction, index, report)
+            except _TooDeep:
+                raise CassetteError(
+                    path, f"holds JSON nested deeper than {MAX_DEPTH} levels", interaction=index
+                ) from None
+            except bodies.TooLarge as error:
+                raise CassetteError(path, str(error), interaction=index) from None
             except (KeyError, TypeError, AttributeError) as error:
                 raise CassetteError(path, f"cannot be sanitized ({type(error).__name__})", interaction=index) from None
+        for key in list(data):
+            if key in ("interactions", "version"):
+                continue
+            try:
+                data[key] = self._walker.json(data[key], _noter(report, None), str(key), 0)
+            except _TooDeep:
+                raise CassetteError(path, f"holds JSON nested deeper than {MAX_DEPTH} levels in {key!r}") from None
         return report
+
+    def sanitize_interaction(self, interaction: dict[str, Any], index: int | None, report: Report) -> None:
+        """Sanitize one vcrpy interaction in place, recording each change in *report*."""
+        self._walker.interaction(interaction, _noter(report, index))
 
     def sanitize_cassette(self, cassette: Cassette) -> Report:
         return self.sanitize_data(cassette.data, path=cassette.path)
 
     def sanitize_file(self, path: str | os.PathLike[str], *, check: bool = False) -> Report:
-        """Load, sanitize and (unless *check*) atomically rewrite one cassette file.
+        """Load, sanitize, scan and (unless *check*) atomically rewrite one cassette file.
 
-        The file is only rewritten when its bytes would change, so a clean
-        cassette keeps its mtime.
+        The file is only rewritten when a secret was replaced; see
+        :func:`cfreplay.writing.sanitize_file` for the guarantees.
         """
-        loaded = cassette_files.load(path)
-        original = Path(path).read_bytes()
-        report = self.sanitize_cassette(loaded)
-        payload = cassette_files.dumps(loaded.data, loaded.format)
-        if payload != original and not report:
-            # Only re-serialisation differences (a cassette not written by vcrpy): nothing secret changed.
-            return report
-        if report and not check:
-            cassette_files.atomic_write(path, payload)
+        from cfreplay import writing
+
+        report: Report = writing.sanitize_file(path, self, check=check)
         return report
 
     def sanitize_dict(self, document: dict[str, Any]) -> tuple[dict[str, Any], Report]:
@@ -750,35 +163,559 @@ class Sanitizer:
         copied = copy.deepcopy(document)
         return copied, self.sanitize_data(copied)
 
+    def sanitize_text(self, text: str, note: Callable[[str, str], None] | None = None, location: str = "text") -> str:
+        """Every secret the value rules can see in free text (logs, error messages, listings)."""
+        report = _ignore if note is None else (lambda where, rule, _secret: note(where, rule))
+        return self._walker.text(text, report, location, blobs=True)
 
-_QUERY_PAIR: Final = re.compile(r"(?P<lead>[?&#;])(?P<name>[^=&#\s\"'<>?]+)=(?P<value>[^&#\s\"'<>]*)")
+    def may_hold_secrets(self, header_names: Iterable[str], texts: Iterable[str]) -> bool:
+        """A cheap, conservative pre-check: ``False`` only when no rule could change anything."""
+        table = self.table
+        if any(table.header_rule(name) for name in header_names):
+            return True
+        return any(self._walker.worth_a_look(text) for text in texts)
+
+    # ----------------------------------------------------------------- replacements (for callers and tests)
+
+    def placeholder(self, secret: str) -> str:
+        """The placeholder for a token-like secret: the same for the same secret, all run long."""
+        return self.redactor.placeholder(secret)
+
+    def fake_jwt(self, token: str) -> str:
+        """A structurally valid fake of *token*, signed with cfreplay's published test key."""
+        return self.redactor.fake_jwt(token)
+
+
+def _noter(report: Report, index: int | None) -> Note:
+    def note(location: str, rule: str, secret: str) -> None:
+        report.changes.append(Change(index, location, rule, redaction.mask(rule, secret)))
+
+    return note
+
+
+# --------------------------------------------------------------------------- the walk
+
+#: Lower-case literals, one of which any text a value rule could change holds (besides the
+#: credential formats' anchors and project patterns, which the table adds).  Escapes are
+#: here too: a secret may hide behind one.
+_TRIGGERS: Final = (
+    "eyj", "bearer", "basic", "://", "@", "=", "/revoke/", "/codes/", "\\u", "%",
+)  # fmt: skip
+_BASE64_BLOB: Final = re.compile(r"[A-Za-z0-9+/_-]{40,}={0,2}")
+_BLOB_NEEDLES: Final = ("eyJ", "earer ", "EARER ")
+_FROM_URLSAFE: Final = str.maketrans("-_", "+/")
+_TO_URLSAFE: Final = str.maketrans("+/", "-_")
+# Secrets written with JSON \uXXXX escapes (``\u0065yJ…``) in text that is not parsed as JSON:
+# a run of token characters and escapes around an escape (each character is read once).
+_ESCAPE: Final = re.compile(r"\\u[0-9a-fA-F]{4}")
+_ESCAPED_RUN: Final = re.compile(r"(?:\\u[0-9a-fA-F]{4}|[A-Za-z0-9_.\-+/=])+")
+_RUN_CHARS: Final = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-+/=")
+_UNICODE_ESCAPE: Final = re.compile(r"\\u([0-9a-fA-F]{4})")
+_AUTH_IN_TEXT: Final = re.compile(r"\b([Bb]earer|BEARER|[Bb]asic|BASIC)([ \t]+)([A-Za-z0-9._~+/=-]{8,})")
+_FORM_START: Final = re.compile(r"[\w.%+~*-]+=")
+_QUERY_PAIR: Final = re.compile(r"(?P<lead>[?&#;])(?P<name>[^=&#;\s\"'<>?\\]+)=(?P<value>[^&#;\s\"'<>\\]*)")
 _FORM_PAIR: Final = re.compile(r"(?P<lead>^|&)(?P<name>[^=&\s]+)=(?P<value>[^&\s]*)")
-_FORM_BODY: Final = re.compile(r"^[\w.%+~*-]+=[^&\s]*(?:&[\w.%+~*-]+=[^&\s]*)*$")
 
 
-def _looks_like_form(text: str) -> bool:
-    return len(text) < 1_000_000 and _FORM_BODY.match(text) is not None
+class _Walker:
+    """Applies the table's rules to cassette data; reports each change through a Note."""
+
+    def __init__(self, table: RuleTable, redactor: redaction.Redactor) -> None:
+        self.table = table
+        self.redact = redactor
+        self.triggers = tuple(sorted({*_TRIGGERS, *table.anchors, *table.name_triggers}))
+        self.always = bool(table.patterns)  # project patterns can match anything
+        # Header values repeat across a session (one bearer token for hundreds of requests):
+        # (name, value) -> (result, what it noted), replayed on a hit so reports still count each.
+        self._headers: dict[tuple[str, str], tuple[str, tuple[tuple[str, str], ...]]] = {}
+
+    # ----------------------------------------------------------------- interactions
+
+    def interaction(self, interaction: dict[str, Any], note: Note) -> None:
+        request, response = interaction["request"], interaction["response"]
+        uri = request["uri"]
+        request["uri"] = self.text(uri, note, "request.uri")
+        for side, data in (("request", request), ("response", response)):
+            headers: dict[str, list[str]] = data.get("headers") or {}
+            for name, values in headers.items():
+                headers[name] = [self.header(name, value, note, f"{side}.headers.{name}") for value in values]
+        body = request.get("body")
+        if body:
+            cleaned = self.body(body, request.get("headers") or {}, note, "request.body", uri)
+            if cleaned is not body:
+                request["body"] = cleaned
+        container = response.get("body")
+        if isinstance(container, dict) and container.get("string"):
+            cleaned = self.body(container["string"], response.get("headers") or {}, note, "response.body", uri)
+            if cleaned is not container["string"]:
+                container["string"] = cleaned
+        status = response.get("status")
+        if isinstance(status, dict) and isinstance(status.get("message"), str):
+            status["message"] = self.text(status["message"], note, "response.status")
+        # Keys vcrpy does not know (Ruby VCR's recorded_at, a client's extras) are data too.
+        for side, data, known in (
+            ("request", request, ("uri", "headers", "body", "method")),
+            ("response", response, ("headers", "body", "status")),
+        ):
+            for key in [k for k in data if k not in known]:
+                data[key] = self.json(data[key], note, f"{side}.{key}", 0)
+        for key in [k for k in interaction if k not in ("request", "response")]:
+            interaction[key] = self.json(interaction[key], note, str(key), 0)
+
+    # ----------------------------------------------------------------- headers
+
+    def header(self, name: str, value: str, note: Note, location: str) -> str:
+        key = (name.lower(), value)
+        known = self._headers.get(key)
+        if known is None:
+            noted: list[tuple[str, str, str]] = []
+            result = self._header(name, value, lambda *seen: noted.append(seen), location)
+            if any(where != location for where, _, _ in noted):
+                return self._header(name, value, note, location)
+            if len(self._headers) >= 4096:
+                self._headers.clear()
+            known = self._headers[key] = (result, tuple((rule, secret) for _, rule, secret in noted))
+        for rule, secret in known[1]:
+            note(location, rule, secret)
+        return known[0]
+
+    def _header(self, name: str, value: str, note: Note, location: str) -> str:
+        rule = self.table.header_rule(name)
+        if rule == "authorization":
+            return self.authorization(value, note, location)
+        if rule == "cookie":
+            return self.cookies(value, note, location, set_cookie=name.lower() == "set-cookie")
+        if rule == "secret-header":
+            return self.named(value, "secret-header", False, note, location)
+        return self.text(value, note, location)
+
+    def named(self, value: str, rule: str, passwordish: bool, note: Note, location: str) -> str:
+        """A value secret by its name: a whole JWT becomes a fake (rule jwt), anything else is replaced whole."""
+        if not value or redaction.is_redacted(value):
+            return value
+        kind = rules.token_kind(value)
+        if kind == "jwt":
+            note(location, "jwt", value)
+            return self.redact.fake_jwt(value)
+        note(location, rule, value)
+        return redaction.REDACTED if passwordish else self.redact.placeholder(value)
+
+    def authorization(self, value: str, note: Note, location: str) -> str:
+        scheme, space, credential = value.strip().partition(" ")
+        credential = credential.strip()
+        lower = scheme.lower()
+        if not space:  # a bare credential, no scheme
+            return self.named(value, "authorization", False, note, location)
+        if lower == "basic" and credential:
+            if credential in rules.PUBLIC_BASIC_CREDENTIALS:
+                return value
+            decoded = _b64_text(credential)
+            if decoded is not None and ":" in decoded:
+                user, _, password = decoded.partition(":")
+                if not password or password == redaction.REDACTED:
+                    return value
+                note(location, "authorization", credential)
+                replaced = base64.b64encode(f"{user}:{redaction.REDACTED}".encode()).decode("ascii")
+                return f"{scheme} {replaced}"
+        kind = rules.token_kind(credential) if lower == "bearer" else None
+        if kind == "jwe":
+            return f"{scheme} {self.text(credential, note, location)}"
+        return f"{scheme} {self.named(credential, 'authorization', False, note, location)}"
+
+    def cookies(self, value: str, note: Note, location: str, *, set_cookie: bool) -> str:
+        """Cookie pairs (``a=1; b=2``), or Set-Cookie's first pair per cookie (also comma-joined cookies)."""
+        if set_cookie:
+            out: list[str] = []
+            last = 0
+            for start, end in rules.set_cookie_segments(value):
+                out += [value[last:start], self._first_pair(value[start:end], note, location)]
+                last = end
+            return "".join(out)
+        parts = value.split(";")
+        for index, part in enumerate(parts):
+            parts[index] = self._pair(part, note, location)
+        return ";".join(parts)
+
+    def _first_pair(self, cookie: str, note: Note, location: str) -> str:
+        first, semicolon, rest = cookie.partition(";")
+        return self._pair(first, note, location) + semicolon + rest
+
+    def _pair(self, pair: str, note: Note, location: str) -> str:
+        name, equals, value = pair.partition("=")
+        stripped = value.strip().strip('"')
+        if not equals or not stripped or redaction.is_redacted(stripped):
+            return pair
+        if rules.token_kind(stripped) == "jwt":
+            note(location, "jwt", stripped)
+            return f"{name}={value.replace(stripped, self.redact.fake_jwt(stripped))}"
+        note(location, "cookie", stripped)
+        return f"{name}={self.redact.placeholder(stripped)}"
+
+    # ----------------------------------------------------------------- text
+
+    def worth_a_look(self, text: str) -> bool:
+        if self.always:
+            return True
+        lowered = text.lower()
+        if any(word in lowered for word in self.triggers):
+            return True
+        return len(text) >= 40 and _BASE64_BLOB.search(text) is not None
+
+    def text(self, text: str, note: Note, location: str, *, blobs: bool = False, binary: bool = False) -> str:
+        """Every value rule, in the table's order, over free text."""
+        if not self.worth_a_look(text):
+            return text
+        if "\\u" in text:
+            text = self._escaped_runs(text, note, location)
+        text = rules.TOKEN_PATTERN.sub(lambda m: self._token(m[0], note, location), text)
+        if binary:  # only the shapes that survive in bytes: tokens and formats
+            return self._formats(text, note, location)
+        text = _AUTH_IN_TEXT.sub(lambda m: self._auth_in_text(m, note, location), text)
+        text = self._params(text, note, location, form=False)
+        text = self._userinfos(text, note, location)
+        text = rules.PATH_TOKEN.sub(lambda m: self._path_token(m, note, location), text)
+        text = rules.COMMAND_LINE.sub(lambda m: self._command_line(m, note, location), text)
+        text = self._formats(text, note, location)
+        if blobs or (len(text) >= 40 and _BASE64_BLOB.fullmatch(text)):
+            text = _BASE64_BLOB.sub(lambda m: self._base64_blob(m[0], note, location), text)
+        return text
+
+    def _escaped_runs(self, text: str, note: Note, location: str) -> str:
+        out: list[str] = []
+        last = 0
+        for escape in _ESCAPE.finditer(text):
+            if escape.start() < last:
+                continue
+            start = escape.start()
+            while start > last and text[start - 1] in _RUN_CHARS:
+                start -= 1
+            run_match = _ESCAPED_RUN.match(text, escape.start())
+            end = run_match.end() if run_match is not None else escape.end()
+            run = text[start:end]
+            plain = _UNICODE_ESCAPE.sub(lambda m: chr(int(m[1], 16)), run)
+            cleaned = self.text(plain, note, location)
+            out += [text[last:start], cleaned if cleaned != plain else run]
+            last = end
+        out.append(text[last:])
+        return "".join(out)
+
+    def _token(self, token: str, note: Note, location: str) -> str:
+        kind = rules.token_kind(token)
+        if kind is None:
+            head, tail = rules.split_token(token)
+            return self._token(head, note, location) + tail if head else token
+        if kind == "jwt":
+            fake = self.redact.fake_jwt(token)
+            if fake != token:
+                note(location, "jwt", token)
+            return fake
+        note(location, "jwe", token)
+        return self.redact.placeholder(token)
+
+    def _auth_in_text(self, match: re.Match[str], note: Note, location: str) -> str:
+        scheme, space, credential = match[1], match[2], match[3]
+        if not rules.credential_in_prose(scheme, credential):
+            return match[0]
+        replaced = self.authorization(f"{scheme} {credential}", note, location)
+        return replaced.replace(" ", space, 1)
+
+    def _params(self, text: str, note: Note, location: str, *, form: bool) -> str:
+        """``name=value`` pairs: query parameters in any text, and the fields of a form body."""
+        if "=" not in text:
+            return text
+        pattern = _FORM_PAIR if form else _QUERY_PAIR
+
+        def pair(match: re.Match[str]) -> str:
+            rule = "form-field" if form else rules.param_rule(text, match.start("name"))
+            name = urllib.parse.unquote_plus(match["name"])
+            plus = rule == "form-field"
+            value = urllib.parse.unquote_plus(match["value"]) if plus else urllib.parse.unquote(match["value"])
+            secret = self.table.secret_form(name) if rule == "form-field" else self.table.secret_query(name)
+            if secret and value and not redaction.is_redacted(value) and rules.token_kind(value) != "jwt":
+                note(location, rule, value)
+                replaced = redaction.REDACTED if self.table.passwordish(name) else self.redact.placeholder(value)
+                return f"{match['lead']}{match['name']}={urllib.parse.quote(replaced, safe='')}"
+            if value != match["value"] or "://" in value:
+                cleaned = self.text(value, note, location)
+                if cleaned != value:
+                    quote = urllib.parse.quote_plus if plus else urllib.parse.quote
+                    return f"{match['lead']}{match['name']}={quote(cleaned, safe='')}"
+            return match[0]
+
+        return pattern.sub(pair, text)
+
+    def _userinfos(self, text: str, note: Note, location: str) -> str:
+        if "//" not in text and "\\/\\/" not in text:
+            return text
+        found: list[rules.Userinfo] = []
+        for match in rules.SCHEME_END.finditer(text):
+            info = rules.userinfo(text, match.end())
+            if info is not None and (not found or info.start >= found[-1].end):
+                found.append(info)
+        if not found:
+            return text
+        out: list[str] = []
+        last = 0
+        for info in found:
+            note(location, "url-userinfo", info.secret)
+            out += [text[last : info.start], rules.redacted_userinfo(info)]
+            last = info.end
+        out.append(text[last:])
+        return "".join(out)
+
+    def _path_token(self, match: re.Match[str], note: Note, location: str) -> str:
+        token = match[1]
+        if redaction.is_redacted(token) or rules.token_kind(token) is not None:
+            return match[0]
+        note(location, "url-path", token)
+        return match[0][: match.start(1) - match.start(0)] + self.redact.placeholder(token)
+
+    def _command_line(self, match: re.Match[str], note: Note, location: str) -> str:
+        name, value, start, end, assignment = rules.command_line_pair(match)
+        secret = self.table.secret_env(name) if assignment else self.table.secret_key(name)
+        if not secret or redaction.is_redacted(value) or rules.is_link(value) or rules.token_kind(value) == "jwt":
+            return match[0]
+        note(location, "command-line", value)
+        offset = match.start(0)
+        return match[0][: start - offset] + redaction.REDACTED + match[0][end - offset :]
+
+    def _formats(self, text: str, note: Note, location: str) -> str:
+        hits = self.table.format_hits(text)
+        if not hits:
+            return text
+        out: list[str] = []
+        last = 0
+        for hit in hits:
+            secret = text[hit.start : hit.end]
+            if redaction.is_redacted(secret):
+                continue
+            note(location, hit.rule, secret)
+            out.append(text[last : hit.start])
+            out.append(self.redact.placeholder(secret))
+            last = hit.end
+        out.append(text[last:])
+        return "".join(out)
+
+    def _base64_blob(self, blob: str, note: Note, location: str) -> str:
+        urlsafe = "-" in blob or "_" in blob
+        decoded = _b64_text(blob.translate(_FROM_URLSAFE) if urlsafe else blob)
+        if decoded is None or not any(needle in decoded for needle in _BLOB_NEEDLES):
+            return blob
+        cleaned = self.text(decoded, note, location)
+        if cleaned == decoded:
+            return blob
+        encoded = base64.b64encode(cleaned.encode()).decode("ascii")
+        return encoded.translate(_TO_URLSAFE) if urlsafe else encoded
+
+    # ----------------------------------------------------------------- JSON
+
+    def json(self, value: Any, note: Note, location: str, depth: int) -> Any:
+        """A sanitized copy of a parsed JSON value (key order, types and duplicate keys kept)."""
+        if depth > MAX_DEPTH:
+            raise _TooDeep
+        if isinstance(value, str):
+            return self.text(value, note, location)
+        if isinstance(value, _Pairs):
+            return self._object(value, note, location, depth, _Pairs)
+        if isinstance(value, list):
+            return [self.json(item, note, location, depth + 1) for item in value]
+        if isinstance(value, dict):
+            return self._object(value.items(), note, location, depth, dict)
+        return value
+
+    def _object(self, items: Iterable[tuple[Any, Any]], note: Note, location: str, depth: int, kind: type) -> Any:
+        result: list[tuple[Any, Any]] = []
+        siblings = dict(items) if not isinstance(items, dict) else items
+        for key, item in list(items):
+            result.append((key, self._member(key, item, siblings, note, location, depth)))
+        return dict(result) if kind is dict else _Pairs(result)
+
+    def _member(self, key: Any, item: Any, siblings: Mapping[Any, Any], note: Note, location: str, depth: int) -> Any:
+        if not isinstance(key, str):
+            return self.json(item, note, location, depth + 1)
+        lower = key.lower()
+        if lower == "docker_credentials_json" and isinstance(item, (dict, _Pairs)) and _holds_secret(item):
+            note(location, "docker-credentials", "")
+            return dict(cfapi.REDACTED_MESSAGE)
+        if lower == "docker_credentials" and isinstance(item, (dict, _Pairs)):
+            return self._docker_credentials(item, note, location, depth)
+        if lower in rules.CREDENTIAL_OBJECT_KEYS and isinstance(item, (dict, list, _Pairs)) and _holds_secret(item):
+            note(location, "credentials", "")
+            return dict(cfapi.REDACTED_MESSAGE)
+        if lower in self.table.env_maps and isinstance(item, (dict, _Pairs)):
+            return self.env(item, note, location, depth + 1)
+        if lower == "jti" and isinstance(item, str):
+            return self._token_id(item, siblings, note, location)
+        if isinstance(item, str) and self.table.secret_key(key):
+            if rules.is_link(item):
+                return self.text(item, note, location)
+            return self.named(item, "secret-key", self.table.passwordish(key), note, location)
+        return self.json(item, note, location, depth + 1)
+
+    def _docker_credentials(self, item: Any, note: Note, location: str, depth: int) -> Any:
+        pairs = item.items() if isinstance(item, dict) else item
+        result = []
+        for key, value in pairs:
+            if isinstance(key, str) and isinstance(value, str) and self.table.secret_key(key):
+                value = self.named(value, "docker-credentials", True, note, location)
+            else:
+                value = self.json(value, note, location, depth + 2)
+            result.append((key, value))
+        return dict(result) if isinstance(item, dict) else _Pairs(result)
+
+    def _token_id(self, jti: str, siblings: Mapping[Any, Any], note: Note, location: str) -> str:
+        """A ``jti`` names its token: it follows the token's fake, or becomes a placeholder."""
+        if not jti or redaction.is_placeholder(jti):
+            return jti
+        access = siblings.get("access_token")
+        if isinstance(access, str) and rules.token_kind(access) == "jwt":
+            decoded = _claims(self.redact.fake_jwt(access))
+            claimed = decoded.get("jti") if decoded else None
+            if isinstance(claimed, str):
+                if claimed != jti:
+                    note(location, "token-id", jti)
+                return claimed
+        note(location, "token-id", jti)
+        return self.redact.token_id(jti)
+
+    def env(self, env: Any, note: Note, location: str, depth: int) -> Any:
+        """An environment map: see the README's env-value policy."""
+        if depth > MAX_DEPTH:
+            raise _TooDeep
+        pairs = env.items() if isinstance(env, dict) else env
+        result = []
+        for name, value in pairs:
+            result.append((name, self._env_value(str(name), value, note, location, depth)))
+        return dict(result) if isinstance(env, dict) else _Pairs(result)
+
+    def _env_value(self, name: str, value: Any, note: Note, location: str, depth: int) -> Any:
+        table = self.table
+        if not isinstance(value, str):
+            return self.json(value, note, location, depth + 1)
+        if value and not redaction.is_redacted(value):
+            if table.secret_key(name):
+                if not rules.is_link(value):
+                    return self.named(value, "secret-key", table.passwordish(name), note, location)
+            elif table.secret_env(name) and (table.redact_all_env or not rules.is_link(value)):
+                return self.named(value, "env-value", True, note, location)
+        if value.lstrip()[:1] in ("{", "[") or name.lower() in rules.JSON_ENV_NAMES:
+            return self.json_text(value, note, location)
+        return self.text(value, note, location)
+
+    def json_text(self, text: str, note: Note, location: str, *, env_map: bool = False) -> str:
+        """A JSON document held in text, sanitized with its layout kept where it can be."""
+        try:
+            document = json.loads(text, object_pairs_hook=_pairs_hook)
+        except (ValueError, RecursionError):
+            return self.text(text, note, location)
+        noted: list[tuple[str, str, str]] = []
+
+        def remember(where: str, rule: str, secret: str) -> None:
+            noted.append((where, rule, secret))
+
+        if env_map and isinstance(document, (dict, _Pairs)):
+            cleaned = self.env(document, remember, location, 1)
+        else:
+            cleaned = self.json(document, remember, location, 0)
+        if not noted:
+            return text
+        for where, rule, secret in noted:
+            note(where, rule, secret)
+        return _json_like(document, cleaned, text)
+
+    # ----------------------------------------------------------------- bodies
+
+    def body(
+        self, body: str | bytes, headers: dict[str, list[str]], note: Note, location: str, uri: str
+    ) -> str | bytes:
+        """A sanitized body, the same object if nothing changed.
+
+        A request body keeps its Content-Encoding; a changed response body is stored
+        decoded (see below).
+        """
+        raw = body.encode("utf-8", "surrogateescape") if isinstance(body, str) else body
+        codings = bodies.content_encoding(headers)
+        decoded = bodies.decode(raw, codings) if codings else None
+        plain = decoded.data if decoded is not None else raw
+        cleaned = self._payload(plain, headers, note, location, uri)
+        if cleaned == plain:
+            return body
+        if decoded is not None and location.startswith("request"):
+            encoded = bodies.encode(cleaned, codings)
+            _set_length(headers, len(encoded))
+            return encoded
+        if codings:
+            # A changed response is stored decoded, as cfreplay records them: clients replay
+            # a recorded compressed body differently (requests does not decode it again,
+            # httpx does).  A header that said compressed over a plain body stops lying.
+            _remove_header(headers, "content-encoding")
+        _set_length(headers, len(cleaned))
+        if isinstance(body, str) or decoded is not None:
+            try:  # text stays text (and a decoded response is stored as the text it is)
+                return cleaned.decode("utf-8")
+            except UnicodeDecodeError:
+                return cleaned
+        return cleaned
+
+    def _payload(self, data: bytes, headers: Mapping[str, list[str]], note: Note, location: str, uri: str) -> bytes:
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError:
+            # Binary: only what keeps its shape in bytes (tokens, credential formats) can be found.
+            latin = data.decode("latin-1")
+            return self.text(latin, note, location, binary=True).encode("latin-1")
+        if not self.worth_a_look(text):
+            return data
+        content_type = bodies.header(headers, "content-type").lower()
+        stripped = text.lstrip()
+        if "json" in content_type or stripped[:1] in ("{", "["):
+            env_map = any(path in uri for path in rules.ENV_MAP_PATHS)
+            cleaned = self.json_text(text, note, location, env_map=env_map)
+        elif _FORM_START.match(text):
+            cleaned = self._params(text, note, location, form=True)
+            cleaned = self.text(cleaned, note, location)
+        else:
+            cleaned = self.text(text, note, location, blobs=True)
+        return data if cleaned == text else cleaned.encode("utf-8")
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+class _Pairs(list[tuple[Any, Any]]):
+    """A JSON object with a key given twice: kept as its pairs, so neither value escapes the walk."""
+
+
+def _pairs_hook(pairs: list[tuple[str, Any]]) -> Any:
+    keys = [key for key, _ in pairs]
+    return _Pairs(pairs) if len(set(keys)) != len(keys) else dict(pairs)
+
+
+def _holds_secret(value: Any) -> bool:
+    """Whether an object holds anything but nulls, booleans and redaction markers."""
+    if isinstance(value, dict):
+        return any(_holds_secret(v) for v in value.values())
+    if isinstance(value, _Pairs):
+        return any(_holds_secret(v) for _, v in value)
+    if isinstance(value, list):
+        return any(_holds_secret(v) for v in value)
+    if isinstance(value, str):
+        return not redaction.is_redacted(value)
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _claims(token: str) -> dict[str, Any] | None:
+    from cfreplay import tokens
+
+    decoded = tokens.try_decode(token)
+    return decoded[1] if decoded else None
 
 
 def _b64_text(value: str) -> str | None:
     try:
-        return base64.b64decode(value, validate=True).decode("utf-8")
+        return base64.b64decode(value + "=" * (-len(value) % 4), validate=True).decode("utf-8")
     except (binascii.Error, ValueError, UnicodeDecodeError):
         return None
-
-
-def _utf8(data: bytes) -> str | None:
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError:
-        return None
-
-
-def _header(headers: Mapping[str, list[str]], name: str) -> str:
-    for key, values in headers.items():
-        if key.lower() == name and values:
-            return values[0]
-    return ""
 
 
 def _remove_header(headers: dict[str, list[str]], name: str) -> None:
@@ -793,22 +730,17 @@ def _set_length(headers: dict[str, list[str]], size: int) -> None:
             headers[key] = [str(size)]
 
 
-def _decompress(data: bytes, encoding: str) -> bytes | None:
-    try:
-        if encoding in ("gzip", "x-gzip"):
-            return gzip.decompress(data)
-        try:
-            return zlib.decompress(data)
-        except zlib.error:
-            return zlib.decompress(data, -zlib.MAX_WBITS)  # raw deflate, as some servers send it
-    except (OSError, EOFError, zlib.error):
-        return None
+# --------------------------------------------------------------------------- JSON with its layout kept
 
 
-def _compress(data: bytes, encoding: str) -> bytes:
-    if encoding in ("gzip", "x-gzip"):
-        return gzip.compress(data, mtime=0)
-    return zlib.compress(data)
+def _json_like(original: Any, cleaned: Any, text: str) -> str:
+    """*cleaned* written as *text* wrote *original*: strings swapped in place when only strings changed."""
+    replacements = _string_changes(original, cleaned)
+    if replacements is not None:
+        patched = _patch_strings(text, replacements)
+        if patched is not None:
+            return patched
+    return _dump_like(original, cleaned, text)
 
 
 def _string_changes(before: Any, after: Any) -> list[tuple[str, str]] | None:
@@ -824,7 +756,11 @@ def _string_changes(before: Any, after: Any) -> list[tuple[str, str]] | None:
             if list(old) != list(new):
                 return None
             stack.extend((old[key], new[key]) for key in old)
-        elif isinstance(old, list) and isinstance(new, list):
+        elif isinstance(old, _Pairs) and isinstance(new, _Pairs):
+            if [k for k, _ in old] != [k for k, _ in new]:
+                return None
+            stack.extend((a, b) for (_, a), (_, b) in zip(old, new, strict=True))
+        elif isinstance(old, list) and isinstance(new, list) and type(old) is type(new):
             if len(old) != len(new):
                 return None
             stack.extend(zip(old, new, strict=True))
@@ -834,28 +770,30 @@ def _string_changes(before: Any, after: Any) -> list[tuple[str, str]] | None:
 
 
 def _patch_strings(text: str, replacements: list[tuple[str, str]]) -> str | None:
-    """Swap each changed string's JSON form in place, keeping the body's layout byte for byte.
+    """Swap each changed string's JSON form where it stands as a value, keeping the layout byte for byte.
 
     ``None`` when a string is not found in its plain JSON form (the body escaped it
-    differently); the caller then re-serialises.  A non-secret value that happens to
-    equal a secret is replaced too, which can only over-redact.
+    differently); the caller then re-serialises.  A value equal to a secret elsewhere
+    in the body is replaced too, which can only over-redact; keys are never touched.
     """
     for old, new in replacements:
-        encoded_old = json.dumps(old, ensure_ascii=False)
-        if encoded_old not in text:
-            encoded_old = json.dumps(old)
-            if encoded_old not in text:
-                return None
-        text = text.replace(encoded_old, json.dumps(new, ensure_ascii=False))
+        for encoded in (json.dumps(old, ensure_ascii=False), json.dumps(old)):
+            pattern = re.compile(re.escape(encoded) + r"(?!\s*:)")
+            if pattern.search(text) is not None:
+                replacement = json.dumps(new, ensure_ascii=False)
+                text = pattern.sub(lambda _m, r=replacement: r, text)  # type: ignore[misc]
+                break
+        else:
+            return None
     return text
 
 
 def _dump_like(original: Any, cleaned: Any, text: str) -> str:
     """Serialise *cleaned* in the layout *text* used, when a usual layout reproduces it.
 
-    The layout is guessed from the text's opening, then confirmed by
-    re-serialising the original once; CC pretty-prints with two spaces, Oj and
-    UAA write compact JSON, Python's default puts spaces after separators.
+    The layout is guessed from the text's opening, then confirmed by re-serialising
+    the original once; CC pretty-prints with two spaces, Oj and UAA write compact
+    JSON, Python's default puts spaces after separators.
     """
     trailing = text[len(text.rstrip()) :]
     body = text.rstrip()
@@ -870,24 +808,49 @@ def _dump_like(original: Any, cleaned: Any, text: str) -> str:
     else:
         layout = {"separators": (",", ":")}
     ensure_ascii = "\\u" in body and not any(ord(c) > 127 for c in body)
-    if json.dumps(original, ensure_ascii=ensure_ascii, **layout) == body:
-        return json.dumps(cleaned, ensure_ascii=ensure_ascii, **layout) + trailing
-    return json.dumps(cleaned, ensure_ascii=False, **layout) + trailing
+    if _dumps(original, ensure_ascii, layout) == body:
+        return _dumps(cleaned, ensure_ascii, layout) + trailing
+    return _dumps(cleaned, False, layout) + trailing
 
 
-def iter_cassette_files(paths: Iterable[str | os.PathLike[str]]) -> Iterable[Path]:
-    """Files named directly, and the YAML and JSON files below directories (sorted, hidden folders skipped)."""
-    for entry in paths:
-        path = Path(entry)
-        if path.is_dir():
-            for child in sorted(path.rglob("*")):
-                parts = child.relative_to(path).parts
-                if any(part.startswith(".") or part in _SKIPPED_DIRS for part in parts[:-1]):
-                    continue
-                if child.is_file() and child.suffix.lower() in (".yaml", ".yml", ".json"):
-                    yield child
-        else:
-            yield path
+class _PairsEncoder(json.JSONEncoder):
+    pass
 
 
-_SKIPPED_DIRS: Final = frozenset({"__pycache__", "node_modules", "venv", "dist", "build"})
+def _dumps(value: Any, ensure_ascii: bool, layout: dict[str, Any]) -> str:
+    """json.dumps, writing an object with duplicate keys as it was (every pair, in order)."""
+    if not _has_pairs(value):
+        return json.dumps(value, ensure_ascii=ensure_ascii, **layout)
+    marker = "\x00cfreplay-pairs\x00"
+    slots: list[str] = []
+
+    def stand_in(node: Any) -> Any:
+        if isinstance(node, _Pairs):
+            items = [
+                json.dumps(str(k), ensure_ascii=ensure_ascii)
+                + layout.get("separators", (", ", ": "))[1]
+                + _dumps(v, ensure_ascii, {**layout, "indent": None})
+                for k, v in node
+            ]
+            slots.append("{" + layout.get("separators", (", ", ": "))[0].join(items) + "}")
+            return f"{marker}{len(slots) - 1}"
+        if isinstance(node, dict):
+            return {k: stand_in(v) for k, v in node.items()}
+        if isinstance(node, list):
+            return [stand_in(v) for v in node]
+        return node
+
+    dumped = json.dumps(stand_in(value), ensure_ascii=ensure_ascii, **layout)
+    return re.sub(
+        re.escape(json.dumps(marker, ensure_ascii=ensure_ascii)[:-1]) + r'(\d+)"', lambda m: slots[int(m[1])], dumped
+    )
+
+
+def _has_pairs(value: Any) -> bool:
+    if isinstance(value, _Pairs):
+        return True
+    if isinstance(value, dict):
+        return any(_has_pairs(v) for v in value.values())
+    if isinstance(value, list):
+        return any(_has_pairs(v) for v in value)
+    return False

@@ -1,58 +1,39 @@
-"""Prove that no secret is left in cassettes and test files.
+"""Prove that no secret is left: find exactly what the sanitizer would change.
 
-The scanner reads raw text; it never YAML-parses a whole cassette.  A parser
-runs at a few MB/s, and the scanner has to keep up with a test suite's
-cassettes on every CI run (the target is 100 MB/s).  So the work happens in a
-few passes of compiled regular expressions over the text, and only what needs
-decoding is decoded.
+The scanner and the sanitizer read one rule table (:mod:`cfreplay.rules`) and
+call the same functions on every value they look at, so a finding is always
+something ``cfreplay sanitize`` replaces, by the rule id the sanitizer reports,
+and a file ``sanitize --check`` calls clean scans clean.
 
-How the passes are built
-    CPython's ``re`` finds a pattern quickly only when the pattern opens with
-    a literal: it then skips straight to the places where that literal
-    occurs.  A pattern that opens with a character class tries every position
-    and is ten times slower.  So each rule opens with a literal that is rare
-    in cassettes: ``J`` of ``eyJ`` (a JWT), ``B``/``b`` of
-    ``Bearer``/``Basic``, ``k`` of ``Cookie``, ``=`` of a query parameter,
-    ``@`` of URL userinfo, ``%`` of a URL escape, ``u`` of a JSON escape
-    (``\\u0065``), ``!`` of a YAML tag, ``q`` of ``- request:`` (where an
-    interaction begins), or a rare letter of base64 text that hides ``eyJ``
-    or ``earer``.  These rules are the alternatives of one pattern
-    (:data:`_MASTER`), grouped by their opening literal.  Each alternative
-    ends in an empty named group, and ``match.lastgroup`` tells which rule
-    fired.  Lookarounds placed right after the literal drop most false starts
-    inside the regex engine, so Python code runs only for real candidates.  A
-    JWT is consumed whole by its alternative, so the scan never walks through
-    its characters one by one.  One more pass opens with its own literal: the
-    ends of JSON keys (``":``), for the secret-key rule.
+Two engines, one answer
+    The *signal pass* reads a cassette's raw text at the speed of compiled
+    regular expressions (a parser runs at a few MB/s, and CI scans every
+    cassette on every run).  One pattern holds an alternative per signal —
+    each opening with a literal that is rare in cassettes, derived from the
+    table: ``eyJ`` (a JWT), a header name the table knows, the ending of a
+    secret key or parameter name, ``@`` after ``://``, the anchors of every
+    credential format, escapes (``\\u0065``, ``%65``, base64 holding ``eyJ``),
+    ``!!binary`` bodies, and YAML constructs it does not read itself.  Each
+    signal is settled by the table's own functions on the value it found.
 
-What gets decoded
-    A line holding URL escapes of letters or delimiters, or JSON escapes of
-    ASCII, is decoded and the line is scanned again.  A base64 run holding the
-    base64 form of ``eyJ`` or ``earer`` is decoded and scanned.  So is a YAML
-    ``!!binary`` block, inflated first if it is gzip or deflate.  A finding in
-    decoded text points at the line where the encoded text starts, and its
-    location names the decoding, e.g. ``response.body (gzip)``.
+    Where the raw text cannot settle a question — an environment variable named
+    like a secret only in an env map, a credentials object, YAML anchors or
+    tags, a double-quoted scalar folded with ``\\`` — the interaction (or the
+    file) goes to the *exact engine*: it is parsed and run through the
+    sanitizer itself, and what the sanitizer would change is the finding.
+    Tests hold the signal pass to the exact engine on generated cassettes.
 
 Where a finding is
     Interactions begin at the ``- request:`` lines (YAML) or the structural
-    ``"request":`` keys (JSON).  A finding's interaction is found by bisecting
-    those offsets.  Its location (``request.headers.Authorization``,
-    ``response.body``, ``request.uri``…) comes from searching back for the
-    nearest structural keys.  It is approximate by design and exact for
-    cassettes as vcrpy writes them.
+    ``"request":`` keys (JSON); the location (``request.headers.Authorization``,
+    ``response.body``…) comes from the nearest structural keys above.  Findings
+    in decoded text name the decoding (``response.body (gzip)``) and point at
+    the line where the encoded text starts.
 
 Plain files
-    Test sources, JSON fixtures and docs are not cassettes.  Only the jwt,
-    bearer and basic rules run there (plus any ``extra_patterns``), because
-    JSON keys and query strings in source code are code, not recorded traffic.
-
-Dangerous YAML
-    A YAML cassette holding a ``!`` tag other than ``!!binary``, or a ``%TAG``
-    directive, is loaded with :func:`cfreplay.cassette.loads`.  That call refuses
-    ``!!python/...`` tags with :class:`~cfreplay.CassetteError`, so such a file
-    is never reported clean, and nothing in it is ever constructed.  A
-    ``.yaml``/``.yml`` file that is no cassette but holds a tag goes through the
-    same safe loader, and only a ``!!python`` tag makes it an error.
+    Test sources, JSON fixtures and docs are not cassettes: only rules that need
+    no context run there (JWTs, bearer and basic credentials, URL passwords,
+    credential formats, project patterns).
 
 A finding never holds the secret: ``masked`` shows at most two characters
 (``eyJ…`` for a JWT), and never the secret's length.
@@ -63,43 +44,36 @@ from __future__ import annotations
 import base64
 import binascii
 import bisect
+import copy
 import functools
-import hashlib
-import hmac
+import json
 import os
 import re
+import stat
 import urllib.parse
-import zlib
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Final, Literal, NamedTuple
+from typing import TYPE_CHECKING, Any, Final, Literal, NamedTuple
 
 import yaml
 
-from cfreplay import cassette, cfapi, redaction, tokens
+from cfreplay import bodies, cassette, redaction, rules, tokens
 from cfreplay.errors import CassetteError
+from cfreplay.rules import RuleTable
+
+if TYPE_CHECKING:
+    from cfreplay.sanitizer import Change
+    from cfreplay.sanitizer import _Walker as _WalkerType
+else:
+    _WalkerType = Any
 
 try:  # libyaml is several times faster; the pure-Python class behaves the same.
     from yaml import CSafeLoader as _SafeLoader
 except ImportError:  # pragma: no cover - depends on how PyYAML was built
     from yaml import SafeLoader as _SafeLoader  # type: ignore[assignment]
 
-__all__ = ["RULES", "Finding", "ScanResult", "iter_files", "scan_file", "scan_paths", "scan_text"]
-
-#: Every rule a finding can name.
-RULES: Final = (
-    "jwt",
-    "bearer",
-    "basic",
-    "secret-key",
-    "docker-credentials",
-    "url-userinfo",
-    "cookie",
-    "query-secret",
-    "form-secret",
-    "pattern",
-)
+__all__ = ["Finding", "ScanResult", "iter_files", "rule_ids", "scan_file", "scan_paths", "scan_text"]
 
 #: Directories never worth scanning: VCS data, virtualenvs, caches and build output.
 SKIP_DIRS: Final = frozenset({
@@ -108,20 +82,18 @@ SKIP_DIRS: Final = frozenset({
 })  # fmt: skip
 #: Suffixes of files that may be cassettes; such a file that is binary is an error, not skipped.
 CASSETTE_SUFFIXES: Final = (".yaml", ".yml", ".json")
+#: Rules that need no context: the only ones that run over plain files.
+PLAIN_RULES: Final = frozenset({"jwt", "jwe", "authorization", "pattern"})
 
-_ELLIPSIS: Final = "…"
-#: Values shorter than this are masked to the ellipsis alone: two characters of a short
-#: secret would give away too much of it.
-_MASK_MIN_LENGTH: Final = 12
-#: Bearer tokens shorter than this are prose ("Bearer authentication"), not credentials.
-_MIN_TOKEN: Final = 16
 #: Decoded views nest (a gzip body holding a JSON-escaped line…); this bounds the work.
 _MAX_DEPTH: Final = 3
-#: Base64 runs are decoded up to this length: a JWT or a bearer header hides near the start
-#: of what it is wrapped in, and a multi-megabyte blob must not be decoded in full.
+#: Base64 runs are decoded up to this length.
 _MAX_BLOB: Final = 1024 * 1024
-#: Inflated bodies larger than this are cut: a decompression bomb must not exhaust memory.
-_MAX_INFLATED: Final = 64 * 1024 * 1024
+
+
+def rule_ids(table: RuleTable | None = None) -> tuple[str, ...]:
+    """Every rule id a finding can name, in the table's order."""
+    return tuple(rule.id for rule in (table or rules.default_table()).rules)
 
 
 @dataclass(frozen=True)
@@ -129,12 +101,12 @@ class Finding:
     """One secret left in a file, described without revealing it."""
 
     path: str
-    #: Zero-based interaction index in a cassette; ``None`` for plain files.
+    #: Zero-based interaction index in a cassette; ``None`` for plain files and the cassette's own keys.
     interaction: int | None
     #: Where in the interaction (``request.headers.Authorization``, ``response.body (gzip)``),
-    #: or ``line N`` in a plain file.
+    #: ``metadata`` for the cassette's own keys, or ``line N`` in a plain file.
     location: str
-    #: One of :data:`RULES`.
+    #: A rule id of :mod:`cfreplay.rules`.
     rule: str
     #: ``eyJ…`` for a JWT; otherwise at most the first two characters and an ellipsis.
     masked: str
@@ -160,6 +132,8 @@ class ScanResult:
     errors: list[CassetteError] = field(default_factory=list)
     files: int = 0
     bytes: int = 0
+    #: Files the exact engine read (the signal pass could not settle them alone).
+    exact: int = 0
 
 
 # --------------------------------------------------------------------------- patterns
@@ -167,38 +141,21 @@ class ScanResult:
 # Whitespace as YAML may write it between two words of a scalar: spaces, a line break
 # folded by the emitter (libyaml writes a bare newline, PyYAML ends the line with a
 # backslash), or an escaped space.
-_GAP: Final = r"(?:[ \t]|\\?\n[ \t]*|\\[ ])+"
+_GAP: Final = r"(?:[ \t]|\\?\r?\n[ \t]*|\\[ ])+"
 _TOKEN_CHAR: Final = r"[A-Za-z0-9._~+/=-]"
-_JWT_AHEAD: Final = r"eyJ[A-Za-z0-9_-]{4,}\.eyJ[A-Za-z0-9_-]{4,}\."
-_PUBLIC_BASIC: Final = "|".join(re.escape(value) for value in cfapi.PUBLIC_BASIC_CREDENTIALS)
-
-# A bearer token worth looking at: long enough, and not a JWT (the jwt rule reports those,
-# so a token is never reported twice).
+_B64: Final = r"(?:[A-Za-z0-9_+=/-]|\\/)"
+_B64_RUN: Final = r"(?>(?:[A-Za-z0-9_+=/-]+|\\/)+)"
+_JWT_AHEAD: Final = rf"eyJ(?={_B64}{{4}}){_B64_RUN}\."
+_MIN_TOKEN: Final = 16
 _BEARER_FILTER: Final = rf"(?={_GAP}(?:{_TOKEN_CHAR}|\\/){{{_MIN_TOKEN}}})(?!{_GAP}{_JWT_AHEAD})"
-# The cf CLI's public client (``Basic Y2Y6``) is dropped inside the engine: it is on every
-# UAA request.
-_BASIC_FILTER: Final = rf"(?={_GAP}[A-Za-z0-9+/]{{4}})(?!{_GAP}(?:{_PUBLIC_BASIC})(?![A-Za-z0-9+/=]))"
-
-# Query and form names are matched by their last word, so ``token`` covers access_token,
-# refresh_token, id_token and x-amz-security-token.  Python then checks the whole name.
-_PARAM_NAMES: Final = frozenset(name.lower() for name in (*cfapi.SECRET_QUERY_PARAMS, *cfapi.SECRET_FORM_FIELDS))
-_PARAM_SUFFIXES: Final = sorted({re.split(r"[_-]", name)[-1] for name in _PARAM_NAMES}, key=lambda s: (-len(s), s))
-_QUERY_LOOKBEHIND: Final = "|".join(f"(?<={re.escape(suffix)}=)" for suffix in _PARAM_SUFFIXES)
-_QUERY_PARAMS: Final = frozenset(name.lower() for name in cfapi.SECRET_QUERY_PARAMS)
-_FORM_FIELDS: Final = frozenset(name.lower() for name in cfapi.SECRET_FORM_FIELDS)
-
+_BASIC_FILTER: Final = rf"(?={_GAP}[A-Za-z0-9+/]{{4}})"
 # URL escapes worth decoding: letters, digits and unreserved characters (nobody escapes
-# those except to hide them) and the delimiters of an embedded query or userinfo.  ``%3A``
-# and ``%2F`` are left out: every CC ``q=name%3A…`` filter and redirect URL has them.
+# those except to hide them) and the delimiters of an embedded query or userinfo.
 _PERCENT_AHEAD: Final = r"(?=[46][0-9A-Fa-f]|[57][0-9Aa]|3[0-9DdFf]|2[36DdEe]|5[Ff]|7[Ee]|40)"
 
 
 def _base64_signatures(needle: bytes) -> list[str]:
-    """The base64 text that *needle* becomes at each of the three byte alignments.
-
-    Only the characters made of *needle*'s bits alone are kept, so the signature is found
-    whatever surrounds the needle.  URL-safe spellings are included.
-    """
+    """The base64 text that *needle* becomes at each of the three byte alignments."""
     signatures: set[str] = set()
     for shift in range(3):
         padded = b"\0" * shift + needle
@@ -210,13 +167,11 @@ def _base64_signatures(needle: bytes) -> list[str]:
     return sorted(signatures)
 
 
-def _anchored(signature: str) -> tuple[str, str]:
-    """*signature* as (opening literal, rest), opening on a character other rules open on.
+_SIGNATURE_ANCHORS: Final = "JKUBVW"
 
-    Every distinct opening character costs the master pattern a stop wherever it occurs,
-    so signatures share as few of them as they can.  The characters before the opening
-    one are checked by a lookbehind, once it is found.
-    """
+
+def _anchored(signature: str) -> tuple[str, str]:
+    """*signature* as (opening literal, rest), opening on a character other rules open on."""
 
     def preference(i: int) -> tuple[int, int]:
         rank = _SIGNATURE_ANCHORS.find(signature[i])
@@ -229,249 +184,195 @@ def _anchored(signature: str) -> tuple[str, str]:
 
 _BASE64_NEEDLES: Final = (b"eyJ", b"earer ", b"EARER ")
 _BASE64_SIGNATURES: Final = sorted({s for needle in _BASE64_NEEDLES for s in _base64_signatures(needle)})
-#: Opening characters for base64 signatures, best first: J, K and B open other rules
-#: already, and all of them, U, V and W are rare outside base64 (unlike Z, which ends
-#: every CC timestamp).  Every signature of the needles above holds one of them.
-_SIGNATURE_ANCHORS: Final = "JKUBVW"
 
 
-def _alternatives() -> dict[str, tuple[str, str]]:
-    """The master pattern's alternatives: name -> (opening literal, rest of the pattern).
+_MAX_ENDING: Final = 10
 
-    Every alternative opens with a bare literal.  That is what lets ``re`` skip to
-    candidate positions instead of trying every character (see the module docstring).
+
+def _endings(names: Iterable[str], suffix: str = "") -> str:
+    """Lookbehinds for names' endings (up to ten characters), one fixed width each, case-insensitive.
+
+    Used inside a lookbehind-free position: ``(?:(?<=…)|(?<=…))``.  Whole words, so that
+    ``session`` does not stop at every ``version``.
     """
-    alternatives = {
-        # The whole token: the handler then needs no second match.
-        "jwt": ("J", r"(?<=eyJ)[A-Za-z0-9_-]{4,}\.eyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*"),
-        "bearer": ("B", rf"earer{_BEARER_FILTER}"),
-        "bearer_upper": ("B", rf"EARER{_BEARER_FILTER}"),
-        "basic": ("B", rf"asic{_BASIC_FILTER}"),
-        "basic_upper": ("B", rf"ASIC{_BASIC_FILTER}"),
-        "bearer_lower": ("b", rf"earer{_BEARER_FILTER}"),
-        "basic_lower": ("b", rf"asic{_BASIC_FILTER}"),
-        "cookie": ("k", r'ie(?<=ookie)(?=\\?"?[ \t]*:)'),
-        "cookie_upper": ("K", r'IE(?<=OOKIE)(?=\\?"?[ \t]*:)'),
-        "query": ("=", rf"(?i:{_QUERY_LOOKBEHIND})"),
-        "userinfo": ("@", r"""(?<=[^\s/?#@"'\\<>]@)"""),
-        "percent": ("%", _PERCENT_AHEAD),
-        "tag_directive": ("%", r"TAG"),
-        "binary": ("!", r"!binary(?=[ \t]*[|>\n])"),
-        "tag": ("!", r"(?<=[\s\[{,]!)(?=[!<\w%])"),
-        # JSON escapes of printable ASCII (\u0065yJ…, Go's \u0026): nobody needs those
-        # except to hide text.  Escapes of other characters cannot hide an ASCII secret.
-        "escape": ("u", r"00[2-7][0-9A-Fa-f](?<=\\u00[2-7][0-9A-Fa-f])"),
-        # Where interactions begin, noted on the way instead of in a pass of their own:
-        # ``- request:`` lines in YAML (vcrpy's layout, or indented by two), ``"request":``
-        # in JSON (keys inside recorded JSON bodies are escaped, \"request\").
-        "interaction": ("q", r"uest:(?<=\n- request:)"),
-        "interaction_indented": ("q", r"uest:(?<=\n  - request:)"),
-        "interaction_json": ("q", r'uest":(?<="request":)'),
-    }
-    for index, signature in enumerate(_BASE64_SIGNATURES):
-        alternatives[f"base64_{index}"] = _anchored(signature)
-    return alternatives
-
-
-_ALTERNATIVES: Final = _alternatives()
-#: Opening characters by how often they occur in cassettes, most frequent first.
-_FREQUENT: Final = "bukJUVKBWq"
-_PLAIN_RULES: Final = frozenset(
-    {"jwt", "bearer", "bearer_lower", "bearer_upper", "basic", "basic_lower", "basic_upper", "percent", "escape"}
-)
-
-
-def _master(names: Iterable[str]) -> re.Pattern[str]:
-    """One pattern for the named alternatives, grouped by their opening literal.
-
-    ``re`` tries a position's alternatives one by one, so alternatives sharing an opening
-    character are nested under it: a candidate costs one test per distinct opening
-    character, not one per rule.
-    """
-    by_first: dict[str, list[str]] = {}
+    by_length: dict[int, set[str]] = {}
     for name in names:
-        first, rest = _ALTERNATIVES[name]
-        by_first.setdefault(first, []).append(f"{rest}(?P<{name}>)")
-    # The most frequent opening characters go first: they are tested most often.
-    order = sorted(by_first, key=lambda c: (c not in _FREQUENT, _FREQUENT.find(c), c))
-    return re.compile("|".join(f"{re.escape(first)}(?:{'|'.join(by_first[first])})" for first in order))
+        if name:
+            ending = name.lower()[-_MAX_ENDING:]
+            by_length.setdefault(len(ending), set()).add(re.escape(ending))
+    if not by_length:
+        return "(?!)"
+    after = re.escape(suffix)
+    return "(?:" + "|".join(f"(?<=(?i:{'|'.join(sorted(e))}){after})" for _, e in sorted(by_length.items())) + ")"
 
 
-_MASTER: Final = _master(_ALTERNATIVES)
-_MASTER_PLAIN: Final = _master(name for name in _ALTERNATIVES if name in _PLAIN_RULES or name.startswith("base64_"))
-
-# Ends of JSON keys that can name a secret, found by their last four characters.  This
-# covers the key's last word: access_token, client_secret, auth_password, apiKey,
-# private_key and env names such as DB_PASSWORD, SENTRY_DSN.  Python then checks the
-# whole key with cfapi.is_secret_key (or, for UPPER_CASE names, cfapi.is_secret_env_name).
-# A key whose secret word sits in the middle (passwordLastModified, a UAA timestamp) is
-# not matched, and that is on purpose.
-_KEY_ENDS: Final = (
-    "oken|OKEN|word|WORD|sswd|SSWD|cret|CRET|code|CODE|tial|TIAL|PASS|AUTH|CERT|VATE|SION|SALT|TURE|IALS"
-    "|.key|.Key|.KEY|.PWD|.DSN"
-)
-# Cheap one-character tests run first: escaped keys (\"key\":) are everywhere in YAML
-# bodies, and the last two letters of a key turn most of them away.
-_KEY_LAST: Final = "ndtelyNDTELYSHR"
-_KEY_BEFORE_LAST: Final = "eErRwWtTdDaAkKSTHNLEIOV"
-_KEY_END: Final = re.compile(
-    rf'":(?:(?<=[{_KEY_LAST}]\\":)(?<=[{_KEY_BEFORE_LAST}][{_KEY_LAST}]\\":)(?<=(?:{_KEY_ENDS})\\":)'
-    rf'|(?<=[^\\]":)(?<=(?:{_KEY_ENDS})":))'
-)
-
-_JWT: Final = tokens.JWT_PATTERN
-# A JSON writer may escape the slashes of a base64 token (abc\/def): they stay in the token.
-_BEARER_TOKEN: Final = re.compile(rf"{_GAP}({_TOKEN_CHAR}(?:{_TOKEN_CHAR}|\\/)*)")
-_BASIC_VALUE: Final = re.compile(rf"{_GAP}([A-Za-z0-9+/]+=*)")
-_QUERY_VALUE: Final = re.compile(r"""[^&#;\s"'\\<>]*""")
-_NAME_CHARS: Final = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.%-")
-_URL_STOP: Final = frozenset(" \t\n\"'<>")
-_AUTHORITY_STOP: Final = frozenset("/?#@\"'\\<> \t\n")
-# What may precede the first field of a form body: the start of a YAML or JSON body scalar.
-_FORM_START: Final = re.compile(r"""(?:body|string)\\?"?:[ \t]*\\?["']?\Z""")
-# A JSON string value after a key's colon: the opening quote, then its characters (an
-# escaped quote closes it in YAML-escaped JSON).
-# (The loop is unrolled: runs of plain characters are consumed in one step each.)
-_STRING_CHARS: Final = r'[^"\\\n]*(?:\\[^"\n][^"\\\n]*)*'
-_KEY_VALUE: Final = re.compile(rf'(?:{_GAP})?\\?"({_STRING_CHARS})')
-# The continuation of a value that YAML folded onto the next line.
-_FOLD: Final = re.compile(rf"(\\?)\n[ \t]*(\\[ ])?({_STRING_CHARS})")
-_BASE64_CHARS: Final = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/_-")
-_BASE64_RUN: Final = re.compile(r"[A-Za-z0-9+/_-]*=*")
-_BASE64_FOUND: Final = re.compile(b"|".join(re.escape(needle) for needle in _BASE64_NEEDLES))
-_BINARY_BLOCK: Final = re.compile(r"[ \t]*[|>][-+0-9]*[ \t]*\r?\n((?:[ \t]+[A-Za-z0-9+/=]+[ \t]*\r?(?:\n|\Z))+)")
-_BINARY_INLINE: Final = re.compile(r"""[ \t]+["']?([A-Za-z0-9+/=\s]+)""")
-# Any run of backslashes: JSON recorded inside a JSON cassette or a YAML double-quoted
-# string has its escapes escaped again (\\u0065 stands for \u0065, which stands for "e").
-_JSON_UNICODE: Final = re.compile(r"\\+u([0-9A-Fa-f]{4})")
-_UPPER_NAME: Final = re.compile(r"[A-Z][A-Z0-9_]*")
-_PLACEHOLDER_PART: Final = re.compile(re.escape(redaction.PLACEHOLDER_PREFIX) + "[0-9a-f]{0,16}")
-_YAML_ITEM: Final = re.compile(r"[ \t\r]*\n([ \t]*)- ?([^\r\n]*)")
-_JSON_ITEM: Final = re.compile(r'\s*"((?:[^"\\\n]|\\.)*)"\s*,?')
-_NOT_HEADER_START: Final = frozenset(" -'\"")
-_JSON_SECTION: Final = re.compile(r'"(body|headers|uri|method|status)":')
-_JSON_HEADER_KEY: Final = re.compile(r'"([^"\\\n]+)":\s*\[')
+#: Characters by how rarely they occur in cassettes, rarest first (measured on vcrpy YAML of CC
+#: and UAA traffic).  The signal pass stops wherever an alternative's opening character
+#: occurs, so each alternative opens on the rarest character of its literal.
+_RARITY: Final = "|!*?%&;$[]+'=KqPBH{}USQxRzMOADEFVXwCLGJWYTZyNvjkhg/.8693f_m5,4Irup1o0b2:l-stcdiaen\"\\ "
 
 
-# --------------------------------------------------------------------------- small helpers
+def _rank(char: str) -> int:
+    found = _RARITY.find(char)
+    return found if found >= 0 else len(_RARITY) // 2
 
 
-def _mask(rule: str, value: str) -> str:
-    """Enough to recognise a finding, never enough to use it, and never its length."""
-    if rule == "jwt":
-        return "eyJ" + _ELLIPSIS
-    return value[:2] + _ELLIPSIS if len(value) >= _MASK_MIN_LENGTH else _ELLIPSIS
+def _literal(literal: str, *, ignore_case: bool = False) -> tuple[int, list[tuple[str, str]]]:
+    """*literal* as alternatives (opening character, rest), opening on its rarest character.
 
-
-_FROM_URLSAFE: Final = bytes.maketrans(b"-_", b"+/")
-
-
-def _hmac_pads(key: bytes) -> tuple[hashlib._Hash, hashlib._Hash]:
-    """HMAC-SHA256's inner and outer hash states for *key* (RFC 2104), computed once.
-
-    Copying them costs half of what ``hmac.digest`` spends setting the key up on each call.
+    What precedes the opening character is checked by a lookbehind once it is found.
+    Case-insensitive literals get an alternative per case of the opening character.
     """
-    block = hashlib.sha256().block_size
-    key = hashlib.sha256(key).digest() if len(key) > block else key.ljust(block, b"\0")
-    return hashlib.sha256(bytes(b ^ 0x36 for b in key)), hashlib.sha256(bytes(b ^ 0x5C for b in key))
+
+    def cost(i: int) -> tuple[int, int]:
+        # A case-insensitive literal stops at both cases: the commoner one decides.
+        rank = max(_rank(literal[i]), _rank(literal[i].swapcase())) if ignore_case else _rank(literal[i])
+        return rank, i
+
+    at = min(range(len(literal)), key=cost)
+    before, char, after = literal[:at], literal[at], literal[at + 1 :]
+    wrap = (lambda part: f"(?i:{re.escape(part)})") if ignore_case else re.escape
+    openings = sorted({char, char.swapcase()}) if ignore_case else [char]
+    alternatives = []
+    for opening in openings:
+        behind = f"(?<={wrap(before)}{re.escape(opening)})" if before else ""
+        alternatives.append((opening, behind + (wrap(after) if after else "")))
+    return at, alternatives
 
 
-_PUBLIC_KEYS: Final = tuple(_hmac_pads(key.encode("utf-8")) for key in (tokens.TEST_KEY, tokens.CC_DOCS_SECRET))
+class _Patterns:
+    """The signal pass's patterns for one rule table (built once per table)."""
+
+    def __init__(self, table: RuleTable) -> None:
+        self.table = table
+        key_names = table.key_triggers
+        param_names = table.param_triggers
+        alternatives: dict[str, tuple[str, str]] = {
+            # The whole token: the handler then needs no second match.
+            "jwt": ("J", rf"(?<=eyJ)(?={_B64}{{4}}){_B64_RUN}(?:\.{_B64_RUN}?){{2,4}}"),
+            "bearer": ("B", rf"earer{_BEARER_FILTER}"),
+            "bearer_upper": ("B", rf"EARER{_BEARER_FILTER}"),
+            "basic": ("B", rf"asic{_BASIC_FILTER}"),
+            "basic_upper": ("B", rf"ASIC{_BASIC_FILTER}"),
+            "bearer_lower": ("b", rf"earer{_BEARER_FILTER}"),
+            "basic_lower": ("b", rf"asic{_BASIC_FILTER}"),
+            # JSON escapes of printable ASCII (\u0065yJ…); YAML's \x65 and \U00000065 likewise.
+            "escape": ("u", r"00[2-7][0-9A-Fa-f](?<=\\u00[2-7][0-9A-Fa-f])"),
+            "escape_x": ("x", r"[2-7][0-9A-Fa-f](?<=\\x[2-7][0-9A-Fa-f])"),
+            "escape_long": ("U", r"000000[2-7][0-9A-Fa-f](?<=\\U000000[2-7][0-9A-Fa-f])"),
+            # Tokens in URL paths (UAA's revocation and code endpoints).
+            "path_revoke": ("v", r"oke/(?<=/oauth/token/revoke/)"),
+            "path_codes": ("C", r"odes/(?<=/Codes/)"),
+            "param": ("=", _endings(param_names, "=")),
+            "userinfo": ("@", r"""(?<=[^\s/?#"'<>]@)"""),
+            "percent": ("%", _PERCENT_AHEAD),
+            "tag_directive": ("%", r"(?:TAG|YAML)"),
+            "binary": ("!", r"!binary(?=[ \t]*[|>\n]|[ \t]+[\"']?[A-Za-z0-9+/=])"),
+            "tag": ("!", r"(?<=[\s\[{,]!)(?=[!<\w%])"),
+            # YAML structure the signal pass does not read: after an unquoted key ("headers: {…")
+            # or an item marker.  JSON inside a body scalar has quoted keys ("ports": [8080]).
+            "hazard_map": ("{", r"(?<=\w: \{|\n- \{)(?=[ \t]*[^}\s])"),
+            "hazard_list": ("[", r"(?<=\w: \[|\n- \[)(?=[ \t]*[^\]\s])"),
+            "hazard_anchor": ("&", r"(?<=\w: &|\n- &)(?=\S)"),
+            "hazard_alias": ("*", r"(?<=\w: \*|\n- \*)(?=\w)"),
+            "interaction": ("q", r"uest:(?<=\n- request:)"),
+            "interaction_indented": ("q", r"uest:(?<=\n  - request:)"),
+            "interaction_json": ("q", r'uest":(?<="request":)'),
+        }
+        for index, signature in enumerate(_BASE64_SIGNATURES):
+            alternatives[f"base64_{index}"] = _anchored(signature)
+        #: alternative name -> (formats whose anchor it finds, where its opening sits in the anchor)
+        self.formats: dict[str, tuple[list[Any], int]] = {}
+        anchors: dict[tuple[str, bool], list[Any]] = {}
+        for fmt in table.formats:
+            ignore_case = bool(fmt.pattern.flags & re.IGNORECASE)
+            for anchor in fmt.anchors:
+                anchors.setdefault((anchor, ignore_case), []).append(fmt)
+        for index, ((anchor, ignore_case), formats) in enumerate(sorted(anchors.items())):
+            at, openings = _literal(anchor, ignore_case=ignore_case)
+            for variant, (opening, rest) in enumerate(openings):
+                name = f"format_{index}_{variant}"
+                alternatives[name] = (opening, rest)
+                self.formats[name] = (formats, at)
+        self.alternatives = alternatives
+        plain = {"jwt", "bearer", "bearer_upper", "bearer_lower", "basic", "basic_upper", "basic_lower"}
+        plain |= {"userinfo", "percent", "escape", "escape_x", "escape_long"}
+        self.master = self._master(alternatives)
+        self.plain = self._master(
+            {n: a for n, a in alternatives.items() if n in plain or n.startswith(("base64_", "format_"))}
+        )
+
+        # Ends of JSON keys that can name a secret (written once, twice or three times escaped);
+        # Python then checks the whole key.  The pattern opens on the literal '":'.
+        def chars(index: int) -> str:
+            found = {c for name in key_names if len(name) >= -index for c in (name[index].lower(), name[index].upper())}
+            return "[" + re.escape("".join(sorted(found))) + "]"
+
+        two = chars(-2) + chars(-1)  # a cheap filter on the key's last two characters
+        levels = ('":', '\\":', '\\\\\\":')
+        self.key_end = re.compile(
+            '":(?:' + "|".join(f"(?<={two}{re.escape(q)}){_endings(key_names, q)}" for q in levels) + ")"
+        )
+        # Header keys where vcrpy writes them: a key, then its values as list items at the
+        # same indent.  Every header name is found (a literal prefix keeps this at memory
+        # speed); the table, memoised per name, says which ones a rule owns.
+        self.yaml_headers = {
+            indent: re.compile(
+                "\n" + " " * (indent + 6) + r"([A-Za-z][A-Za-z0-9_-]{0,127}):(?=\r?\n" + " " * (indent + 6) + "- )"
+            )
+            for indent in (0, 2)
+        }
+        self.json_headers = re.compile("\n" + " " * 20 + r'"([A-Za-z][A-Za-z0-9_-]{0,127})": \[')
+
+    @staticmethod
+    def _master(alternatives: dict[str, tuple[str, str]]) -> re.Pattern[str]:
+        """One pattern, alternatives grouped by their opening literal (one test per distinct opening)."""
+        by_first: dict[str, list[str]] = {}
+        for name, (first, rest) in alternatives.items():
+            by_first.setdefault(first, []).append(f"{rest}(?P<{name}>)")
+        frequent = "bukJUVKBWq"
+        order = sorted(by_first, key=lambda c: (c not in frequent, frequent.find(c), c))
+        return re.compile("|".join(f"{re.escape(first)}(?:{'|'.join(by_first[first])})" for first in order))
+
+
+@functools.lru_cache(maxsize=16)
+def _patterns(table: RuleTable) -> _Patterns:
+    return _Patterns(table)
+
+
+# --------------------------------------------------------------------------- the published keys, fast
 
 
 def _is_public_jwt(token: str) -> bool:
-    """:func:`redaction.is_public_jwt`, fast for the common case of a foreign token.
-
-    A token whose HMAC-SHA256 matches neither published key is not public: two HMACs
-    from precomputed key states decide that.  Only a token that does match is checked by
-    the reference function, so both always agree.
-    """
-    head, _, signature = token.rpartition(".")
-    try:  # base64url_decode without its wrappers: the JWT pattern admits only base64url characters
-        given = binascii.a2b_base64(signature.encode("ascii").translate(_FROM_URLSAFE) + b"=" * (-len(signature) % 4))
-    except binascii.Error:
-        return False
-    message = head.encode("ascii")
-    for inner_pad, outer_pad in _PUBLIC_KEYS:
-        inner, outer = inner_pad.copy(), outer_pad.copy()
-        inner.update(message)
-        outer.update(inner.digest())
-        if hmac.compare_digest(outer.digest(), given):
-            return redaction.is_public_jwt(token)
-    return False
+    return redaction.is_public_jwt(token)
 
 
-@functools.lru_cache(maxsize=4096)
-def _is_secret_name(key: str) -> bool:
-    if cfapi.is_secret_key(key):
-        return True
-    # UPPER_CASE keys are environment variables (environment_json, VCAP_SERVICES…),
-    # where the wider env-name test applies.
-    return _UPPER_NAME.fullmatch(key) is not None and cfapi.is_secret_env_name(key)
+@functools.cache
+def _stand_in() -> str:
+    """A JWT signed with the published test key: what every fake looks like to the rest of the walk."""
+    return tokens.sign({"jti": "cfreplay-scan"})
 
 
-def _is_clean(value: str) -> bool:
-    """Nothing to report: empty, redacted, or holding a JWT (which the jwt rule reports).
+class _DryRedactor(redaction.Redactor):
+    """Replacements that only need to differ from what they replace: the scanner never writes."""
 
-    A placeholder cut short (``cfreplay-redacted-`` in a test's ``startswith``) is
-    cfreplay's own output too.
-    """
-    return (
-        _JWT.search(value) is not None or redaction.is_redacted(value) or _PLACEHOLDER_PART.fullmatch(value) is not None
-    )
+    def __init__(self) -> None:
+        super().__init__(key=b"cfreplay-scan")
+        self.public: dict[str, bool] = {}
 
-
-def _basic_secret(value: str) -> str | None:
-    """The secret part of a ``Basic`` credential, or ``None`` when *value* is no credential."""
-    try:
-        decoded = base64.b64decode(value + "=" * (-len(value) % 4), validate=True)
-    except (binascii.Error, ValueError):
-        return None
-    _, colon, secret = decoded.decode("utf-8", "replace").partition(":")
-    return secret if colon else None
-
-
-def _unquote_yaml(value: str) -> str:
-    value = value.strip()
-    if len(value) >= 2 and value[0] == value[-1] == "'":
-        return value[1:-1].replace("''", "'")
-    if len(value) >= 2 and value[0] == value[-1] == '"':
-        return value[1:-1].replace('\\"', '"').replace("\\\\", "\\")
-    return value
-
-
-def _inflate(data: bytes) -> tuple[str, str]:
-    """Text of a recorded body, and how it was decoded: gzip, deflate or binary."""
-    if data[:2] == b"\x1f\x8b":
-        label, wbits = "gzip", 16 + zlib.MAX_WBITS
-    elif len(data) >= 2 and data[0] & 0x0F == 8 and (data[0] << 8 | data[1]) % 31 == 0:
-        label, wbits = "deflate", zlib.MAX_WBITS
-    else:
-        try:
-            return data.decode("utf-8"), "binary"
-        except UnicodeDecodeError:
-            # Raw deflate has no header to recognise it by: it counts only if it inflates
-            # to the end of a stream, which arbitrary bytes almost never do.
-            label, wbits = "deflate", -zlib.MAX_WBITS
-    try:
-        inflater = zlib.decompressobj(wbits)
-        inflated = inflater.decompress(data, _MAX_INFLATED)
-    except zlib.error:
-        inflated = b""
-    if label == "deflate" and wbits < 0 and not inflater.eof:
-        inflated = b""
-    if not inflated:
-        return data.decode("utf-8", "replace"), "binary"
-    return inflated.decode("utf-8", "replace"), label
+    def fake_jwt(self, token: str) -> str:
+        public = self.public.get(token)
+        if public is None:
+            public = self.public[token] = _is_public_jwt(token)
+        return token if public else _stand_in()
 
 
 # --------------------------------------------------------------------------- the engine
 
-
-#: A sighting: (file offset, rule, secret, location suffix).  The offset is the secret's,
-#: or for decoded text where the encoded text starts; the suffix names the decoding
-#: (" (gzip)").  A plain tuple: hits are made by the thousand.
-_Hit = tuple[int, str, str, str]
+#: A sighting: (file offset for the line, rule, secret, location suffix, view id, start and end in the
+#: view, whether a name handler settled it (it then owns its value's span)).
+_Hit = tuple[int, str, str, str, int, int, int, bool]
+Format = Literal["yaml", "json"]
 
 
 class _View(NamedTuple):
@@ -481,108 +382,204 @@ class _View(NamedTuple):
     anchor: int | None  # None for the file itself; else the file offset all hits point at
     suffix: str
     depth: int
-    cassette: bool  # whether the cassette-only rules apply
+    cassette: bool
+    ident: int
 
 
-Format = Literal["yaml", "json"]
+class _Uncertain(Exception):
+    """The signal pass cannot settle this file alone: the exact engine reads it."""
 
 
 class _Scan:
     """One file's scan: collects hits from the file and its decoded views, then makes findings."""
 
-    def __init__(self, text: str, path: str, fmt: Format, *, cassette: bool, patterns: Sequence[re.Pattern[str]]):
+    def __init__(self, text: str, path: str, fmt: Format, *, cassette: bool, table: RuleTable) -> None:
         self.text = text
         self.path = path
         self.fmt: Format = fmt
         self.cassette = cassette
-        self.patterns = patterns
+        self.table = table
+        self.patterns = _patterns(table)
         self.hits: list[_Hit] = []
+        self.covered: dict[int, list[tuple[int, int]]] = {}
         self.dangerous = False
+        self.uncertain: set[int | None] = set()  # interactions to read exactly (None: the whole file)
         self.base64_decoded: dict[str, str | None] = {}
-        # A recorded session sends the same token with every request: check each once.
         self.public_jwts: dict[str, bool] = {}
-        self.starts: list[int] = []  # offsets where interactions begin
-        self.indent = 0  # YAML: indentation of the interactions' "- " marker
-        self.decoded_lines: set[tuple[int, str]] = set()  # lines of the current view already decoded
+        self.starts: list[int] = []
+        self.indent = 0
+        self.decoded_lines: set[tuple[int, str]] = set()
+        self.views = 0
+        self._walker: _WalkerType | None = None
         self.handlers: dict[str, Callable[[_View, re.Match[str]], int]] = {
             "jwt": self._jwt,
             "bearer": self._bearer,
-            "bearer_lower": self._bearer,
             "bearer_upper": self._bearer,
-            "basic": self._basic,
+            "bearer_lower": self._bearer,
             "basic_lower": self._basic,
+            "escape_x": self._escape,
+            "escape_long": self._escape,
+            "path_revoke": self._path_token,
+            "path_codes": self._path_token,
+            "basic": self._basic,
             "basic_upper": self._basic,
-            "cookie": self._cookie,
-            "cookie_upper": self._cookie,
-            "query": self._query,
+            "param": self._param,
             "userinfo": self._userinfo,
             "percent": self._percent,
             "tag_directive": self._tag,
             "binary": self._binary,
             "tag": self._tag,
             "escape": self._escape,
+            "hazard_map": self._hazard,
+            "hazard_list": self._hazard,
+            "hazard_anchor": self._hazard,
+            "hazard_alias": self._hazard,
             "interaction": self._interaction,
             "interaction_indented": self._interaction,
             "interaction_json": self._interaction,
         }
-        for name in _ALTERNATIVES:
+        for name in self.patterns.alternatives:
             if name.startswith("base64_"):
                 self.handlers[name] = self._base64
+            elif name.startswith("format_"):
+                self.handlers[name] = self._format
+
+    @property
+    def walker(self) -> _WalkerType:
+        """The sanitizer's own walker, replacing nothing: what it would note is what the scan finds."""
+        if self._walker is None:
+            from cfreplay.sanitizer import _Walker
+
+            self._walker = _Walker(self.table, _DryRedactor())
+        return self._walker
 
     # ----------------------------------------------------------------- driving
 
     def run(self) -> list[Finding]:
         text = self.text
-        self._scan(_View(text, None, "", 0, self.cassette))
+        self._scan(self._new_view(text, None, "", 0, self.cassette))
         if self.fmt == "yaml" and self.cassette and (self.dangerous or text.startswith("!")):
-            # A tag other than !!binary: let the safe loader decide.  It raises CassetteError
-            # for !!python/... tags, so such a file is never reported clean.
+            # A tag other than !!binary: the safe loader decides.  It raises CassetteError for
+            # !!python/... tags, so such a file is never reported clean.
             cassette.loads(text, path=self.path, format="yaml")
         elif not self.cassette and self.path.lower().endswith((".yaml", ".yml")) and _YAML_TAG.search(text):
             _refuse_python_tags(text, self.path)
+        if self.cassette and not self._canonical():
+            self.uncertain.add(None)
+        if self.cassette and (self.dangerous or self.uncertain or self.table.config.redact_all_env):
+            return self._exact()
         return self._findings()
+
+    def _canonical(self) -> bool:
+        """Whether the file is laid out as vcrpy writes it, which the signal pass reads exactly.
+
+        Other layouts (quoted keys, four-space indents, flow style, JSON not indented by
+        four) are valid cassettes too; the exact engine reads them.
+        """
+        text = self.text
+        if not self.starts:
+            return "interactions" not in text[:4096] or _EMPTY_INTERACTIONS.search(text[:4096]) is not None
+        first = self.starts[0]
+        if self.fmt == "json":
+            return text.startswith('{\n    "', 0) and text.startswith('{\n            "request":', first - 14)
+        child = "\n" + " " * (self.indent + 4)
+        line_end = text.find("\n", first)
+        return (
+            line_end >= 0
+            and text.startswith(child, line_end)
+            and text[line_end + len(child) : line_end + len(child) + 1].isalpha()
+        )
+
+    def _new_view(self, text: str, anchor: int | None, suffix: str, depth: int, in_cassette: bool) -> _View:
+        self.views += 1
+        return _View(text, anchor, suffix, depth, in_cassette, self.views)
 
     def _scan(self, view: _View) -> None:
         text = view.text
         handlers = self.handlers
-        search = (_MASTER if view.cassette else _MASTER_PLAIN).search
+        search = (self.patterns.master if view.cassette else self.patterns.plain).search
+        saved = self.decoded_lines
         self.decoded_lines = set()
+        if view.cassette and view.anchor is None:
+            # Headers first: the values they settle need no second look from the signal pass.
+            if self.fmt == "yaml":
+                first = text.find("- request:")
+                self.indent = 2 if first >= 2 and text.startswith("  - request:", first - 2) else 0
+            self._headers(view)
         pos = 0
         while (match := search(text, pos)) is not None:
-            # Every alternative ends in a named group; each handler returns where to go on
-            # (at least the match's end, further when it consumed a token or a block).
             pos = handlers[match.lastgroup](view, match)  # type: ignore[index]
         if view.cassette:
-            for match in _KEY_END.finditer(text):
+            if view.anchor is None and self.fmt == "yaml":
+                self._continuations(view)
+            for match in self.patterns.key_end.finditer(text):
                 self._key(view, match)
-        for pattern in self.patterns:
-            for match in pattern.finditer(text):
-                value = match.group(1) if pattern.groups else match.group(0)
+        for fmt in self.table.patterns:
+            for hit in fmt.hits(text):
+                value = text[hit.start : hit.end]
                 if value and not redaction.is_redacted(value):
-                    self._hit(view, match.start(), "pattern", value)
+                    self._hit(view, hit.start, "pattern", value, hit.end)
+        self.decoded_lines = saved
 
-    def _hit(self, view: _View, offset: int, rule: str, value: str) -> None:
-        self.hits.append((offset if view.anchor is None else view.anchor, rule, value, view.suffix))
+    def _hit(
+        self, view: _View, start: int, rule: str, value: str, end: int | None = None, *, owner: bool = False
+    ) -> None:
+        offset = start if view.anchor is None else view.anchor
+        stop = start + len(value) if end is None else end
+        self.hits.append((offset, rule, value, view.suffix, view.ident, start, stop, owner))
 
-    def _view(self, parent: _View, text: str, offset: int, suffix: str) -> None:
+    def _cover(self, view: _View, start: int, end: int) -> None:
+        self.covered.setdefault(view.ident, []).append((start, end))
+
+    def _view(self, parent: _View, text: str, offset: int, suffix: str, *, in_cassette: bool | None = None) -> None:
         if parent.depth >= _MAX_DEPTH:
             return
         anchor = offset if parent.anchor is None else parent.anchor
-        saved = self.decoded_lines
-        # The outermost decoding names the finding's location: "response.body (gzip)".
-        self._scan(_View(text, anchor, parent.suffix or suffix, parent.depth + 1, parent.cassette))
-        self.decoded_lines = saved
+        keep = parent.cassette if in_cassette is None else in_cassette
+        self._scan(self._new_view(text, anchor, parent.suffix or suffix, parent.depth + 1, keep))
 
-    # ----------------------------------------------------------------- rules
+    def _interaction_at(self, view: _View, offset: int) -> int | None:
+        point = offset if view.anchor is None else view.anchor
+        index = bisect.bisect_right(self.starts, point) - 1
+        return index if index >= 0 else None
+
+    def _unsure(self, view: _View, offset: int) -> None:
+        """The signal pass cannot decide here: read this interaction (or the file) exactly."""
+        if not view.cassette:
+            return
+        self.uncertain.add(self._interaction_at(view, offset))
+
+    def _public(self, token: str) -> bool:
+        known = self.public_jwts.get(token)
+        if known is None:
+            known = self.public_jwts[token] = _is_public_jwt(token.replace("\\/", "/"))
+        return known
+
+    # ----------------------------------------------------------------- value rules
+
+    def _covered(self, view: _View, offset: int) -> bool:
+        """Whether a name handler settled the value at *offset* already (its spans come in order)."""
+        covers = self.covered.get(view.ident)
+        if not covers:
+            return False
+        at = bisect.bisect_right(covers, (offset, _END)) - 1
+        return at >= 0 and offset < covers[at][1]
 
     def _jwt(self, view: _View, match: re.Match[str]) -> int:
         start = match.start() - 2
+        if self._covered(view, start):
+            return match.end()
         token = view.text[start : match.end()]
-        public = self.public_jwts.get(token)
-        if public is None:
-            public = self.public_jwts[token] = _is_public_jwt(token)
-        if not public:
-            self.hits.append((start if view.anchor is None else view.anchor, "jwt", token, view.suffix))
+        kind = rules.token_kind(token.replace("\\/", "/"))
+        if kind is None:
+            head, _ = rules.split_token(token.replace("\\/", "/"))
+            if not head:
+                return match.end()
+            token, kind = view.text[start : start + len(head)], "jwt"
+        if kind == "jwe":
+            self._hit(view, start, "jwe", token)
+        elif not self._public(token):
+            self._hit(view, start, "jwt", token)
         return match.end()
 
     def _bearer(self, view: _View, match: re.Match[str]) -> int:
@@ -590,8 +587,8 @@ class _Scan:
         if found is None:
             return match.end()
         token = found.group(1).replace("\\/", "/")
-        if len(token) >= _MIN_TOKEN and not _is_clean(token):
-            self._hit(view, found.start(1), "bearer", token)
+        if rules.credential_in_prose("bearer", token) and not redaction.is_redacted(token):
+            self._hit(view, found.start(1), "authorization", token, found.end(1))
         return match.end()
 
     def _basic(self, view: _View, match: re.Match[str]) -> int:
@@ -599,143 +596,214 @@ class _Scan:
         if found is None:
             return match.end()
         value = found.group(1)
-        secret = _basic_secret(value)
-        if value not in cfapi.PUBLIC_BASIC_CREDENTIALS and secret is not None and not redaction.is_redacted(secret):
-            self._hit(view, found.start(1), "basic", value)
-        return match.end()
-
-    def _key(self, view: _View, match: re.Match[str]) -> None:
-        text = view.text
-        close = match.start()
-        if close > 0 and text[close - 1] == "\\":
-            close -= 1
-        opening = text.rfind('"', max(0, close - 128), close)
-        if opening < 0:
-            return
-        key = text[opening + 1 : close]
-        if not key or "\\" in key or "\n" in key or not _is_secret_name(key):
-            return
-        found = _KEY_VALUE.match(text, match.end())
-        if found is None:  # a number, null, a boolean, an object or a list
-            return
-        parts = [found.group(1)]
-        end = found.end()
-        while (fold := _FOLD.match(text, end)) is not None and (fold.group(3) or fold.group(2)):
-            parts.append(("" if fold.group(1) else " ") + (" " if fold.group(2) else "") + fold.group(3))
-            end = fold.end()
-        value = "".join(parts).replace("\\ ", " ")
-        if _is_clean(value):
-            return
-        self._hit(view, found.start(1), self._key_rule(text, key, opening), value)
-
-    @staticmethod
-    def _key_rule(text: str, key: str, opening: int) -> str:
-        if key.lower().startswith("docker_"):
-            return "docker-credentials"
-        holder = text.rfind("docker_credentials", max(0, opening - 300), opening)
-        if holder >= 0 and "}" not in text[holder:opening]:
-            return "docker-credentials"
-        return "secret-key"
-
-    def _query(self, view: _View, match: re.Match[str]) -> int:
-        text = view.text
-        equals = match.start()
-        start = equals
-        lowest = max(0, equals - 64)
-        while start > lowest and text[start - 1] in _NAME_CHARS:
-            start -= 1
-        name = urllib.parse.unquote(text[start:equals]).lower()
-        rule = self._param_context(view, start)
-        if rule is None or name not in (_QUERY_PARAMS if rule == "query-secret" else _FORM_FIELDS):
+        if value in rules.PUBLIC_BASIC_CREDENTIALS or not rules.credential_in_prose("basic", value):
             return match.end()
-        found = _QUERY_VALUE.match(text, equals + 1)
-        raw = found.group() if found is not None else ""
-        value = urllib.parse.unquote(raw) if rule == "query-secret" else urllib.parse.unquote_plus(raw)
-        if value and not _is_clean(value):
-            self._hit(view, equals + 1, rule, value)
+        secret = _basic_secret(value)
+        if secret is not None and secret and secret != redaction.REDACTED:
+            self._hit(view, found.start(1), "authorization", value, found.end(1))
         return match.end()
-
-    @staticmethod
-    def _param_context(view: _View, start: int) -> str | None:
-        """``query-secret`` in a URL, ``form-secret`` in a form body, ``None`` elsewhere."""
-        text = view.text
-        before = text[start - 1] if start > 0 else ""
-        if before and before in "?#":
-            return "query-secret"
-        if before == ";" and text.endswith("&amp", 0, start - 1):
-            before = "&"  # an HTML-escaped query string
-        if before == "&":
-            # In a URL when a '?' opens the run of URL characters the name sits in.
-            lowest = max(0, start - 4096)
-            i = start - 1
-            while i > lowest and text[i - 1] not in _URL_STOP:
-                i -= 1
-                if text[i] in "?#":
-                    return "query-secret"
-            return "form-secret"
-        if start == 0 and view.anchor is not None:
-            return "form-secret"  # a decoded body that opens with the field
-        if _FORM_START.search(text, max(0, start - 16), start) is not None:
-            return "form-secret"
-        return None
 
     def _userinfo(self, view: _View, match: re.Match[str]) -> int:
         text = view.text
         at = match.start()
-        lowest = max(0, at - 512)
+        lowest = max(0, at - 2048)
         plain, escaped = text.rfind("://", lowest, at), text.rfind(":\\/\\/", lowest, at)
         if plain < 0 and escaped < 0:
             return match.end()
-        # JSON may escape slashes (https:\/\/user:pass@host).
         start = plain + 3 if plain >= escaped else escaped + 5
-        authority = text[start:at]
-        if any(c in _AUTHORITY_STOP for c in authority):
-            return match.end()
-        _, colon, password = authority.partition(":")
-        password = urllib.parse.unquote(password)
-        if colon and password and not _is_clean(password):
-            self._hit(view, start, "url-userinfo", password)
+        found = rules.userinfo(text, start)
+        if found is not None and found.end == at:
+            self._hit(view, found.start, "url-userinfo", found.secret, found.end)
         return match.end()
 
-    def _cookie(self, view: _View, match: re.Match[str]) -> int:
-        if view.anchor is not None:
-            return match.end()  # cookies are headers, which decoded bodies do not hold
-        text = view.text
-        name_start = match.start() - 3
-        set_cookie = text[max(0, name_start - 4) : name_start].lower() == "set-"
-        colon = text.find(":", match.end(), match.end() + 4)
-        if colon < 0:
+    def _path_token(self, view: _View, match: re.Match[str]) -> int:
+        if not view.cassette:
             return match.end()
-        end = colon + 1
-        values: list[tuple[int, str]] = []
+        found = rules.PATH_TOKEN.match(view.text, _path_start(view.text, match))
+        if found is not None:
+            token = found.group(1)
+            if not redaction.is_redacted(token) and rules.token_kind(token) is None:
+                self._hit(view, found.start(1), "url-path", token)
+        return match.end()
+
+    def _format(self, view: _View, match: re.Match[str]) -> int:
+        """A credential format's anchor: its pattern decides, in a window around the anchor."""
+        text = view.text
+        formats, opening_at = self.patterns.formats[match.lastgroup]  # type: ignore[index]
+        start = match.start() - opening_at
+        for fmt in formats:
+            before, after = fmt.reach
+            low = max(0, start - before - 8)
+            high = min(len(text), start + after + 64)
+            window = text[low:high]
+            if fmt.block:
+                folded = _GAP_RE.sub(" ", window) if ("\n" in window or "\\ " in window) else window
+                marker = fmt.pattern.search(folded)
+                if marker is not None:
+                    self._hit(view, low + marker.start(), fmt.rule, marker.group(), low + marker.end())
+                continue
+            anchor_at = start - low
+            group = 1 if fmt.pattern.groups else 0
+            for found in fmt.pattern.finditer(window):
+                if found.start() <= anchor_at < found.end() and found.start(group) < found.end(group):
+                    value = found.group(group)
+                    if not redaction.is_redacted(value):
+                        self._hit(view, low + found.start(group), fmt.rule, value, low + found.end(group))
+                    break
+        return match.end()
+
+    # ----------------------------------------------------------------- name rules
+
+    def _headers(self, view: _View) -> None:
+        """Every header key a header rule owns, read where vcrpy writes headers."""
+        text = view.text
         if self.fmt == "json":
-            bracket = text.find("[", end, end + 8)
-            if bracket >= 0:
-                end = bracket + 1
-                while (item := _JSON_ITEM.match(text, end)) is not None:
-                    values.append((item.start(1), item.group(1).replace('\\"', '"')))
-                    end = item.end()
+            for match in self.patterns.json_headers.finditer(text):
+                if self.table.header_rule(match.group(1)) is not None:
+                    self._header(view, match.group(1), _json_values(text, match.end() - 1), match.start())
+            return
+        headers = self.patterns.yaml_headers.get(self.indent)
+        if headers is not None:
+            header_rule = self.table.header_rule
+            items = self.indent + 6
+            for match in headers.finditer(text):
+                if header_rule(match.group(1)) is not None:
+                    self._header(view, match.group(1), _yaml_items(text, match.end(), items), match.start())
+
+    def _continuations(self, view: _View) -> None:
+        """Double-quoted YAML scalars folded with ``\\``: their lines join without a space."""
+        text = view.text
+        at = text.find("\\\n")
+        while at >= 0:
+            # A double-quoted scalar folded with '\': its lines join without a space.
+            self._unsure(view, at)
+            at = text.find("\\\n", at + 2)
+
+    def _header(self, view: _View, name: str, values: list[tuple[int, int, str]] | None, at: int) -> None:
+        """A header the table knows: its values go through the sanitizer's own header function."""
+        if self.table.header_rule(name) is None:
+            return
+        if values is None:
+            self._unsure(view, at)
+            return
+        for start, end, value in values:
+            noted: list[tuple[str, str, str]] = []
+            self.walker._header(name, value, lambda *seen, into=noted: into.append(seen), "")
+            for _, rule, secret in noted:
+                self._hit(view, start, rule, secret, end, owner=True)
+            self._cover(view, start, end)
+
+    def _param(self, view: _View, match: re.Match[str]) -> int:
+        """``name=value``: a query parameter, a form field, or a command-line assignment."""
+        text = view.text
+        equals = match.start()
+        start = equals
+        lowest = max(0, equals - 130)
+        while start > lowest and text[start - 1] in _NAME_CHARS:
+            start -= 1
+        if start == equals:
+            return match.end()
+        lead = text[start - 1] if start > 0 else ""
+        raw_name = text[start:equals]
+        if lead in "?&#;" and lead:
+            rule = rules.param_rule(text, start)
+        elif start == 0 and view.anchor is not None and view.cassette:
+            rule = "form-field"  # a decoded body that opens with the field
+        elif view.cassette and _FORM_START.search(text, max(0, start - 16), start) is not None:
+            rule = "form-field"
         else:
-            line_end = text.find("\n", end)
-            line_end = len(text) if line_end < 0 else line_end
-            inline = text[end:line_end].strip()
-            if inline:
-                values.append((end, _unquote_yaml(inline)))
-                end = line_end
-            else:
-                indent: str | None = None
-                while (item := _YAML_ITEM.match(text, end)) is not None and indent in (None, item.group(1)):
-                    indent = item.group(1)
-                    values.append((item.start(2), _unquote_yaml(item.group(2))))
-                    end = item.end()
-        for offset, header in values:
-            pairs = header.split(";", 1)[:1] if set_cookie else header.split(";")
-            for pair in pairs:
-                _, equals, value = pair.partition("=")
-                value = value.strip().strip('"')
-                if equals and value and not _is_clean(value):
-                    self._hit(view, offset, "cookie", value)
-        return match.end()  # the values are scanned on: one may hold a JWT
+            self._command_line(view, start)
+            return match.end()
+        name = urllib.parse.unquote_plus(raw_name)
+        secret = self.table.secret_form(name) if rule == "form-field" else self.table.secret_query(name)
+        if not secret:
+            return match.end()
+        found = _PARAM_VALUE.match(text, equals + 1)
+        raw = found.group() if found is not None else ""
+        value = urllib.parse.unquote_plus(raw) if rule == "form-field" else urllib.parse.unquote(raw)
+        if value and not redaction.is_redacted(value) and rules.token_kind(value) != "jwt":
+            self._hit(view, equals + 1, rule, value, equals + 1 + len(raw), owner=True)
+            self._cover(view, equals + 1, equals + 1 + len(raw))
+        return match.end()
+
+    def _command_line(self, view: _View, start: int) -> None:
+        text = view.text
+        found = rules.COMMAND_LINE.match(text, start)
+        if found is None:
+            return
+        name, value, value_start, value_end, _ = rules.command_line_pair(found)
+        if not self.table.secret_key(name):
+            return
+        if redaction.is_redacted(value) or rules.is_link(value) or rules.token_kind(value) == "jwt":
+            return
+        self._hit(view, value_start, "command-line", value, value_end)
+
+    def _key(self, view: _View, match: re.Match[str]) -> None:
+        """A JSON key that may name a secret: its string value is settled by the table, as the sanitizer does."""
+        text = view.text
+        colon = match.end() - 1
+        quote_at = colon - 1
+        run = 0
+        while quote_at - run - 1 >= 0 and text[quote_at - run - 1] == "\\":
+            run += 1
+        level = _LEVELS.get(run)
+        if level is None:
+            self._unsure(view, colon)  # JSON escaped three times over: the exact engine reads it
+            return
+        quote = "\\" * run + '"'
+        close = quote_at - run
+        opening = text.rfind(quote, max(0, close - 200), close)
+        if opening < 0:
+            return
+        key = text[opening + len(quote) : close]
+        if not key or "\n" in key or '"' in key or "\\" in key:
+            return
+        lower = key.lower()
+        after = match.end()
+        if lower in rules.CREDENTIAL_OBJECT_KEYS or lower in rules.DOCKER_CREDENTIAL_KEYS:
+            if not _redacted_object(text, after):
+                self._unsure(view, close)
+            return
+        if lower in self.table.env_maps:
+            return
+        found = _string_value(text, after, level, self.fmt == "yaml" and view.anchor is None)
+        if found is None:
+            return
+        start, end, value = found
+        if lower == "jti":
+            if value and not redaction.is_placeholder(value) and self._jti_kept(text, opening, value) is not True:
+                self._hit(view, start, "token-id", value, end, owner=True)
+            return
+        if not value or redaction.is_redacted(value) or rules.token_kind(value) == "jwt":
+            return
+        if self.table.secret_key(key):
+            if rules.is_link(value):
+                return
+            if _in_docker_credentials(text, opening):
+                self._unsure(view, close)
+                return
+            self._hit(view, start, "secret-key", value, end, owner=True)
+            self._cover(view, start, end)
+        elif self.table.secret_env(key) and not rules.is_link(value):
+            self._unsure(view, close)  # a secret only inside an env map: is it in one?
+
+    def _jti_kept(self, text: str, opening: int, jti: str) -> bool | None:
+        """Whether the sanitizer keeps a token response's ``jti``: only when it is its access token's
+        own id and that token is published (a fake's jti is a placeholder already).  ``None``: unsure."""
+        found = _ACCESS_TOKEN.search(text, max(0, opening - 16384), opening)
+        last = None
+        while found is not None:
+            last = found
+            found = _ACCESS_TOKEN.search(text, found.end(), opening)
+        if last is None:
+            return False
+        token = last.group(1).replace("\\/", "/")
+        if rules.token_kind(token) != "jwt" or not self._public(token):
+            return False
+        decoded = tokens.try_decode(token)
+        return decoded is not None and decoded[1].get("jti") == jti
+
+    # ----------------------------------------------------------------- decodings and structure
 
     def _interaction(self, view: _View, match: re.Match[str]) -> int:
         if view.anchor is not None:
@@ -747,7 +815,7 @@ class _Scan:
         indent = 2 if kind == "interaction_indented" else 0
         if not self.starts:
             self.indent = indent
-        if indent == self.indent:  # "- request:" lines nested deeper are not interactions
+        if indent == self.indent:
             self.starts.append(match.start() - len("- re") - indent)
         return match.end()
 
@@ -756,16 +824,31 @@ class _Scan:
             self.dangerous = True
         return match.end()
 
+    def _hazard(self, view: _View, match: re.Match[str]) -> int:
+        """YAML the signal pass does not read itself (anchors, aliases, flow collections).
+
+        Only where a line's own key or item marker holds it: inside a scalar (an env
+        value ``{ jre: { version: 17.+ } }``) it is text.
+        """
+        if view.anchor is None and self.fmt == "yaml":
+            text = view.text
+            line = text.rfind("\n", 0, match.start()) + 1
+            structure = _STRUCTURE_LINE.fullmatch(text, line, match.start() - 1)
+            # vcrpy's structure sits at most three levels into an interaction; deeper lines
+            # continue a scalar folded onto them.
+            if structure is not None and structure.end(1) - line <= self.indent + 6:
+                self.uncertain.add(None)
+        return match.end()
+
     def _percent(self, view: _View, match: re.Match[str]) -> int:
         self._decode_line(view, match, urllib.parse.unquote, " (url-encoded)")
         return match.end()
 
     def _escape(self, view: _View, match: re.Match[str]) -> int:
-        self._decode_line(view, match, _json_unescape, " (json-escaped)")
+        self._decode_line(view, match, _unescape, " (json-escaped)")
         return match.end()
 
     def _decode_line(self, view: _View, match: re.Match[str], decode: Callable[[str], str], suffix: str) -> None:
-        """Scan the line holding *match* again, decoded; once per line and decoding."""
         text = view.text
         start = text.rfind("\n", 0, match.start()) + 1
         if (start, suffix) in self.decoded_lines:
@@ -775,7 +858,6 @@ class _Scan:
         line = text[start : end if end >= 0 else len(text)]
         decoded = decode(line)
         if decoded != line:
-            # Findings point at the escape, past the line's key (uri:, body:), so they locate.
             self._view(view, decoded, match.start(), suffix)
 
     def _base64(self, view: _View, match: re.Match[str]) -> int:
@@ -784,19 +866,18 @@ class _Scan:
         lowest = max(0, start - 65536)
         while start > lowest and text[start - 1] in _BASE64_CHARS:
             start -= 1
-        if (start, " (base64)") in self.decoded_lines:  # another signature in a run already decoded
+        if (start, " (base64)") in self.decoded_lines:
             return match.end()
         self.decoded_lines.add((start, " (base64)"))
         run = _BASE64_RUN.match(text, start, start + _MAX_BLOB)
         blob = text[start : run.end() if run is not None else match.end()]
         if len(blob) < 24:
             return match.end()
-        if blob not in self.base64_decoded:  # the same blob may be recorded many times
+        if blob not in self.base64_decoded:
             self.base64_decoded[blob] = _decode_wrapped(blob)
         decoded = self.base64_decoded[blob]
         if decoded is not None:
-            self._view(view, decoded, start, " (base64)")
-        # Scanning goes on inside the run: the JWT alternative may need to start there.
+            self._view(view, decoded, start, " (base64)", in_cassette=False)
         return match.end()
 
     def _binary(self, view: _View, match: re.Match[str]) -> int:
@@ -810,69 +891,389 @@ class _Scan:
             data = base64.b64decode("".join(block.group(1).split()))
         except (binascii.Error, ValueError):
             return block.end()
-        decoded, label = _inflate(data)
-        self._view(view, decoded, match.start(), f" ({label})")
+        codings = self._codings(match.start())
+        if codings is None:
+            self._unsure(view, match.start())
+            return block.end()
+        try:
+            decoded = bodies.decode(data, codings) if codings else None
+        except bodies.TooLarge as error:
+            raise CassetteError(self.path, f"cannot be proven clean: {error}") from None
+        if decoded is not None:
+            payload, label = decoded.data, "+".join(codings)
+        else:
+            payload, label = data, "binary"
+        try:
+            body = payload.decode("utf-8")
+        except UnicodeDecodeError:
+            body, label = payload.decode("latin-1"), label if decoded is not None else "binary"
+            self._view(view, body, match.start(), f" ({label})", in_cassette=False)
+            return block.end()
+        self._view(view, body, match.start(), f" ({label})")
         return block.end()
+
+    def _codings(self, offset: int) -> tuple[str, ...] | None:
+        """The Content-Encoding of the side whose body starts at *offset* (YAML); ``None`` if unsure."""
+        text = self.text
+        index = bisect.bisect_right(self.starts, offset) - 1
+        start = self.starts[index] if index >= 0 else 0
+        end = self.starts[index + 1] if index + 1 < len(self.starts) else len(text)
+        pad = " " * (self.indent + 2)
+        response = text.find(f"\n{pad}response:", start, end)
+        if response >= 0 and offset > response:
+            side_start, side_end = response, end
+        else:
+            side_start, side_end = start, response if response >= 0 else end
+        found = _CONTENT_ENCODING.search(text, side_start, side_end)
+        if found is None:
+            return ()
+        values = _yaml_items(text, found.end(), len(found.group(1)))
+        if not values:
+            return None
+        return bodies.content_encoding({"Content-Encoding": [values[0][2]]})
 
     # ----------------------------------------------------------------- findings
 
     def _findings(self) -> list[Finding]:
         if not self.hits:
             return []
+        kept = self._resolved()
         text = self.text
-        # The same secret can be seen twice on one line: in the text and again in a decoded
-        # view of that line.  The undecoded sighting (shortest suffix) wins.
         best: dict[tuple[int, str, str], tuple[int, str]] = {}
         line, counted = 1, 0
-        self.hits.sort()
-        for offset, rule, value, suffix in self.hits:
+        kept.sort()
+        for offset, rule, value, suffix, *_ in kept:
             line += text.count("\n", counted, offset)
             counted = offset
             key = (line, rule, value)
-            kept = best.get(key)
-            if kept is None or len(suffix) < len(kept[1]):
+            known = best.get(key)
+            if known is None or len(suffix) < len(known[1]):
                 best[key] = (offset, suffix)
         locate = _Locator(text, self.fmt, self.starts, self.indent) if self.cassette else None
-        path = self.path
         findings: list[Finding] = []
         for (line, rule, value), (offset, suffix) in best.items():
             if locate is None:
                 interaction, location = None, f"line {line}"
             else:
                 interaction, location = locate(offset)
-            findings.append(Finding(path, interaction, location + suffix, rule, _mask(rule, value), line))
+            findings.append(Finding(self.path, interaction, location + suffix, rule, redaction.mask(rule, value), line))
         findings.sort(key=_order)
         return findings
 
+    def _resolved(self) -> list[_Hit]:
+        """Hits after the table's precedence.
 
+        A value a name handler settled (a header, a key, a parameter) is its own: what
+        the signal pass saw inside it is not reported again.  Of two signal hits on one
+        span, the rule earlier in the table wins — the order the sanitizer applies them.
+        """
+        if not self.cassette:
+            allowed = PLAIN_RULES | {fmt.rule for fmt in self.table.formats}
+            candidates = [hit for hit in self.hits if hit[1] in allowed]
+        else:
+            candidates = list(self.hits)
+        by_view: dict[int, list[_Hit]] = {}
+        for hit in candidates:
+            by_view.setdefault(hit[4], []).append(hit)
+        priority = self.table.priority
+        kept: list[_Hit] = []
+        for ident, hits in by_view.items():
+            covers = sorted(self.covered.get(ident, []))
+            cover_starts = [a for a, _ in covers]
+            chosen = [hit for hit in hits if hit[7]]
+            taken: list[tuple[int, int]] = []  # spans of signal hits kept, sorted
+            for hit in sorted((hit for hit in hits if not hit[7]), key=lambda h: (priority(h[1]), h[5])):
+                start, end = hit[5], hit[6]
+                at = bisect.bisect_right(cover_starts, start) - 1
+                if at >= 0 and start < covers[at][1]:
+                    continue  # a name rule owns this span
+                at = bisect.bisect_left(taken, (start, -1))
+                if (at < len(taken) and taken[at][0] < end) or (at > 0 and taken[at - 1][1] > start):
+                    continue  # an earlier rule took it
+                taken.insert(at, (start, end))
+                chosen.append(hit)
+            kept.extend(chosen)
+        return kept
+
+    # ----------------------------------------------------------------- the exact engine
+
+    def _exact(self) -> list[Finding]:
+        """Findings from the sanitizer itself, for the interactions the signal pass could not settle."""
+        whole = None in self.uncertain or self.dangerous or self.table.config.redact_all_env
+        from cfreplay.sanitizer import Report, Sanitizer
+
+        sanitizer = Sanitizer(table=self.table, key=b"cfreplay-scan")
+        sanitizer.redactor = _DryRedactor()
+        sanitizer._walker.redact = sanitizer.redactor
+        if whole or not self.starts:
+            loaded = cassette.loads(self.text, path=self.path, format=self.fmt)
+            originals = dict(enumerate(loaded.interactions))
+            report = sanitizer.sanitize_data(copy.deepcopy(loaded.data), path=self.path)
+            return self._from_report(report.changes, originals)
+        changes: list[Change] = []
+        parsed: dict[int, dict[str, Any]] = {}
+        for index in sorted(i for i in self.uncertain if i is not None):
+            interaction = self._parse_interaction(index)
+            if interaction is None:
+                self.uncertain.add(None)
+                return self._exact()
+            parsed[index] = copy.deepcopy(interaction)
+            report_part = Report()
+            try:
+                sanitizer.sanitize_interaction(interaction, index, report_part)
+            except bodies.TooLarge as error:
+                raise CassetteError(self.path, f"cannot be proven clean: {error}", interaction=index) from None
+            changes.extend(report_part.changes)
+        exact = set(self.uncertain)
+        kept = [finding for finding in self._findings() if finding.interaction not in exact]
+        return sorted(kept + self._from_report(changes, parsed), key=_order)
+
+    def _parse_interaction(self, index: int) -> dict[str, Any] | None:
+        text = self.text
+        start = self.starts[index]
+        end = self.starts[index + 1] if index + 1 < len(self.starts) else len(text)
+        try:
+            if self.fmt == "json":
+                opening = text.rfind("{", 0, start)
+                value, _ = json.JSONDecoder().raw_decode(text, opening)
+            else:
+                # The last interaction ends where the cassette's own keys (version:, metadata:) begin.
+                top = (_COLUMN_ZERO if self.indent else _COLUMN_ZERO_KEY).search(text, start + 1, end)
+                chunk = text[start : top.start() if top is not None else end]
+                if self.indent:
+                    chunk = "\n".join(line[self.indent :] for line in chunk.split("\n"))
+                document = yaml.load(chunk, Loader=_SafeLoader)
+                value = document[0] if isinstance(document, list) and document else None
+        except (ValueError, yaml.YAMLError, RecursionError, TypeError):
+            return None
+        if not isinstance(value, dict) or cassette._interaction_problem(value):
+            return None
+        return value
+
+    def _from_report(self, changes: Sequence[Change], interactions: dict[int, dict[str, Any]]) -> list[Finding]:
+        """The sanitizer's changes as findings: one per replacement, on the interaction's first line."""
+        findings = []
+        lines: dict[int, int] = {}
+        counted, line_no = 0, 1
+        known = len(self.starts)
+        for offset in sorted(
+            {self.starts[c.interaction] for c in changes if c.interaction is not None and c.interaction < known}
+        ):
+            line_no += self.text.count("\n", counted, offset)
+            counted, lines[offset] = offset, line_no
+        for change in changes:
+            index = change.interaction
+            offset = self.starts[index] if index is not None and index < len(self.starts) else 0
+            location = change.location
+            if index is not None and location.endswith(".body") and index in interactions:
+                side = interactions[index].get(location.split(".", 1)[0])
+                codings = bodies.content_encoding(side.get("headers") if isinstance(side, dict) else None)
+                if codings:
+                    location += f" ({'+'.join(codings)})"
+            line = lines.get(offset) or self.text.count("\n", 0, offset) + 1
+            findings.append(Finding(self.path, index, location, change.rule, change.masked, line))
+        return sorted(findings, key=_order)
+
+
+def _is_name_rule(rule: str) -> bool:
+    return rule in _NAME_RULES
+
+
+_NAME_RULES: Final = frozenset({
+    "cookie", "secret-header", "url-query", "form-field", "docker-credentials", "credentials", "token-id",
+    "env-value", "secret-key",
+})  # fmt: skip
+
+
+# --------------------------------------------------------------------------- small readers
+
+_GAP_RE: Final = re.compile(_GAP)
+_END: Final = 1 << 62
+
+
+def _path_start(text: str, match: re.Match[str]) -> int:
+    """Where the path rule's own pattern starts, for a match of ``…revoke/`` or ``…odes/``."""
+    return match.end() - (len("/oauth/token/revoke/") if match.lastgroup == "path_revoke" else len("/Codes/"))
+
+
+_ACCESS_TOKEN: Final = re.compile(r'access_token\\*"\s*:\s*\\*"(eyJ[A-Za-z0-9_\-+/=.\\]+?)\\*"')
+_BEARER_TOKEN: Final = re.compile(rf"{_GAP}({_TOKEN_CHAR}(?:{_TOKEN_CHAR}|\\/)*)")
+_BASIC_VALUE: Final = re.compile(rf"{_GAP}([A-Za-z0-9+/]+=*)")
+_PARAM_VALUE: Final = re.compile(r"""[^&#;\s"'\\<>]*""")
+_NAME_CHARS: Final = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.%-")
+_FORM_START: Final = re.compile(r"""(?:body|string)\\?"?:[ \t]*\\?["']?\Z""")
+_BASE64_CHARS: Final = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/_-")
+_BASE64_RUN: Final = re.compile(r"[A-Za-z0-9+/_-]*=*")
+_BASE64_FOUND: Final = re.compile(b"|".join(re.escape(needle) for needle in _BASE64_NEEDLES))
+_BINARY_BLOCK: Final = re.compile(r"[ \t]*[|>][-+0-9]*[ \t]*\r?\n((?:[ \t]+[A-Za-z0-9+/=]+[ \t]*\r?(?:\n|\Z))+)")
+_BINARY_INLINE: Final = re.compile(r"""[ \t]+["']?([A-Za-z0-9+/=\s]+)""")
+_ESCAPES: Final = re.compile(r"\\+(?:u([0-9A-Fa-f]{4})|x([0-9A-Fa-f]{2})|U([0-9A-Fa-f]{8}))")
+_CONTENT_ENCODING: Final = re.compile(r"\n( *)(?i:content-encoding):[ \t]*(?=\r?\n)")
 _YAML_TAG: Final = re.compile(r"(?<![^\s\[{,])!(?=[!<\w%])|^%TAG", re.MULTILINE)
+_STRING_START: Final = re.compile(r"[ \t]*(?:\r?\n[ \t]*)?(\\*)\"")
+# Whitespace inside a JSON body as the cassette writes it: real, or escaped (\n in a JSON string).
+_WS: Final = r"(?:\s|\\+[nrt])*"
+_REDACTED_OBJECT: Final = re.compile(
+    rf"""[ \t]*(?:\r?\n[ \t]*)?(?:null|\{{{_WS}\\*"redacted_message\\*"{_WS}:{_WS}\\*"\[PRIVATE(?:\s|\\\s)+DATA"""
+    rf"""(?:\s|\\\s)+HIDDEN\]\\*"{_WS}\}}|\{{{_WS}\}})"""
+)
+
+
+def _unescape(line: str) -> str:
+    """JSON and YAML escapes of code points (any run of backslashes: escapes inside escapes)."""
+
+    def one(match: re.Match[str]) -> str:
+        digits = match.group(1) or match.group(2) or match.group(3)
+        try:
+            return chr(int(digits, 16))
+        except (ValueError, OverflowError):
+            return match.group(0)
+
+    return _ESCAPES.sub(one, line)
+
+
+@functools.lru_cache(maxsize=256)
+def _redacted_value(head: str) -> bool:
+    return _REDACTED_OBJECT.match(head) is not None or head[:64].lstrip()[:1] not in ("{", "[")
+
+
+def _redacted_object(text: str, at: int) -> bool:
+    """Whether the JSON value at *at* is null, empty, or CC's redaction message (the same few texts recur)."""
+    return _redacted_value(text[at : at + 96])
+
+
+def _in_docker_credentials(text: str, opening: int) -> bool:
+    holder = text.rfind("docker_credentials", max(0, opening - 300), opening)
+    return holder >= 0 and "}" not in text[holder:opening]
+
+
+#: Backslashes before a key's closing quote -> how many times its JSON was escaped.
+_LEVELS: Final = {0: 0, 1: 1, 3: 2}
+
+
+def _string_value(text: str, at: int, level: int, foldable: bool) -> tuple[int, int, str] | None:
+    """The JSON string after a key's colon at *at*, escaped *level* times, decoded: (start, end, value).
+
+    The closing quote is the one whose run of backslashes an escape of that level
+    leaves (even at level 0, 1 mod 4 at level 1, 3 mod 8 at level 2).  *foldable*:
+    the text is raw YAML, where a long value may be folded over lines.
+    """
+    run = (1 << level) - 1
+    found = _STRING_START.match(text, at)
+    if found is None or len(found.group(1)) != run:
+        return None
+    start = found.end()
+    modulus = 1 << (level + 1)
+    end = start
+    limit = min(len(text), start + 65536)
+    while True:
+        end = text.find('"', end, limit)
+        if end < 0:
+            return None
+        slashes = 0
+        while text[end - slashes - 1] == "\\":
+            slashes += 1
+        if slashes % modulus == run:
+            break
+        end += 1
+    raw = text[start : end - run]
+    if "\n" in raw:
+        if not foldable:
+            return None
+        raw = re.sub(r"[ \t]*\r?\n[ \t]*", " ", raw)
+    value = raw
+    try:
+        for _ in range(level + 1):
+            if "\\" not in value:
+                break
+            value = json.loads('"' + value + '"')
+    except ValueError:
+        return None
+    return start, end - run, value
+
+
+_JSON_ITEM: Final = re.compile(r'\s*,?\s*("(?:[^"\\\n]|\\.)*")')
+
+
+def _json_values(text: str, at: int) -> list[tuple[int, int, str]] | None:
+    """The strings of the JSON array at *at* (a header's values in a JSON cassette), where each stands."""
+    items: list[tuple[int, int, str]] = []
+    position = at + 1
+    while (item := _JSON_ITEM.match(text, position)) is not None:
+        try:
+            value = json.loads(item.group(1))
+        except ValueError:
+            return None
+        items.append((item.start(1), item.end(1), value))
+        position = item.end()
+    if not text[position : position + 64].lstrip().startswith("]"):
+        return None
+    return items
+
+
+def _yaml_items(text: str, at: int, indent: int) -> list[tuple[int, int, str]] | None:
+    """The list items under a YAML key that ends at *at* (vcrpy writes ``- value`` at the key's indent).
+
+    Plain one-line items are read here; quoted or folded ones go to the YAML parser, so
+    a value folded over lines is read whole.  ``None`` when the layout is not vcrpy's.
+    """
+    items: list[tuple[int, int, str]] = []
+    pad = " " * indent
+    position = at
+    length = len(text)
+    while True:
+        newline = text.find("\n", position, position + 2)
+        if newline < 0:
+            break
+        line_start = newline + 1
+        if not text.startswith(pad + "- ", line_start) and not text.startswith(pad + "-\n", line_start):
+            break
+        value_start = line_start + indent + 2
+        end = text.find("\n", value_start)
+        end = length if end < 0 else end
+        # Continuation lines are indented deeper than the item marker.
+        stop = end
+        while stop < length and text.startswith(pad + "  ", stop + 1) and not text.startswith(pad + "- ", stop + 1):
+            following = text.find("\n", stop + 1)
+            stop = length if following < 0 else following
+        raw = text[value_start:stop].rstrip("\r")
+        first = raw[:1]
+        if stop == end and first not in ("'", '"', "&", "*", "!", "|", ">", "{", "[") and raw.strip():
+            items.append((value_start, stop, raw.strip()))
+        else:
+            try:
+                value = yaml.load("- " + "\n  ".join(part.strip() for part in raw.split("\n")), Loader=_SafeLoader)
+            except yaml.YAMLError:
+                return None
+            if not isinstance(value, list) or len(value) != 1 or not isinstance(value[0], str):
+                return None
+            items.append((value_start, stop, value[0]))
+        position = stop
+    return items
+
+
+def _basic_secret(value: str) -> str | None:
+    try:
+        decoded = base64.b64decode(value + "=" * (-len(value) % 4), validate=True)
+    except (binascii.Error, ValueError):
+        return None
+    _, colon, secret = decoded.decode("utf-8", "replace").partition(":")
+    return secret if colon else None
 
 
 def _refuse_python_tags(text: str, path: str) -> None:
-    """Raise CassetteError when a YAML file that is no cassette holds a ``!!python/...`` tag.
-
-    Such a file is not recorded traffic, so its other problems are none of the scanner's
-    business.  A dangerous tag is: the file must not pass as clean.
-    """
+    """Raise CassetteError when a YAML file that is no cassette holds a ``!!python/...`` tag."""
     try:
         yaml.load(text, Loader=_SafeLoader)
     except yaml.constructor.ConstructorError as error:
         if "python/" in str(error):
             raise CassetteError(path, "holds a dangerous !!python tag (nothing was run)") from None
-    except yaml.YAMLError:
+    except (yaml.YAMLError, RecursionError):
         pass
 
 
-def _json_unescape(line: str) -> str:
-    return _JSON_UNICODE.sub(lambda m: chr(int(m.group(1), 16)), line)
-
-
 def _decode_wrapped(blob: str) -> str | None:
-    """The text a base64 run decodes to, when it holds a JWT or a bearer token.
-
-    The run may start before the blob proper (a word glued to it), so each of the four
-    possible starts is tried.
-    """
+    """The text a base64 run decodes to, when it holds a JWT or a bearer token (each of four starts tried)."""
     for skip in range(4):
         decoded = _decode_base64(blob[skip:])
         if decoded is not None and _BASE64_FOUND.search(decoded):
@@ -895,19 +1296,26 @@ def _order(finding: Finding) -> tuple[str, int, int, str, str, str]:
     return (finding.path, finding.line, interaction, finding.location, finding.rule, finding.masked)
 
 
-class _Locator:
-    """Which interaction an offset is in, and where in it, from the cassette's raw text.
+_JSON_SECTION: Final = re.compile(r'"(body|headers|uri|method|status)":')
+_JSON_HEADER_KEY: Final = re.compile(r'"([^"\\\n]+)":\s*\[')
+_NOT_HEADER_START: Final = frozenset(" -'\"")
+_TOP_KEY_YAML: Final = re.compile(r"\n([A-Za-z_][\w-]*):")
+_COLUMN_ZERO: Final = re.compile(r"\n(?=\S)")
+_STRUCTURE_LINE: Final = re.compile(r"( *)(?:- )*(?:[\w-]+:|-) ?")
+_EMPTY_INTERACTIONS: Final = re.compile(r"""["']?interactions["']?[ \t]*:[ \t]*\[\s*\]""")
+_COLUMN_ZERO_KEY: Final = re.compile(r"\n(?=[^\s-])")
+_TOP_KEY_JSON: Final = re.compile(r'\n {4}"([^"\\\n]+)":')
 
-    The structural keys are searched for between the interaction's start and the offset:
-    the side (``request``/``response``), then the section (``headers``, ``body``, ``uri``…),
-    then for headers the header's name.  Most findings are header values, so a YAML
-    header value right under its ``Name:`` line is recognised from those two lines alone.
-    """
+
+class _Locator:
+    """Which interaction an offset is in, and where in it, from the cassette's raw text."""
 
     def __init__(self, text: str, fmt: Format, starts: list[int], indent: int):
         self.text = text
         self.starts = starts
+        self.fmt = fmt
         self.item: str | None = None
+        self.ends: dict[int, tuple[int, str | None]] = {}
         if fmt == "json":
             self.response = '"response":'
             self.sections = _JSON_SECTION
@@ -917,12 +1325,29 @@ class _Locator:
             self.response = f"\n{pad}response:"
             self.sections = re.compile(rf"\n{pad}  (body|headers|uri|method|status):")
             self.headers = re.compile(rf"\n{pad}    ([^\s:'\"-][^\n:]*):")
-            self.item = f"\n{pad}    - "  # a header's value, one list item per value
+            self.item = f"\n{pad}    - "
+
+    def _top_key(self, offset: int) -> str | None:
+        """The cassette's own key (``metadata``) an offset past the interactions falls in, if any."""
+        text = self.text
+        lowest = self.starts[-1] if self.starts else 0
+        pattern = _TOP_KEY_JSON if self.fmt == "json" else _TOP_KEY_YAML
+        found = None
+        for match in pattern.finditer(text, lowest, offset):
+            found = match
+        if found is None or (self.fmt == "json" and found.group(1) in ("request", "response")):
+            return None
+        return found.group(1) if found.group(1) != "interactions" else None
 
     def __call__(self, offset: int) -> tuple[int | None, str]:
         index = bisect.bisect_right(self.starts, offset) - 1
         if index < 0:
-            return None, "top level"
+            key = self._top_key(offset) if not self.starts else None
+            return None, key or "top level"
+        if index == len(self.starts) - 1:
+            key = self._top_key(offset)
+            if key is not None:
+                return None, key
         text = self.text
         start = self.starts[index]
         response = text.rfind(self.response, start, offset)
@@ -943,7 +1368,6 @@ class _Locator:
         return index, f"{side}.headers.{name.group(1).strip()}" if name else f"{side}.headers"
 
     def _header_above(self, lowest: int, offset: int) -> str | None:
-        """The header name when *offset* is in the first value item under a YAML ``Name:`` line."""
         if self.item is None:
             return None
         text = self.text
@@ -974,16 +1398,19 @@ def scan_text(
     *,
     path: str = "<text>",
     cassette: bool = True,
-    extra_patterns: Sequence[re.Pattern[str]] = (),
+    table: RuleTable | None = None,
 ) -> list[Finding]:
     """Findings in *text*, sorted by line.
 
-    With ``cassette=True`` every rule applies.  Otherwise only the jwt, bearer and basic
-    rules (and *extra_patterns*) do.  *path* names the source in findings and errors, and
-    its suffix tells YAML from JSON.  Raises :class:`~cfreplay.CassetteError` for a YAML
-    cassette holding a tag the safe loader refuses (``!!python/...``).
+    With ``cassette=True`` every rule applies; otherwise only the rules that need no
+    context (:data:`PLAIN_RULES` and the credential formats).  *table* carries the
+    project's rules (default: the built-in ones).  *path* names the source in findings
+    and errors, and its suffix tells YAML from JSON.  Raises
+    :class:`~cfreplay.CassetteError` for a YAML cassette holding a tag the safe loader
+    refuses (``!!python/...``), or one that cannot be read exactly where it must be.
     """
-    return _Scan(text, path, _format_of(path, text), cassette=cassette, patterns=extra_patterns).run()
+    chosen = table if table is not None else rules.default_table()
+    return _Scan(text, path, _format_of(path, text), cassette=cassette, table=chosen).run()
 
 
 def _read(path: Path) -> tuple[str, bool, int] | None:
@@ -996,37 +1423,33 @@ def _read(path: Path) -> tuple[str, bool, int] | None:
         text = raw.decode("utf-8")
     except UnicodeError:
         if maybe_cassette:
-            return _refuse_binary(path, raw)
+            cassette.loads(raw, path=path)  # words the error (binary, or not UTF-8 at which offset) and raises
+            raise CassetteError(path, "is not UTF-8 text") from None  # pragma: no cover
         return None
     return text, maybe_cassette and "interactions" in text, len(raw)
 
 
-def _refuse_binary(path: Path, raw: bytes) -> tuple[str, bool, int]:
-    # cassette.loads words the error (binary, or not UTF-8 at which offset) and always raises here.
-    cassette.loads(raw, path=path)
-    raise CassetteError(path, "is not UTF-8 text")  # pragma: no cover - loads raised already
-
-
-def scan_file(path: str | os.PathLike[str], *, extra_patterns: Sequence[re.Pattern[str]] = ()) -> list[Finding]:
-    """Findings in one file: a cassette (``.yaml``/``.yml``/``.json`` holding ``interactions``) or a plain file.
-
-    Raises :class:`~cfreplay.CassetteError` for a file that cannot be read, a binary or
-    non-UTF-8 ``.yaml``/``.yml``/``.json`` file, or a cassette with a dangerous tag.
-    Other binary files have nothing to scan and give no findings.
-    """
+def scan_file(path: str | os.PathLike[str], *, table: RuleTable | None = None) -> list[Finding]:
+    """Findings in one file: a cassette (``.yaml``/``.yml``/``.json`` holding ``interactions``) or a plain file."""
     file = Path(path)
     read = _read(file)
     if read is None:
         return []
     text, is_cassette, _ = read
-    return scan_text(text, path=str(path), cassette=is_cassette, extra_patterns=extra_patterns)
+    return scan_text(text, path=str(path), cassette=is_cassette, table=table)
 
 
 def _walk(root: Path) -> Iterable[Path]:
     for directory, subdirectories, files in os.walk(root):
         subdirectories[:] = sorted(d for d in subdirectories if d not in SKIP_DIRS)
         for name in sorted(files):
-            yield Path(directory, name)
+            candidate = Path(directory, name)
+            try:
+                if not stat.S_ISREG(candidate.stat().st_mode):
+                    continue  # FIFOs, sockets and devices are no files to scan
+            except OSError:
+                pass  # a dangling link: reading it names the problem
+            yield candidate
 
 
 def iter_files(paths: Iterable[str | os.PathLike[str]]) -> Iterable[Path]:
@@ -1036,45 +1459,99 @@ def iter_files(paths: Iterable[str | os.PathLike[str]]) -> Iterable[Path]:
         yield from (_walk(root) if root.is_dir() else (root,))
 
 
+#: Below this many bytes in all, a second process costs more than it saves.
+_PARALLEL_BYTES: Final = 4 * 1024 * 1024
+
+
+def _scan_one(file: Path, table: RuleTable) -> tuple[str, list[Finding] | CassetteError | None, int, bool]:
+    """One file's findings (or the error that stopped it), its size, and whether the exact engine read it."""
+    try:
+        read = _read(file)
+        if read is None:
+            return str(file), None, 0, False
+        text, is_cassette, size = read
+        scan = _Scan(text, str(file), _format_of(str(file), text), cassette=is_cassette, table=table)
+        found = scan.run()
+        return str(file), found, size, bool(scan.uncertain or scan.dangerous)
+    except CassetteError as error:
+        return str(file), error, 0, False
+
+
+def _regular_size(file: Path) -> int:
+    try:
+        info = file.stat()
+    except OSError:
+        return 0
+    return info.st_size if stat.S_ISREG(info.st_mode) else 0
+
+
 def scan_paths(
     paths: Iterable[str | os.PathLike[str]],
     *,
-    extra_patterns: Sequence[re.Pattern[str]] = (),
+    table: RuleTable | None = None,
     on_file: Callable[[Path], None] | None = None,
+    workers: int | None = 1,
 ) -> ScanResult:
     """Scan files and directories (recursively), collecting findings and errors.
 
-    Directories skip :data:`SKIP_DIRS` and binary files.  A file that cannot be read,
-    a binary cassette-suffixed file or a dangerous cassette lands in ``errors``; the scan
-    goes on.  *on_file* is called with each file before it is scanned.  Findings are
-    sorted by path and line; errors by path.
+    Directories skip :data:`SKIP_DIRS`, binary files and non-regular files.  A file
+    that cannot be read, a binary cassette-suffixed file or a dangerous cassette lands
+    in ``errors``; the scan goes on.  ``workers=None`` scans in one process per CPU when
+    there is enough to scan (several megabytes in several files); the result is the same.
     """
     result = ScanResult()
+    chosen = table if table is not None else rules.default_table()
+    files: list[Path] = []
     seen: set[Path] = set()
-    per_file: list[tuple[str, list[Finding]]] = []
     for given in paths:
         root = Path(given)
-        files = _walk(root) if root.is_dir() else (root,)
+        for file in _walk(root) if root.is_dir() else (root,):
+            if file not in seen:
+                seen.add(file)
+                files.append(file)
+    count = workers if workers is not None else (os.cpu_count() or 1)
+    parallel = count > 1 and len(files) > 1 and sum(_regular_size(f) for f in files) >= _PARALLEL_BYTES
+    if parallel:
+        outcomes = _in_processes(files, chosen, min(count, len(files)), on_file)
+    else:
+        outcomes = []
         for file in files:
-            if file in seen:
-                continue
-            seen.add(file)
             if on_file is not None:
                 on_file(file)
-            try:
-                read = _read(file)
-                if read is None:
-                    continue
-                text, is_cassette, size = read
-                found = scan_text(text, path=str(file), cassette=is_cassette, extra_patterns=extra_patterns)
-            except CassetteError as error:
-                result.errors.append(error)
-                continue
+            outcomes.append(_scan_one(file, chosen))
+    per_file: list[tuple[str, list[Finding]]] = []
+    for name, found, size, exact in outcomes:
+        if isinstance(found, CassetteError):
+            result.errors.append(found)
+        elif found is not None:
             result.files += 1
             result.bytes += size
-            per_file.append((str(file), found))
-    # Each file's findings are in order already; only the files need ordering.
+            result.exact += exact
+            per_file.append((name, found))
     per_file.sort(key=lambda item: item[0])
     result.findings = [finding for _, found in per_file for finding in found]
     result.errors.sort(key=lambda error: error.path)
     return result
+
+
+def _in_processes(
+    files: list[Path], table: RuleTable, count: int, on_file: Callable[[Path], None] | None
+) -> list[tuple[str, list[Finding] | CassetteError | None, int, bool]]:
+    """Scan *files* in *count* forked processes, largest first, results in the files' order."""
+    import concurrent.futures
+    import multiprocessing
+
+    try:
+        context = multiprocessing.get_context("fork")
+    except ValueError:  # pragma: no cover - no fork on this platform
+        return [_scan_one(file, table) for file in files]
+    order = sorted(range(len(files)), key=lambda i: -_regular_size(files[i]))
+    outcomes: list[tuple[str, list[Finding] | CassetteError | None, int, bool]] = [("", None, 0, False)] * len(files)
+    with concurrent.futures.ProcessPoolExecutor(max_workers=count, mp_context=context) as pool:
+        futures = {pool.submit(_scan_one, files[i], table): i for i in order}
+        for future in concurrent.futures.as_completed(futures):
+            index = futures[future]
+            if on_file is not None:
+                on_file(files[index])
+            outcomes[index] = future.result()
+    return outcomes

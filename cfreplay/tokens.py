@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
 import hmac
 import json
 import re
@@ -26,6 +27,7 @@ __all__ = [
     "TEST_KEY",
     "TEST_KEY_ID",
     "decode_unverified",
+    "is_published",
     "is_test_token",
     "sign",
     "try_decode",
@@ -127,6 +129,40 @@ def is_test_token(token: str, *, key: str = TEST_KEY) -> bool:
         return False
     expected = _HS256.sign(head.encode("ascii", "replace"), _prepared_key(key))
     return hmac.compare_digest(expected, given)
+
+
+def _hmac_pads(key: bytes) -> tuple[Any, Any]:
+    """HMAC-SHA256's inner and outer hash states for *key* (RFC 2104), computed once."""
+    block = hashlib.sha256().block_size
+    key = hashlib.sha256(key).digest() if len(key) > block else key.ljust(block, b"\0")
+    return hashlib.sha256(bytes(b ^ 0x36 for b in key)), hashlib.sha256(bytes(b ^ 0x5C for b in key))
+
+
+_PUBLISHED: Final = tuple(_hmac_pads(key.encode("utf-8")) for key in (TEST_KEY, CC_DOCS_SECRET))
+_FROM_URLSAFE: Final = bytes.maketrans(b"-_", b"+/")
+
+
+def is_published(token: str) -> bool:
+    """Whether *token* is an HS256 JWT signed with a published key (the test key or CC's docs key).
+
+    Two HMACs from precomputed key states: the scanner and the sanitizer ask this of every
+    JWT they meet, and most are foreign.
+    """
+    head, _, signature = token.rpartition(".")
+    if not head or "." not in head or not signature:
+        return False
+    try:
+        given = binascii.a2b_base64(signature.encode("ascii").translate(_FROM_URLSAFE) + b"=" * (-len(signature) % 4))
+        message = head.encode("ascii")
+    except (binascii.Error, UnicodeEncodeError):
+        return False
+    for inner_pad, outer_pad in _PUBLISHED:
+        inner, outer = inner_pad.copy(), outer_pad.copy()
+        inner.update(message)
+        outer.update(inner.digest())
+        if hmac.compare_digest(outer.digest(), given):
+            return True
+    return False
 
 
 @lru_cache(maxsize=8)

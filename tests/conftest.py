@@ -21,7 +21,13 @@ time.tzset()
 settings.register_profile(
     "cfreplay", derandomize=True, max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow]
 )
-settings.load_profile("cfreplay")
+settings.register_profile(
+    "explore",
+    max_examples=int(os.environ.get("CFREPLAY_EXAMPLES", "500")),
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+settings.load_profile(os.environ.get("CFREPLAY_HYPOTHESIS", "cfreplay"))
 
 
 @pytest.fixture(autouse=True)

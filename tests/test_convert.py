@@ -1,4 +1,4 @@
-"""`cfreplay convert` and ``cassette.convert``: YAML <-> JSON beside the source, lossless and atomic.
+"""`cfreplay convert` and ``writing.convert``: YAML <-> JSON beside the source, lossless and atomic.
 
 Cassettes are built here with the factories (tokens are the factories' test tokens, signed
 with the published test key) or recorded from the fake cloud of ``fakecloud.py``; vcrpy's
@@ -32,7 +32,7 @@ from hypothesis import given
 from vcr.request import Request as VcrRequest
 
 import cfreplay
-from cfreplay import cassette, factories
+from cfreplay import cassette, factories, writing
 from cfreplay.cli import main
 from cfreplay.errors import CassetteError
 
@@ -108,7 +108,7 @@ def test_yaml_to_json_to_yaml_is_byte_identical_for_a_vcrpy_cassette(tmp_path: P
     original = vcrpy_writes(data, vcr.serializers.yamlserializer)
     source.write_bytes(original)
 
-    converted = cassette.convert(source, "json")
+    converted = writing.convert(source, "json")
     assert converted == tmp_path / "c.json"
     assert source.read_bytes() == original  # kept
     assert json.loads(converted.read_bytes()) == json.loads(vcrpy_writes(data, vcr.serializers.jsonserializer))
@@ -117,14 +117,14 @@ def test_yaml_to_json_to_yaml_is_byte_identical_for_a_vcrpy_cassette(tmp_path: P
     assert cassette.load(converted).data["metadata"] == {"recorded_at": RECORDED_AT}
 
     source.unlink()
-    back = cassette.convert(converted, "yaml")
+    back = writing.convert(converted, "yaml")
     assert back == source and back.read_bytes() == original
 
 
 def test_json_to_yaml_gives_the_same_data_and_vcrpy_reads_both_alike(tmp_path: Path) -> None:
     source = tmp_path / "c.json"
     source.write_bytes(vcrpy_writes(document(), vcr.serializers.jsonserializer))
-    converted = cassette.convert(source, "yaml")
+    converted = writing.convert(source, "yaml")
     assert converted == tmp_path / "c.yaml"
     assert cassette.load(converted).data == cassette.load(source).data
     assert vcrpy_reads(converted, vcr.serializers.yamlserializer) == vcrpy_reads(source, vcr.serializers.jsonserializer)
@@ -133,9 +133,9 @@ def test_json_to_yaml_gives_the_same_data_and_vcrpy_reads_both_alike(tmp_path: P
 def test_a_yml_file_becomes_json_and_json_becomes_yaml(tmp_path: Path) -> None:
     source = tmp_path / "c.yml"
     source.write_bytes(cassette.dumps(document(), "yaml"))
-    assert cassette.destination_for(source, "json") == tmp_path / "c.json"
-    assert cassette.destination_for(tmp_path / "c.json", "yaml") == tmp_path / "c.yaml"
-    assert cassette.convert(source, "json") == tmp_path / "c.json"
+    assert writing.destination_for(source, "json") == tmp_path / "c.json"
+    assert writing.destination_for(tmp_path / "c.json", "yaml") == tmp_path / "c.yaml"
+    assert writing.convert(source, "json") == tmp_path / "c.json"
 
 
 def test_utf8_binary_bodies_become_text_as_vcrpy_writes_them_and_replay_as_the_same_bytes(tmp_path: Path) -> None:
@@ -145,7 +145,7 @@ def test_utf8_binary_bodies_become_text_as_vcrpy_writes_them_and_replay_as_the_s
     source.write_bytes(cassette.dumps(data, "yaml"))
     assert b"!!binary" in source.read_bytes()
 
-    converted = cassette.convert(source, "json")
+    converted = writing.convert(source, "json")
     loaded = cassette.load(converted).data
     assert loaded == text_bodies(data)
     assert loaded["interactions"][0]["response"]["body"]["string"] == "héllo, 世界"
@@ -163,7 +163,7 @@ def test_a_body_that_is_not_utf8_is_refused_for_json_and_nothing_is_written(tmp_
     source.write_bytes(cassette.dumps(document(interaction(0), interaction(1, body=GZIP_BODY)), "yaml"))
     before = source.read_bytes()
     with pytest.raises(CassetteError) as caught:
-        cassette.convert(source, "json")
+        writing.convert(source, "json")
     assert str(caught.value) == (
         f"{source}: interaction 1: has a binary response body (not UTF-8 text), which vcrpy's JSON format "
         "cannot store; keep this cassette YAML"
@@ -181,31 +181,35 @@ def test_a_binary_body_survives_json_to_yaml_to_json(tmp_path: Path) -> None:
     data = document(interaction(0, body=GZIP_BODY))
     source.write_bytes(cassette.dumps(data, "yaml"))
     assert cassette.load(source).data == data  # the YAML keeps the bytes (!!binary)
-    assert cassette.convert(source, "yaml") == source  # nothing to do
+    assert writing.convert(source, "yaml") == source  # nothing to do
 
 
 def test_a_value_json_cannot_hold_is_refused(tmp_path: Path) -> None:
     source = tmp_path / "c.yaml"
     source.write_bytes(b"interactions: []\nmetadata: {recorded_at: 2026-11-28 00:00:00}\nversion: 1\n")
     with pytest.raises(CassetteError) as caught:
-        cassette.convert(source, "json")
+        writing.convert(source, "json")
     assert str(caught.value) == f"{source}: cannot be converted to json: it holds a value json cannot store"
     source.write_bytes(b"interactions: []\nmetadata: {1: one}\nversion: 1\n")
     with pytest.raises(CassetteError) as caught:
-        cassette.convert(source, "json")
+        writing.convert(source, "json")
     assert (
         str(caught.value) == f"{source}: cannot be converted to json losslessly: top-level key 'metadata' would change"
     )
     assert sorted(tmp_path.iterdir()) == [source]
 
 
-def test_convert_is_pure_it_sanitizes_nothing(tmp_path: Path) -> None:
-    """A secret in the source is carried over as it is: `cfreplay scan` is the check, not convert."""
-    secret = f"password={os.urandom(8).hex()}"
+def test_convert_writes_through_the_one_write_path(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Every cassette cfreplay writes is sanitized: a secret in the source does not reach the new file."""
+    password = os.urandom(8).hex()
     source = tmp_path / "c.yaml"
-    source.write_bytes(cassette.dumps(document(interaction(0, request_body=secret)), "yaml"))
-    converted = cassette.convert(source, "json")
-    assert cassette.load(converted).data["interactions"][0]["request"]["body"] == secret
+    source.write_bytes(cassette.dumps(document(interaction(0, request_body=f"password={password}")), "yaml"))
+    code, out, _ = run(capsys, str(source), "--to", "json")
+    assert code == 0 and "sanitized: 1 replacements in 1 interaction: form-field ×1" in out
+    converted = tmp_path / "c.json"
+    assert cassette.load(converted).data["interactions"][0]["request"]["body"] == "password=%2A%2A%2A"
+    assert password not in converted.read_text()
+    assert password in source.read_text()  # the source is the user's to sanitize
 
 
 # --------------------------------------------------------------------------- replay of the converted file
@@ -232,7 +236,7 @@ def test_a_recorded_cassette_converted_to_json_replays_offline(
         from_yaml = session_flow(cloud)
     served = cloud.served
 
-    converted = cassette.convert(source, "json", remove_source=True)
+    converted = writing.convert(source, "json", remove_source=True)
     assert not source.exists() and converted == tmp_path / "flow.json"
     with cfreplay.use_cassette(converted) as active:
         assert active.offline and active.frozen
@@ -250,7 +254,7 @@ def test_vcrpy_and_cfreplay_both_replay_a_converted_json_cassette(tmp_path: Path
     data = document(interaction(0), interaction(1, body=utf8_binary))
     source = tmp_path / "c.yaml"
     source.write_bytes(cassette.dumps(data, "yaml"))
-    converted = cassette.convert(source, "json")
+    converted = writing.convert(source, "json")
     uris = [i["request"]["uri"] for i in data["interactions"]]
     headers = {"Authorization": f"bearer {factories.access_token(seed=1)}"}
 
@@ -301,7 +305,7 @@ def test_the_destination_takes_the_source_mode(tmp_path: Path) -> None:
     source = tmp_path / "c.yaml"
     source.write_bytes(cassette.dumps(document(), "yaml"))
     source.chmod(0o600)
-    converted = cassette.convert(source, "json")
+    converted = writing.convert(source, "json")
     assert stat.S_IMODE(converted.stat().st_mode) == 0o600
 
 
@@ -315,7 +319,7 @@ def test_a_failed_write_leaves_everything_as_it_was(tmp_path: Path, monkeypatch:
 
     monkeypatch.setattr("cfreplay.cassette.os.replace", boom)
     with pytest.raises(CassetteError) as caught:
-        cassette.convert(source, "json", remove_source=True)
+        writing.convert(source, "json", remove_source=True)
     monkeypatch.undo()
     assert str(caught.value) == f"{tmp_path / 'c.json'}: cannot be written: {os.strerror(errno.EIO)}"
     assert source.read_bytes() == before  # not removed, not changed
@@ -332,7 +336,7 @@ def test_a_forced_write_that_fails_keeps_the_old_destination(tmp_path: Path, mon
 
     monkeypatch.setattr("cfreplay.cassette.os.fsync", boom)
     with pytest.raises(CassetteError, match="cannot be written"):
-        cassette.convert(source, "json", force=True)
+        writing.convert(source, "json", force=True)
     monkeypatch.undo()
     assert destination.read_bytes() == b'{"interactions": [], "version": 1}\n' and temp_files(tmp_path) == []
 
@@ -554,15 +558,15 @@ def test_convert_is_lossless(data: dict[str, Any]) -> None:
         original = cassette.load(source).data
         if not storable:
             with pytest.raises(CassetteError, match=r"binary .* body"):
-                cassette.convert(source, "json")
+                writing.convert(source, "json")
             assert sorted(Path(tmp).iterdir()) == [source]
             return
         seen_by_vcrpy = vcrpy_reads(source, vcr.serializers.yamlserializer)
-        converted = cassette.convert(source, "json", remove_source=True)
+        converted = writing.convert(source, "json", remove_source=True)
         assert not source.exists()
         assert cassette.load(converted).data == text_bodies(original)
         assert vcrpy_reads(converted, vcr.serializers.jsonserializer) == seen_by_vcrpy
-        back = cassette.convert(converted, "yaml")
+        back = writing.convert(converted, "yaml")
         assert back == source
         assert cassette.load(back).data == text_bodies(original)
         if not any(isinstance(b, bytes) for b in bodies):

@@ -12,7 +12,6 @@ import gzip
 import hashlib
 import http.server
 import json
-import re
 import secrets
 import threading
 import urllib.parse
@@ -28,9 +27,10 @@ import vcr
 from hypothesis import given
 from hypothesis import strategies as st
 
-from cfreplay import cassette, cfapi, factories, redaction, tokens
+from cfreplay import bodies, cassette, cfapi, factories, redaction, rules, tokens
 from cfreplay.errors import CassetteError
-from cfreplay.scanner import RULES, Finding, scan_file, scan_paths, scan_text
+from cfreplay.rules import RuleTable, SanitizeConfig
+from cfreplay.scanner import Finding, rule_ids, scan_file, scan_paths, scan_text
 
 API = "https://api.sys.example.com"
 UAA = "https://uaa.sys.example.com"
@@ -114,27 +114,18 @@ def line_of(text: str, needle: str) -> int:
 
 
 def test_finding_to_dict_and_rules() -> None:
-    finding = Finding("c.yaml", 0, "request.uri", "query-secret", "…", 9)
+    finding = Finding("c.yaml", 0, "request.uri", "url-query", "…", 9)
     assert finding.to_dict() == {
         "path": "c.yaml",
         "line": 9,
         "interaction": 0,
         "location": "request.uri",
-        "rule": "query-secret",
+        "rule": "url-query",
         "masked": "…",
     }
-    assert RULES == (
-        "jwt",
-        "bearer",
-        "basic",
-        "secret-key",
-        "docker-credentials",
-        "url-userinfo",
-        "cookie",
-        "query-secret",
-        "form-secret",
-        "pattern",
-    )
+    # Findings are named by the rule table's ids, in its order: one definition for both tools.
+    assert rule_ids() == tuple(rule.id for rule in rules.RULES)
+    assert rule_ids(RuleTable(SanitizeConfig(disable=("github-token",)))).count("github-token") == 0
 
 
 def test_masking_never_reveals_length() -> None:
@@ -162,7 +153,11 @@ def test_foreign_jwt_in_authorization_header(fmt: cassette.Format) -> None:
 def test_opaque_bearer_token(scheme: str) -> None:
     token = opaque()
     finding = only(scan([exchange(request_headers={"Authorization": f"{scheme} {token}"})]))
-    assert (finding.rule, finding.interaction, finding.location) == ("bearer", 0, "request.headers.Authorization")
+    assert (finding.rule, finding.interaction, finding.location) == (
+        "authorization",
+        0,
+        "request.headers.Authorization",
+    )
     assert_hidden(finding, token)
 
 
@@ -170,16 +165,25 @@ def test_bearer_token_with_json_escaped_slashes() -> None:
     token = f"{secrets.token_urlsafe(12)}/{secrets.token_urlsafe(12)}"  # base64 tokens hold slashes
     body = json.dumps({"header": f"Bearer {token}"}).replace("/", "\\/")
     finding = only(scan([exchange(body=body)], "json"))
-    assert (finding.rule, finding.location) == ("bearer", "response.body")
+    assert (finding.rule, finding.location) == ("authorization", "response.body")
     assert_hidden(finding, token)
 
 
 def test_foreign_jwt_in_token_response_body() -> None:
     body = factories.token_response()
     body["access_token"] = token = foreign_jwt()
-    finding = only(scan([filler(), filler(), exchange(method="POST", uri=f"{UAA}/oauth/token", body=json.dumps(body))]))
-    assert (finding.rule, finding.interaction, finding.location) == ("jwt", 2, "response.body")
-    assert_hidden(finding, token)
+    found = scan([filler(), filler(), exchange(method="POST", uri=f"{UAA}/oauth/token", body=json.dumps(body))])
+    # The response's jti names that real token (it can revoke it): it goes too.
+    assert [(f.rule, f.interaction, f.location) for f in found] == [
+        ("jwt", 2, "response.body"),
+        ("token-id", 2, "response.body"),
+    ]
+    assert_hidden(found[0], token)
+
+
+def test_a_token_responses_jti_stays_when_its_token_is_published() -> None:
+    body = factories.token_response()  # signed with the published test key: its jti is a fake's
+    assert scan([exchange(method="POST", uri=f"{UAA}/oauth/token", body=json.dumps(body))]) == []
 
 
 def test_jwt_signed_with_unknown_key_even_if_it_claims_the_test_kid() -> None:
@@ -203,7 +207,7 @@ def test_basic_credentials_with_a_client_secret() -> None:
             ]
         )
     )
-    assert (finding.rule, finding.location) == ("basic", "request.headers.Authorization")
+    assert (finding.rule, finding.location) == ("authorization", "request.headers.Authorization")
     assert_hidden(finding, credential)
     assert_hidden(finding, secret)
 
@@ -213,6 +217,7 @@ def test_basic_credentials_with_a_client_secret() -> None:
 def test_secret_key_in_json_body(fmt: cassette.Format, pretty: bool) -> None:
     secret = secrets.token_hex(16)  # token_format=opaque: a short id, not a JWT
     body = factories.token_response(opaque=True)
+    body.pop("jti")
     body["access_token"] = secret
     body.pop("refresh_token")
     text = json.dumps(body, indent=2 if pretty else None)
@@ -224,9 +229,10 @@ def test_secret_key_in_json_body(fmt: cassette.Format, pretty: bool) -> None:
 SECRET_KEYS = (
     "access_token", "idToken", "TOKEN", "password", "newPassword", "PASSWORD", "passwd", "client_secret",
     "clientSecret", "SECRET", "passcode", "userPasscode", "PASSCODE", "credential", "CREDENTIAL", "api_key", "apiKey",
-    "API_KEY", "privateKey", "DB_PASS", "DB_PWD", "BASIC_AUTH", "TLS_CERT", "SSH_PRIVATE", "SESSION", "PW_SALT",
-    "HOOK_SIGNATURE", "AWS_CREDENTIALS", "SENTRY_DSN",
+    "API_KEY", "privateKey", "DB_PWD", "HOOK_SIGNATURE", "AWS_CREDENTIALS", "key_passphrase",
 )  # fmt: skip
+#: Names that are secret only as environment variables (the env policy's wider words).
+ENV_NAMES = ("DB_PASS", "BASIC_AUTH", "TLS_CERT", "SSH_PRIVATE", "SESSION", "PW_SALT", "SENTRY_DSN", "SECRET_KEY_BASE")
 
 
 @pytest.mark.parametrize("pretty", [True, False])
@@ -237,6 +243,16 @@ def test_every_secret_key_ending(key: str, pretty: bool) -> None:
     finding = only(scan([exchange(body=body)]))
     assert (finding.rule, finding.location) == ("secret-key", "response.body")
     assert_hidden(finding, secret)
+
+
+@pytest.mark.parametrize("name", ENV_NAMES)
+def test_env_names_are_secret_in_env_maps_only(name: str) -> None:
+    secret = opaque()
+    inside = json.dumps({"entity": {"environment_json": {name: secret, "LOG_LEVEL": "debug"}}}, indent=2)
+    finding = only(scan([exchange(body=inside)]))
+    assert (finding.rule, finding.location) == ("env-value", "response.body")
+    outside = json.dumps({"entity": {"labels": {name: secret}}}, indent=2)
+    assert scan([exchange(body=outside)]) == []
 
 
 @pytest.mark.parametrize("key", ["token_type", "token_endpoint", "host_key", "error_code", "keyword", "monkey"])
@@ -298,7 +314,7 @@ def test_form_secret(first: bool) -> None:
         fields.insert(0, fields.pop(1))
     form = urllib.parse.urlencode(fields)
     finding = only(scan([exchange(method="POST", uri=f"{UAA}/oauth/token", request_body=form)]))
-    assert (finding.rule, finding.location) == ("form-secret", "request.body")
+    assert (finding.rule, finding.location) == ("form-field", "request.body")
     assert_hidden(finding, password)
 
 
@@ -313,8 +329,8 @@ def test_query_secret_in_uri_and_location_header(fmt: cassette.Format) -> None:
         fmt,
     )
     assert [(f.rule, f.interaction, f.location) for f in found] == [
-        ("query-secret", 0, "request.uri"),
-        ("query-secret", 1, "response.headers.Location"),
+        ("url-query", 0, "request.uri"),
+        ("url-query", 1, "response.headers.Location"),
     ]
     assert_hidden(found[0], token)
     assert_hidden(found[1], code)
@@ -324,18 +340,18 @@ def test_query_secret_in_a_body_url_but_not_redacted_ones() -> None:
     secret = opaque()
     body = json.dumps({"next_url": f"/v2/apps?page=2&token={secret}", "prev_url": "/v2/apps?page=1&token=%2A%2A%2A"})
     finding = only(scan([exchange(body=body)]))
-    assert (finding.rule, finding.location) == ("query-secret", "response.body")
+    assert (finding.rule, finding.location) == ("url-query", "response.body")
     assert_hidden(finding, secret)
 
 
 def test_url_userinfo() -> None:
     password = opaque()
     credentials = {
-        "uri": f"postgres://admin:{password}@db.example.com:5432/app",
+        "syslog_drain_url": f"postgres://admin:{password}@db.example.com:5432/app",
         "redacted": "https://***:***@github.com/org/buildpack.git",
         "hidden": f"https://user:{cfapi.PRIVATE_DATA_HIDDEN}@example.com",
     }
-    finding = only(scan([exchange(body=json.dumps({"entity": {"credentials": credentials}}))]))
+    finding = only(scan([exchange(body=json.dumps({"entity": credentials}))]))
     assert (finding.rule, finding.location) == ("url-userinfo", "response.body")
     assert_hidden(finding, password)
 
@@ -363,7 +379,10 @@ def test_crlf_line_endings_change_nothing() -> None:
     token, session = foreign_jwt(), opaque()
     interactions = [
         exchange(request_headers={"Authorization": f"Bearer {opaque()}"}),
-        exchange(response_headers={"Set-Cookie": f"JSESSIONID={session}"}, body=gzip.compress(token.encode())),
+        exchange(
+            response_headers={"Set-Cookie": f"JSESSIONID={session}", "Content-Encoding": "gzip"},
+            body=gzip.compress(token.encode()),
+        ),
     ]
     text = dump(interactions)
     expected = [(f.rule, f.interaction, f.location, f.line) for f in scan_text(text, path="c.yaml")]
@@ -372,42 +391,49 @@ def test_crlf_line_endings_change_nothing() -> None:
     assert [(f.rule, f.interaction, f.location, f.line) for f in crlf] == expected
 
 
-def test_extra_patterns() -> None:
-    key = "sk_live_" + secrets.token_hex(12)
-    text = dump([exchange(body=json.dumps({"note": f"stripe {key}"}))])
-    for pattern in (re.compile(r"(sk_live_[0-9a-f]{24})"), re.compile(r"sk_live_[0-9a-f]{24}")):
-        finding = only(scan_text(text, path="c.yaml", extra_patterns=[pattern]))
+def test_project_patterns() -> None:
+    key = "acme_" + secrets.token_hex(12)
+    text = dump([exchange(body=json.dumps({"note": f"vendor {key}"}))])
+    assert scan_text(text, path="c.yaml") == []
+    for pattern in (r"(acme_[0-9a-f]{24})", r"acme_[0-9a-f]{24}"):
+        table = RuleTable(SanitizeConfig(patterns=(pattern,)))
+        finding = only(scan_text(text, path="c.yaml", table=table))
         assert (finding.rule, finding.location) == ("pattern", "response.body")
         assert_hidden(finding, key)
     placeholder = redaction.PLACEHOLDER_PREFIX + secrets.token_hex(8)
-    assert scan_text(placeholder, path="c.txt", cassette=False, extra_patterns=[re.compile("cfreplay-.*")]) == []
+    table = RuleTable(SanitizeConfig(patterns=("cfreplay-.*",)))
+    assert scan_text(placeholder, path="c.txt", cassette=False, table=table) == []
 
 
 # --------------------------------------------------------------------------- hidden by encoding
 
 
-@pytest.mark.parametrize(
-    ("encoding", "label"),
-    [("gzip", "gzip"), ("zlib", "deflate"), ("raw-deflate", "deflate"), ("latin-1", "binary")],
-)
-def test_binary_bodies_are_decoded(encoding: str, label: str) -> None:
+@pytest.mark.parametrize("encoding", ["gzip", "deflate", "raw-deflate", "br", "zstd", "latin-1"])
+def test_binary_bodies_are_decoded_as_their_headers_say(encoding: str) -> None:
     token = foreign_jwt()
     raw = json.dumps({"access_token": token, "note": "café"}).encode("latin-1")
-    if encoding == "gzip":
-        data = gzip.compress(raw)
-    elif encoding == "zlib":
-        data = zlib.compress(raw)
-    elif encoding == "raw-deflate":
+    headers: dict[str, str | list[str]] = {}
+    if encoding == "raw-deflate":
         packer = zlib.compressobj(wbits=-15)
-        data = packer.compress(raw) + packer.flush()
-    else:
+        data, headers["Content-Encoding"] = packer.compress(raw) + packer.flush(), "deflate"
+    elif encoding == "latin-1":
         data = raw
-    text = dump([filler(), exchange(response_headers={"Content-Encoding": encoding}, body=data)])
+    else:
+        data, headers["Content-Encoding"] = bodies.encode(raw, (encoding,)), encoding
+    text = dump([filler(), exchange(response_headers=headers, body=data)])
     assert "!!binary" in text
     finding = only(scan_text(text, path="c.yaml"))
+    label = {"raw-deflate": "deflate", "latin-1": "binary"}.get(encoding, encoding)
     assert (finding.rule, finding.interaction, finding.location) == ("jwt", 1, f"response.body ({label})")
     assert finding.line == line_of(text, "!!binary")
     assert_hidden(finding, token)
+
+
+def test_an_archive_sent_without_content_encoding_is_opaque() -> None:
+    """A droplet or app-bits tarball is data, not a body to open: neither tool inflates it."""
+    data = gzip.compress(foreign_jwt().encode())
+    text = dump([exchange(response_headers={"Content-Type": "application/octet-stream"}, body=data)])
+    assert scan_text(text, path="c.yaml") == []
 
 
 @pytest.mark.parametrize("fmt", ["yaml", "json"])
@@ -447,10 +473,10 @@ def test_base64_wrapped_jwt(prefix: str) -> None:
 
 
 def test_base64_wrapped_bearer_token() -> None:
-    token = opaque()
+    token = opaque() + "7"  # a token in prose counts when it holds a digit
     blob = base64.urlsafe_b64encode(f"Authorization: Bearer {token}".encode()).decode()
     finding = only(scan([exchange(request_headers={"X-Forwarded-Auth": blob})]))
-    assert (finding.rule, finding.location) == ("bearer", "request.headers.X-Forwarded-Auth (base64)")
+    assert (finding.rule, finding.location) == ("authorization", "request.headers.X-Forwarded-Auth (base64)")
     assert_hidden(finding, token)
 
 
@@ -473,7 +499,7 @@ def test_plain_files_report_jwts_and_bearer_tokens_only(tmp_path: Path) -> None:
     found = scan_paths([tmp_path]).findings
     assert [(Path(f.path).name, f.line, f.interaction, f.location, f.rule) for f in found] == [
         ("test_client.py", 4, None, "line 4", "jwt"),
-        ("test_client.py", 5, None, "line 5", "bearer"),
+        ("test_client.py", 5, None, "line 5", "authorization"),
         ("token.json", 2, None, "line 2", "jwt"),
     ]
 
@@ -523,14 +549,16 @@ def test_markers_and_placeholders_are_not_findings() -> None:
         "token_endpoint": f"{UAA}",
         "code": 100004,
         "expires_in": 43199,
-        "jti": secrets.token_hex(16),
+        "jti": placeholder,
         "access_token": placeholder,
         "password": cfapi.REDACTED_CREDENTIAL,
         "client_secret": cfapi.PRIVATE_DATA_HIDDEN,
         "auth_password": None,
         "docker_credentials": {"username": "u", "password": cfapi.REDACTED_CREDENTIAL},
         "docker_credentials_json": dict(cfapi.REDACTED_MESSAGE),
-        "credentials": {"uri": "https://***:***@db.example.com", "password": cfapi.PRIVATE_DATA_HIDDEN_IN_LISTS},
+        "credentials": dict(cfapi.REDACTED_MESSAGE),
+        "syslog_drain_url": "https://***:***@db.example.com",
+        "dashboard_url": f"https://user:{cfapi.PRIVATE_DATA_HIDDEN_IN_LISTS}@broker.example.com",
         "passwordLastModified": "2015-11-03T00:54:16Z",
     }
     interactions = [
@@ -730,14 +758,14 @@ def _plant(kind: str, secret: str) -> tuple[dict[str, Any], str, str]:
     if kind == "bearer-opaque":
         return (
             exchange(request_headers={"Authorization": f"Bearer {secret}"}),
-            "bearer",
+            "authorization",
             "request.headers.Authorization",
         )
     if kind == "basic":
         credential = base64.b64encode(f"client:{secret}".encode()).decode()
         return (
             exchange(request_headers={"Authorization": f"Basic {credential}"}),
-            "basic",
+            "authorization",
             "request.headers.Authorization",
         )
     if kind == "cookie":
@@ -746,14 +774,14 @@ def _plant(kind: str, secret: str) -> tuple[dict[str, Any], str, str]:
         headers = {"Set-Cookie": f"__VCAP_ID__={secret}; Path=/"}
         return exchange(response_headers=headers), "cookie", "response.headers.Set-Cookie"
     if kind == "query":
-        return exchange(uri=f"{API}/v2/apps?page=1&refresh_token={secret}"), "query-secret", "request.uri"
+        return exchange(uri=f"{API}/v2/apps?page=1&refresh_token={secret}"), "url-query", "request.uri"
     if kind == "location":
         headers = {"Location": f"https://app.example.com/cb?code={secret}"}
-        return exchange(status=302, response_headers=headers), "query-secret", "response.headers.Location"
+        return exchange(status=302, response_headers=headers), "url-query", "response.headers.Location"
     if kind == "form":
         return (
             exchange(method="POST", request_body=f"grant_type=password&password={secret}"),
-            "form-secret",
+            "form-field",
             "request.body",
         )
     if kind == "body-key":
@@ -769,7 +797,8 @@ def _plant(kind: str, secret: str) -> tuple[dict[str, Any], str, str]:
         body = json.dumps({"entity": {"credentials": {"uri": f"mysql://u:{secret}@db:3306/x"}}})
         return exchange(body=body), "url-userinfo", "response.body"
     if kind == "gzip-jwt":
-        return exchange(body=gzip.compress(secret.encode())), "jwt", "response.body (gzip)"
+        headers = {"Content-Encoding": "gzip"}
+        return exchange(response_headers=headers, body=gzip.compress(secret.encode())), "jwt", "response.body (gzip)"
     if kind == "escaped-jwt":
         return exchange(body='{"x": "\\u0065' + secret[1:] + '"}'), "jwt", "response.body (json-escaped)"
     if kind == "encoded-jwt":

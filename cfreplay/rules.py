@@ -1,0 +1,960 @@
+"""The rule table: every kind of secret cfreplay removes, where it looks, and how it replaces it.
+
+This is the one definition of a secret.  The sanitizer applies these rules, the
+scanner looks for exactly what they would change, ``[tool.cfreplay.sanitize]``
+extends them, both reports name findings by their ids, and the README's table is
+generated from :data:`RULES`.  Adding a rule, a header, a key word or a
+credential format is one edit here; ``tests/test_rules.py`` proves both tools
+pick it up.
+
+Where a rule looks (:class:`Place`) decides how much context it needs:
+
+* name rules — a header, cookie, query parameter, form field, JSON key or
+  environment variable whose *name* says its value is secret;
+* value rules — a value that is a secret by its *shape*, wherever it sits:
+  JWTs, vendor credential formats (:mod:`cfreplay.credential_formats`),
+  passwords in URLs and command lines, project patterns.
+
+When both could apply to one value the name rule wins and replaces the whole
+value, except that a value which is one JWT is always replaced by a fake JWT
+(rule ``jwt``), so code that decodes tokens still works on replay.
+
+The knowledge comes from Cloud Foundry's own sources (cited per rule, and in
+``cloud-controller-v2.md`` §5), from UAA's endpoints, and from detect-secrets'
+plugins for vendor formats.
+"""
+
+from __future__ import annotations
+
+import enum
+import itertools
+import os
+import re
+import tomllib
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field, replace
+from functools import cached_property, lru_cache
+from pathlib import Path
+from typing import Any, Final
+
+from cfreplay import credential_formats
+from cfreplay.errors import CfreplayError
+
+__all__ = [
+    "RULES",
+    "Place",
+    "Replacement",
+    "Rule",
+    "RuleTable",
+    "SanitizeConfig",
+    "ValueHit",
+    "default_table",
+]
+
+
+class Place(enum.Enum):
+    """Where a rule looks."""
+
+    HEADER = "header, by name"
+    COOKIE = "cookie value"
+    URL = "URL in any string: query, userinfo, path"
+    FORM = "form field, by name"
+    JSON_KEY = "JSON value, by its key"
+    ENV_MAP = "environment variable, by name"
+    ANY_STRING = "any string, by its shape"
+
+
+class Replacement(enum.Enum):
+    """How a rule replaces what it finds."""
+
+    FAKE_JWT = "a fake JWT: same header and claims, PII faked, jti renewed, signed with the published test key"
+    PLACEHOLDER = "`cfreplay-redacted-` + 16 hex digits of a keyed hash: the same secret gives the same placeholder"
+    CREDENTIAL = "`***`, CC's own marker (a constant, so a replayed request still matches its recording)"
+    BY_NAME = "`***` for a password or client secret, a placeholder for a token, a fake for a JWT"
+    REDACTED_MESSAGE = '`{"redacted_message": "[PRIVATE DATA HIDDEN]"}`, as CC shows it'
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One kind of secret: its id (used in every report), where it looks, how it is replaced."""
+
+    id: str
+    places: tuple[Place, ...]
+    replacement: Replacement
+    summary: str
+    #: Where the knowledge comes from (a CF source file, UAA, detect-secrets, pyproject.toml).
+    source: str
+    #: Exact names (lower case) for name rules.
+    names: frozenset[str] = frozenset()
+    #: Words that make a name secret: as its last word (keys, headers) or anywhere (env names).
+    words: frozenset[str] = frozenset()
+    #: Last two words that make a name secret (``api_key``).
+    pairs: frozenset[tuple[str, str]] = frozenset()
+    #: The ``[tool.cfreplay.sanitize]`` key that adds names (or patterns) to this rule.
+    config_key: str | None = None
+    #: For value formats: the format, with its pattern and anchors.
+    format: credential_formats.CredentialFormat | None = None
+    #: Whether ``disable = [...]`` may turn the rule off (value formats only: name and
+    #: JWT rules are what cfreplay promises).
+    optional: bool = False
+
+
+# --------------------------------------------------------------------------- names
+
+#: Authorization headers (reference §5: every CC, UAA, doppler and log-cache request).
+AUTHORIZATION_HEADERS: Final = frozenset({"authorization", "proxy-authorization"})
+#: Cookie headers: names and attributes are kept, values are secret (UAA's JSESSIONID,
+#: X-Uaa-Csrf and Current-User, gorouter's __VCAP_ID__).
+COOKIE_HEADERS: Final = frozenset({"cookie", "set-cookie"})
+#: Headers whose whole value is a secret: route-service signatures (gorouter
+#: ``X-CF-Proxy-Signature``), UAA's CSRF token, and the common API-key and token headers.
+SECRET_HEADERS: Final = frozenset({
+    "x-cf-proxy-signature", "x-uaa-csrf", "x-csrf-token", "x-xsrf-token", "x-auth-token", "x-api-key", "api-key",
+    "private-token", "x-vault-token", "x-amz-security-token", "x-goog-api-key", "x-hub-signature",
+    "x-hub-signature-256",
+})  # fmt: skip
+#: The last word of a header name that makes it secret (``X-Foo-Token``, ``X-Signature``).
+SECRET_HEADER_WORDS: Final = frozenset({"token", "secret", "signature", "password", "passwd", "apikey"})
+#: The cf CLI's public client (``cf:`` with an empty secret) is no secret.
+PUBLIC_BASIC_CREDENTIALS: Final = frozenset({"Y2Y6"})
+
+#: The last word of a key (JSON key, query parameter, form field, -D option) that names a secret.
+SECRET_WORDS: Final = frozenset({
+    "password", "passwd", "pwd", "passphrase", "passcode", "secret", "token", "apikey", "credential",
+    "credentials", "signature",
+})  # fmt: skip
+#: The last two words of a key that name a secret (``api_key``, ``privateKey``).
+SECRET_PAIRS: Final = frozenset({
+    ("api", "key"), ("private", "key"), ("access", "key"), ("secret", "key"), ("signing", "key"),
+    ("encryption", "key"), ("master", "key"), ("account", "key"), ("auth", "key"), ("session", "key"),
+})  # fmt: skip
+#: Keys that are secret as a whole word: UAA's one-time codes (``/password_resets``,
+#: ``/autologin``; CC's own ``code`` is a number, and numbers are never secrets).
+SECRET_KEYS: Final = frozenset({"code", "otp"})
+#: Query and form parameters that carry secrets besides the named keys: OAuth and UAA
+#: grants, SAML posts, CSRF fields, and pre-signed blobstore URLs (AWS, GCS, Azure,
+#: Alibaba, WebDAV secure links).
+SECRET_PARAMS: Final = frozenset({
+    "code", "otp", "assertion", "client_assertion", "subject_token", "actor_token", "samlresponse",
+    "x-uaa-csrf", "_csrf", "csrf", "authenticity_token", "sig", "signature", "x-amz-signature",
+    "x-amz-credential", "x-amz-security-token", "x-goog-signature", "x-goog-credential", "md5",
+})  # fmt: skip
+#: The last word of an environment variable's name that makes its value secret: a wider
+#: list than for keys, because an env map is where users put every credential they have.
+SECRET_ENV_WORDS: Final = frozenset({
+    "pass", "password", "passwd", "pwd", "passphrase", "passcode", "secret", "token", "key", "apikey",
+    "credential", "credentials", "auth", "dsn", "cert", "private", "session", "salt", "signature", "otp",
+})  # fmt: skip
+
+#: Objects CC itself hides whole: service binding and key credentials.
+CREDENTIAL_OBJECT_KEYS: Final = frozenset({"credentials"})
+DOCKER_CREDENTIAL_KEYS: Final = frozenset({"docker_credentials_json", "docker_credentials"})
+#: Maps of environment variables (CCNG app presenters, ``/v2/apps/:guid/env``,
+#: ``/v2/config/environment_variable_groups``, v3's ``environment_variables``).
+ENV_MAP_KEYS: Final = frozenset({
+    "environment_json", "staging_env_json", "running_env_json", "system_env_json", "environment_variables",
+})  # fmt: skip
+#: Endpoints whose whole JSON body is an environment map.
+ENV_MAP_PATHS: Final = ("/v2/config/environment_variable_groups/",)
+#: Environment variables whose value is JSON that holds credentials objects.
+JSON_ENV_NAMES: Final = frozenset({"vcap_services"})
+#: Claims that identify a person; fake JWTs replace them.
+PII_CLAIMS: Final = ("email", "user_name", "user_id", "sub")
+#: Containers whose members are prompt definitions and links, not secrets (UAA ``GET /login``:
+#: ``prompts.password`` is ``["password", "Password"]``).
+UAA_PROMPT_KEYS: Final = frozenset({"prompts"})
+
+
+# --------------------------------------------------------------------------- the table
+
+_REF: Final = "cloud-controller-v2.md §5"
+
+#: Every built-in rule, in the order they take precedence.
+RULES: Final[tuple[Rule, ...]] = (
+    Rule(
+        "jwt",
+        (Place.ANY_STRING,),
+        Replacement.FAKE_JWT,
+        "JWTs anywhere: headers, bodies, URLs, cookies; standard or URL-safe base64, JSON-escaped (`\\/`, "
+        "`\\u0065yJ`), base64-wrapped, inside binary bodies. Tokens signed with cfreplay's published test key "
+        "or CC's documentation key are not secrets",
+        f"{_REF}; UAA UaaTokenServices.java",
+    ),
+    Rule(
+        "jwe",
+        (Place.ANY_STRING,),
+        Replacement.PLACEHOLDER,
+        "encrypted JWTs (five dot-separated parts): they cannot be re-signed, so they become a placeholder",
+        "RFC 7516",
+    ),
+    Rule(
+        "authorization",
+        (Place.HEADER, Place.ANY_STRING),
+        Replacement.BY_NAME,
+        "`Authorization` and `Proxy-Authorization`, every scheme: Bearer (opaque tokens), Basic (client id kept, "
+        "secret `***`; `Basic Y2Y6`, the cf CLI's public client, stays), Token, Digest, Negotiate…; and "
+        "`Bearer …`/`Basic …` credentials quoted in text",
+        f"{_REF}",
+        names=AUTHORIZATION_HEADERS,
+    ),
+    Rule(
+        "cookie",
+        (Place.COOKIE,),
+        Replacement.PLACEHOLDER,
+        "`Cookie` and `Set-Cookie` values (also several cookies joined by commas); names and attributes kept",
+        f"{_REF}; UAA UaaSessionConfig.java, CookieBasedCsrfTokenRepository.java; gorouter __VCAP_ID__",
+        names=COOKIE_HEADERS,
+    ),
+    Rule(
+        "secret-header",
+        (Place.HEADER,),
+        Replacement.PLACEHOLDER,
+        "headers whose whole value is secret: `X-CF-Proxy-Signature`, `X-Uaa-Csrf`, `X-Api-Key`, … and any "
+        "header whose last word is token, secret, signature or password",
+        f"{_REF}; gorouter route services",
+        names=SECRET_HEADERS,
+        words=SECRET_HEADER_WORDS,
+        pairs=SECRET_PAIRS,
+        config_key="headers",
+    ),
+    Rule(
+        "url-query",
+        (Place.URL,),
+        Replacement.BY_NAME,
+        "query and fragment parameters: `access_token`, `code`, `password`, `client_secret`, `assertion`, … and "
+        "pre-signed blobstore signatures (`X-Amz-Signature`, `X-Goog-Signature`, Azure `sig`, WebDAV `md5`); "
+        "also inside URL-encoded redirect URLs",
+        f"{_REF}; CCNG blob_dispatcher.rb",
+        names=SECRET_PARAMS,
+        config_key="query-params",
+    ),
+    Rule(
+        "url-userinfo",
+        (Place.URL,),
+        Replacement.CREDENTIAL,
+        "the password in `scheme://user:password@host` (also an empty user, `/` or `@` in the password), and "
+        "a user part that is a long token",
+        f"{_REF} (buildpack URLs, broker_url, syslog_drain_url)",
+    ),
+    Rule(
+        "url-path",
+        (Place.URL,),
+        Replacement.PLACEHOLDER,
+        "tokens in URL paths: `/oauth/token/revoke/<token id>`, UAA's `/Codes/<code>`",
+        "UAA TokenRevocationEndpoint.java, CodeStoreEndpoints.java",
+    ),
+    Rule(
+        "form-field",
+        (Place.FORM,),
+        Replacement.BY_NAME,
+        "form fields: `password`, `client_secret`, `refresh_token`, `code`, `passcode`, `assertion`, "
+        "`SAMLResponse`, CSRF fields (`X-Uaa-Csrf`, equal to its cookie's placeholder), …",
+        f"{_REF}; UAA login forms",
+        names=SECRET_PARAMS,
+        config_key="form-fields",
+    ),
+    Rule(
+        "docker-credentials",
+        (Place.JSON_KEY,),
+        Replacement.REDACTED_MESSAGE,
+        "`docker_credentials` and `docker_credentials_json` objects holding anything but nulls and markers",
+        "CCNG app/presenters/v2/app_presenter.rb",
+        names=DOCKER_CREDENTIAL_KEYS,
+    ),
+    Rule(
+        "credentials",
+        (Place.JSON_KEY,),
+        Replacement.REDACTED_MESSAGE,
+        "`credentials` objects (service bindings and keys, user-provided services, VCAP_SERVICES)",
+        "CCNG app/presenters/v2/base_presenter.rb",
+        names=CREDENTIAL_OBJECT_KEYS,
+    ),
+    Rule(
+        "token-id",
+        (Place.JSON_KEY,),
+        Replacement.PLACEHOLDER,
+        "`jti` token ids (they identify and revoke a token); a token response's `jti` follows its fake token",
+        f"{_REF}; UAA ClaimConstants.java",
+        names=frozenset({"jti"}),
+    ),
+    Rule(
+        "env-value",
+        (Place.ENV_MAP,),
+        Replacement.CREDENTIAL,
+        "values in environment maps (`environment_json`, `environment_variables`, `system_env_json`, "
+        "`running_env_json`, `staging_env_json`, environment variable groups) under names whose last word is "
+        "secret (`SENTRY_DSN`, `BASIC_AUTH`, `TLS_CERT`, `SECRET_KEY_BASE`); every value with `redact-all-env`",
+        f"{_REF}; CCNG apps_controller.rb#read_env",
+        names=ENV_MAP_KEYS,
+        words=SECRET_ENV_WORDS,
+        pairs=SECRET_PAIRS | {("key", "base")},
+        config_key="redact-all-env",
+    ),
+    Rule(
+        "secret-key",
+        (Place.JSON_KEY,),
+        Replacement.BY_NAME,
+        "JSON string values under keys whose last word names a secret (`password`, `client_secret`, "
+        "`access_token`, `passphrase`, `api_key`, `privateKey`), and UAA's one-time `code`; numbers, "
+        "booleans, links and paths are kept",
+        f"{_REF}; UAA endpoints",
+        names=SECRET_KEYS,
+        words=SECRET_WORDS,
+        pairs=SECRET_PAIRS,
+        config_key="json-keys",
+    ),
+    Rule(
+        "command-line",
+        (Place.ANY_STRING,),
+        Replacement.CREDENTIAL,
+        "secrets on command lines, in any string (app `command`, `JAVA_OPTS`): `-Dname=value`, "
+        "`--name=value`, `--name value` and `NAME=value` where the name names a secret",
+        f"{_REF} (CC censors `command` in audit events)",
+    ),
+    *(
+        Rule(
+            fmt.id,
+            (Place.ANY_STRING,),
+            Replacement.PLACEHOLDER,
+            fmt.summary,
+            f"{credential_formats.UPSTREAM} {credential_formats.UPSTREAM_VERSION} {fmt.plugin}",
+            format=fmt,
+            optional=True,
+        )
+        for fmt in credential_formats.FORMATS
+    ),
+    Rule(
+        "pattern",
+        (Place.ANY_STRING,),
+        Replacement.PLACEHOLDER,
+        "your own regexes (group 1, or the whole match, is replaced)",
+        "pyproject.toml",
+        config_key="patterns",
+    ),
+)
+
+_RULE_IDS: Final = frozenset(rule.id for rule in RULES)
+
+
+# --------------------------------------------------------------------------- name tests
+
+_CAMEL_BOUNDARY: Final = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
+_WORD_SPLIT: Final = re.compile(r"[^A-Za-z0-9]+")
+
+
+def words(name: str) -> tuple[str, ...]:
+    """The lower-case words of a name: ``clientSecret``, ``client-secret``, ``CLIENT_SECRET`` -> client, secret."""
+    return tuple(w for w in _WORD_SPLIT.split(_CAMEL_BOUNDARY.sub("_", name).lower()) if w)
+
+
+#: A value that is a link or a path, not a password (UAA ``/login`` ``links.passwd``,
+#: ``PWD=/home/vcap/app``): no userinfo, no whitespace.
+_LINK: Final = re.compile(r"/[^\s]*|[A-Za-z][A-Za-z0-9+.-]{0,30}://[^\s@]*")
+
+
+def is_link(value: str) -> bool:
+    """Whether *value* is a URL without userinfo or an absolute path: kept under secret-looking names."""
+    return len(value) < 4096 and _LINK.fullmatch(value) is not None
+
+
+# --------------------------------------------------------------------------- value formats
+
+#: JWS: base64 (URL-safe or standard; JSON may escape its slashes) header opening with
+#: ``{"`` (``eyJ``), then a payload and a signature that may be empty (``alg: none``).
+_B64: Final = r"[A-Za-z0-9_+=/-]"
+#: A run of base64 characters, in text where JSON may have escaped the slashes.
+#: (Atomic groups keep it linear: a run is never re-split on a failed match.)
+_B64_RUN: Final = r"(?>(?:[A-Za-z0-9_+=/-]+|\\/)+)"
+TOKEN_PATTERN: Final = re.compile(rf"eyJ(?=(?:{_B64}|\\/){{4}}){_B64_RUN}(?:\.{_B64_RUN}?){{2,4}}")
+#: One JWS or JWE, whole: what a value must be to count as "one JWT".
+_JWS: Final = re.compile(rf"eyJ{_B64}{{4,}}\.{_B64}{{4,}}\.{_B64}*")
+_JWE: Final = re.compile(rf"eyJ{_B64}{{4,}}\.{_B64}*\.{_B64}{{4,}}\.{_B64}{{4,}}\.{_B64}{{4,}}")
+
+
+@lru_cache(maxsize=8192)
+def token_kind(token: str) -> str | None:
+    """``"jwt"`` for a three-part token, ``"jwe"`` for five parts, ``None`` for anything else."""
+    if not token.startswith("eyJ"):
+        return None
+    if "\\/" in token:
+        token = token.replace("\\/", "/")
+    dots = token.count(".")
+    if dots == 2 and _JWS.fullmatch(token):
+        return "jwt"
+    if dots == 4 and _JWE.fullmatch(token):
+        return "jwe"
+    return None
+
+
+@dataclass(frozen=True)
+class ValueHit:
+    """Where a value rule matched in a string: the secret is ``text[start:end]``."""
+
+    rule: str
+    start: int
+    end: int
+
+
+_END_MARKER: Final = re.compile(r"-*[ \t]*END[ \t]+[A-Z0-9 ]*PRIVATE[ \t]+KEY(?: BLOCK)?[ \t]*-*|---- END SSH2[^\n]*")
+
+
+@dataclass(frozen=True)
+class _Format:
+    rule: str
+    pattern: re.Pattern[str]
+    anchors: tuple[str, ...]
+    lowered: tuple[str, ...]
+    block: bool = False
+    reach: tuple[int, int] = (0, 128)
+
+    def hits(self, text: str) -> Iterator[ValueHit]:
+        if self.block:
+            yield from self._blocks(text)
+            return
+        group = 1 if self.pattern.groups else 0
+        for match in self.pattern.finditer(text):
+            if match.start(group) < match.end(group):
+                yield ValueHit(self.rule, match.start(group), match.end(group))
+
+    def _blocks(self, text: str) -> Iterator[ValueHit]:
+        """A private key runs from its BEGIN marker to its END marker, or to the end of the string."""
+        position = 0
+        while (match := self.pattern.search(text, position)) is not None:
+            start = match.start()
+            while start > 0 and start > match.start() - 5 and text[start - 1] == "-":
+                start -= 1
+            end_marker = _END_MARKER.search(text, match.end())
+            if end_marker is None:
+                yield ValueHit(self.rule, start, len(text))  # no END anywhere later: nothing more to find
+                return
+            yield ValueHit(self.rule, start, end_marker.end())
+            position = end_marker.end()
+
+
+def _compile_format(fmt: credential_formats.CredentialFormat) -> _Format:
+    flags = re.IGNORECASE if fmt.ignore_case else 0
+    return _Format(
+        fmt.id,
+        re.compile(fmt.pattern, flags),
+        fmt.anchors,
+        tuple(a.lower() for a in fmt.anchors),
+        block=fmt.id == "private-key",
+        reach=fmt.reach,
+    )
+
+
+# --------------------------------------------------------------------------- configuration
+
+# ``[tool.cfreplay.sanitize]`` keys and the SanitizeConfig fields they set.
+_TOML_KEYS: Final = {
+    "headers": "headers",
+    "json-keys": "json_keys",
+    "query-params": "query_params",
+    "form-fields": "form_fields",
+    "patterns": "patterns",
+    "redact-all-env": "redact_all_env",
+    "disable": "disable",
+}
+
+
+@dataclass(frozen=True)
+class SanitizeConfig:
+    """A project's additions to the rule table.
+
+    Read from ``[tool.cfreplay.sanitize]`` in ``pyproject.toml`` (keys ``headers``,
+    ``json-keys``, ``query-params``, ``form-fields``, ``patterns``, ``redact-all-env``,
+    ``disable``) or given directly.  Each key extends the rule whose id the README's
+    rule table shows; ``disable`` turns off credential-format rules by id.
+    """
+
+    headers: tuple[str, ...] = ()
+    json_keys: tuple[str, ...] = ()
+    query_params: tuple[str, ...] = ()
+    form_fields: tuple[str, ...] = ()
+    patterns: tuple[str, ...] = ()
+    redact_all_env: bool = False
+    disable: tuple[str, ...] = ()
+    #: Where the config came from, for messages (not part of its identity).
+    source: str = field(default="", compare=False)
+
+    def __post_init__(self) -> None:
+        where = f"{self.source}: " if self.source else ""
+        for pattern in self.patterns:
+            try:
+                re.compile(pattern)
+            except re.error as error:
+                raise CfreplayError(f"{where}sanitize pattern {pattern!r} is not a valid regex: {error}") from None
+        known = {rule.id: rule for rule in RULES}
+        for rule_id in self.disable:
+            rule = known.get(rule_id)
+            if rule is None:
+                raise CfreplayError(f"{where}cannot disable {rule_id!r}: no such rule; {_did_you_mean(rule_id)}")
+            if not rule.optional:
+                raise CfreplayError(
+                    f"{where}cannot disable {rule_id!r}: only credential-format rules can be turned off"
+                )
+
+    @property
+    def empty(self) -> bool:
+        return self == SanitizeConfig()
+
+    @classmethod
+    def from_pyproject(cls, start: str | os.PathLike[str] | None = None) -> SanitizeConfig:
+        """The ``[tool.cfreplay.sanitize]`` table of the nearest ``pyproject.toml`` at or above *start* (the cwd)."""
+        found = find_pyproject(start)
+        return cls.from_toml(found) if found is not None else cls()
+
+    @classmethod
+    def from_toml(cls, path: str | os.PathLike[str]) -> SanitizeConfig:
+        return _config_from_toml(os.path.abspath(path), _mtime(path))
+
+    def merged(self, other: SanitizeConfig) -> SanitizeConfig:
+        """Both configs' additions; redact-all-env if either asks for it."""
+        return SanitizeConfig(
+            headers=self.headers + other.headers,
+            json_keys=self.json_keys + other.json_keys,
+            query_params=self.query_params + other.query_params,
+            form_fields=self.form_fields + other.form_fields,
+            patterns=self.patterns + other.patterns,
+            redact_all_env=self.redact_all_env or other.redact_all_env,
+            disable=self.disable + other.disable,
+            source=self.source or other.source,
+        )
+
+
+def _did_you_mean(name: str) -> str:
+    import difflib
+
+    close = difflib.get_close_matches(name, sorted(_RULE_IDS), n=3, cutoff=0.6)
+    return f"did you mean {', '.join(repr(c) for c in close)}?" if close else f"rules: {', '.join(sorted(_RULE_IDS))}"
+
+
+def find_pyproject(start: str | os.PathLike[str] | None = None) -> Path | None:
+    """The nearest ``pyproject.toml`` at or above *start* (default: the working directory)."""
+    directory = Path(start if start is not None else Path.cwd()).resolve()
+    if directory.is_file():
+        directory = directory.parent
+    for folder in (directory, *directory.parents):
+        candidate = folder / "pyproject.toml"
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def _mtime(path: str | os.PathLike[str]) -> int:
+    try:
+        return os.stat(path).st_mtime_ns
+    except OSError:
+        return -1
+
+
+@lru_cache(maxsize=32)
+def _config_from_toml(path: str, mtime: int) -> SanitizeConfig:
+    """Parsed once per version of the file: every cassette of a session asks."""
+    try:
+        document = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as error:
+        raise CfreplayError(f"{path}: cannot read [tool.cfreplay.sanitize]: {error}") from None
+    table = document.get("tool", {}).get("cfreplay", {}).get("sanitize", {})
+    if not isinstance(table, dict):
+        raise CfreplayError(f"{path}: [tool.cfreplay.sanitize] must be a table")
+    values: dict[str, Any] = {}
+    for key, value in table.items():
+        name = _TOML_KEYS.get(key)
+        if name is None:
+            known = ", ".join(sorted(_TOML_KEYS))
+            raise CfreplayError(f"{path}: unknown key {key!r} in [tool.cfreplay.sanitize]; known: {known}")
+        if name == "redact_all_env":
+            if not isinstance(value, bool):
+                raise CfreplayError(f"{path}: [tool.cfreplay.sanitize] {key} must be true or false")
+            values[name] = value
+        else:
+            if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+                raise CfreplayError(f"{path}: [tool.cfreplay.sanitize] {key} must be a list of strings")
+            values[name] = tuple(value)
+    return SanitizeConfig(**values, source=path)
+
+
+# --------------------------------------------------------------------------- the table with a project's additions
+
+
+class RuleTable:
+    """The built-in rules with a project's configuration applied: what both tools consult.
+
+    Every question the sanitizer and the scanner ask about a name or a value is a
+    method here, so the two cannot answer it differently.
+    """
+
+    def __init__(self, config: SanitizeConfig | None = None, *, rules: Sequence[Rule] = RULES) -> None:
+        self.config = config or SanitizeConfig()
+        disabled = set(self.config.disable)
+        self.rules: tuple[Rule, ...] = tuple(rule for rule in rules if rule.id not in disabled)
+        self.ids: frozenset[str] = frozenset(rule.id for rule in self.rules)
+        by_id = {rule.id: rule for rule in self.rules}
+        self.redact_all_env = self.config.redact_all_env
+        lower = str.lower
+        empty = Rule("", (), Replacement.PLACEHOLDER, "", "")
+        header, key, env = (by_id.get(name, empty) for name in ("secret-header", "secret-key", "env-value"))
+        self._headers = frozenset(itertools.chain(header.names, map(lower, self.config.headers)))
+        self._header_words, self._header_pairs = header.words, header.pairs
+        self._query = frozenset(itertools.chain(self._names(by_id, "url-query"), map(lower, self.config.query_params)))
+        self._form = frozenset(itertools.chain(self._names(by_id, "form-field"), map(lower, self.config.form_fields)))
+        self._keys = frozenset(itertools.chain(key.names, map(lower, self.config.json_keys)))
+        self._key_words, self._key_pairs = key.words, key.pairs
+        self._env_words = env.words
+        self._env_pairs = env.pairs
+        self.env_maps: frozenset[str] = env.names
+        self._memo: dict[tuple[str, str], bool] = {}
+        self._header_rules: dict[str, str | None] = {}
+        formats = [_compile_format(rule.format) for rule in self.rules if rule.format is not None]
+        patterns = [_Format("pattern", re.compile(p), (), ()) for p in self.config.patterns if "pattern" in self.ids]
+        self.formats: tuple[_Format, ...] = tuple(formats)
+        self.patterns: tuple[_Format, ...] = tuple(patterns)
+        self._priority = {rule.id: index for index, rule in enumerate(self.rules)}
+
+    @staticmethod
+    def _names(by_id: dict[str, Rule], rule_id: str) -> frozenset[str]:
+        rule = by_id.get(rule_id)
+        return rule.names if rule is not None else frozenset()
+
+    def priority(self, rule_id: str) -> int:
+        """Lower wins when two rules match one span (the table's order)."""
+        return self._priority.get(rule_id, len(self._priority))
+
+    def rule(self, rule_id: str) -> Rule:
+        for rule in self.rules:
+            if rule.id == rule_id:
+                return rule
+        raise KeyError(rule_id)
+
+    # ----------------------------------------------------------------- names
+
+    def _ask(self, question: str, name: str) -> bool:
+        """A name test, memoised: a session asks about the same few hundred names over and over."""
+        key = (question, name)
+        known = self._memo.get(key)
+        if known is None:
+            if len(self._memo) > 16384:
+                self._memo.clear()
+            known = self._memo[key] = self._answer(question, name)
+        return known
+
+    def _answer(self, question: str, name: str) -> bool:
+        parts = words(name)
+        last = parts[-1] if parts else ""
+        pair = (parts[-2], last) if len(parts) > 1 else None
+        lower = name.lower()
+        if question == "header":
+            return lower in self._headers or last in self._header_words or pair in self._header_pairs
+        named = lower in self._keys or last in self._key_words or pair in self._key_pairs
+        if question == "key":
+            return named
+        if question == "query":
+            return named or lower in self._query
+        if question == "form":
+            return named or lower in self._form
+        # "env": the same test with a wider list of words (an env map is where users keep
+        # every credential they have), still by the name's last word, so TOKEN_TTL and
+        # SESSION_TIMEOUT stay readable.
+        return named or last in self._env_words or pair in self._env_pairs
+
+    def header_rule(self, name: str) -> str | None:
+        """The rule that owns header *name*'s whole value, if any."""
+        known = self._header_rules.get(name, "")
+        if known != "":
+            return known
+        lower = name.lower()
+        if lower in AUTHORIZATION_HEADERS:
+            rule: str | None = "authorization"
+        elif lower in COOKIE_HEADERS:
+            rule = "cookie"
+        elif "secret-header" in self.ids and self._ask("header", lower):
+            rule = "secret-header"
+        else:
+            rule = None
+        if len(self._header_rules) < 4096:
+            self._header_rules[name] = rule
+        return rule
+
+    def secret_key(self, key: str) -> bool:
+        """Whether a JSON key (or an option name on a command line) names a secret."""
+        return self._ask("key", key)
+
+    def secret_query(self, name: str) -> bool:
+        return self._ask("query", name)
+
+    def secret_form(self, name: str) -> bool:
+        return self._ask("form", name)
+
+    def secret_env(self, name: str) -> bool:
+        """Whether an environment variable named *name* holds a secret (every one, with redact-all-env)."""
+        return self.redact_all_env or self._ask("env", name)
+
+    @staticmethod
+    def passwordish(name: str) -> bool:
+        """A credential the client chose (``***``) rather than one the server issued (a placeholder)."""
+        parts = words(name)
+        return bool(parts) and (
+            parts[-1] in ("password", "passwd", "pwd", "passphrase", "passcode", "secret", "credential", "credentials")
+            or (len(parts) > 1 and (parts[-2], parts[-1]) in SECRET_PAIRS)
+            or "pass" in parts
+        )
+
+    # ----------------------------------------------------------------- values
+
+    @cached_property
+    def name_triggers(self) -> tuple[str, ...]:
+        """Lower-case literals one of which every name a name rule would match holds."""
+        found: set[str] = set()
+        found.update(self._key_words, self._env_words, self._header_words, self._keys, self._query, self._form)
+        found.update(second for _, second in (*self._key_pairs, *self._header_pairs))
+        found.update(self.env_maps, CREDENTIAL_OBJECT_KEYS, DOCKER_CREDENTIAL_KEYS, self._headers, ("jti",))
+        return tuple(sorted(found))
+
+    @cached_property
+    def key_triggers(self) -> tuple[str, ...]:
+        """Names whose last characters a JSON key that any key rule reads ends with (for the scanner)."""
+        found: set[str] = set(self._key_words) | set(self._env_words) | set(self._keys)
+        found.update(second for _, second in (*self._key_pairs, *self._env_pairs))
+        found.update(CREDENTIAL_OBJECT_KEYS, DOCKER_CREDENTIAL_KEYS, ("jti",))
+        return tuple(sorted(found))
+
+    @property
+    def header_names(self) -> frozenset[str]:
+        """Header names a header rule owns outright (lower case)."""
+        return AUTHORIZATION_HEADERS | COOKIE_HEADERS | self._headers
+
+    @property
+    def header_words(self) -> frozenset[str]:
+        return self._header_words
+
+    @property
+    def header_pairs(self) -> frozenset[tuple[str, str]]:
+        return self._header_pairs
+
+    @cached_property
+    def header_triggers(self) -> tuple[str, ...]:
+        """Names whose last characters every header a header rule owns ends with."""
+        found: set[str] = set(AUTHORIZATION_HEADERS) | set(COOKIE_HEADERS) | set(self._headers)
+        found.update(self._header_words)
+        found.update(second for _, second in self._header_pairs)
+        return tuple(sorted(found))
+
+    @cached_property
+    def param_triggers(self) -> tuple[str, ...]:
+        """Names whose last characters every secret parameter, field or option name ends with."""
+        found: set[str] = set(self._query) | set(self._form) | set(self._keys) | set(self._key_words)
+        found.update(second for _, second in self._key_pairs)
+        return tuple(sorted(found))
+
+    @cached_property
+    def anchors(self) -> tuple[str, ...]:
+        """Lower-case literals of the value formats: a string holding none of them matches no format."""
+        return tuple(sorted({anchor for fmt in self.formats for anchor in fmt.lowered}))
+
+    def format_hits(self, text: str, lowered: str | None = None) -> list[ValueHit]:
+        """Credential formats and project patterns in *text*, leftmost first, overlaps resolved by priority."""
+        low = text.lower() if lowered is None else lowered
+        hits: list[ValueHit] = []
+        for fmt in self.formats:
+            if any(anchor in low for anchor in fmt.lowered):
+                hits.extend(fmt.hits(text))
+        for fmt in self.patterns:
+            hits.extend(fmt.hits(text))
+        return self.resolve(hits)
+
+    def resolve(self, hits: Iterable[ValueHit]) -> list[ValueHit]:
+        """Keep, of overlapping hits, the one whose rule comes first in the table (then the leftmost)."""
+        kept: list[ValueHit] = []
+        for hit in sorted(hits, key=lambda h: (self.priority(h.rule), h.start, -h.end)):
+            if all(hit.end <= other.start or hit.start >= other.end for other in kept):
+                kept.append(hit)
+        kept.sort(key=lambda h: h.start)
+        return kept
+
+
+@lru_cache(maxsize=1)
+def default_table() -> RuleTable:
+    """The built-in rules alone."""
+    return RuleTable()
+
+
+def markdown_table(rules: Sequence[Rule] = RULES) -> str:
+    """The rule table as README markdown: id, where it looks, how it replaces, what it covers."""
+    lines = [
+        "| rule id | where it looks | replaced by | what | extend with |",
+        "|---|---|---|---|---|",
+    ]
+    for rule in rules:
+        places = ", ".join(place.value for place in rule.places)
+        extend = f"`{rule.config_key}`" if rule.config_key else ("`disable`" if rule.optional else "")
+        summary = rule.summary.replace("|", "\\|")
+        lines.append(f"| `{rule.id}` | {places} | {rule.replacement.value} | {summary} | {extend} |")
+    return "\n".join(lines) + "\n"
+
+
+def replace_rule(rule: Rule, **changes: Any) -> Rule:
+    """A copy of *rule* with *changes* (for tests that extend the table)."""
+    return replace(rule, **changes)
+
+
+# --------------------------------------------------------------------------- shared detectors
+#
+# How each value rule finds its matches in a string.  The sanitizer calls these on the
+# strings it walks; the scanner calls them on the text around what its fast pass found.
+
+_PROSE_MIN_TOKEN: Final = 16
+
+
+def split_token(token: str) -> tuple[str, str]:
+    """A token-pattern match that is no JWS/JWE: its leading JWS (``eyJa.eyJb.sig`` of ``….png``) and the rest."""
+    parts = token.split(".")
+    head = ".".join(parts[:3])
+    if len(parts) > 3 and token_kind(head) == "jwt":
+        return head, token[len(head) :]
+    return "", token
+
+
+def credential_in_prose(scheme: str, credential: str) -> bool:
+    """Whether ``Bearer x``/``Basic x`` in free text is a credential and not prose ("Basic authentication").
+
+    A Basic credential must decode to ``user:secret``; a bearer token must be long and hold a digit.
+    """
+    import base64
+    import binascii
+
+    if scheme.lower() == "basic":
+        try:
+            decoded = base64.b64decode(credential + "=" * (-len(credential) % 4), validate=True).decode("utf-8")
+        except (binascii.Error, ValueError, UnicodeDecodeError):
+            return False
+        return ":" in decoded
+    return len(credential) >= _PROSE_MIN_TOKEN and any(c.isdigit() for c in credential)
+
+
+#: Characters that end a run of URL text when looking back for the ``?`` that makes a
+#: pair a query parameter.
+_URL_STOPS: Final = frozenset(" \t\r\n\"'<>\\")
+
+
+def param_rule(text: str, name_start: int) -> str:
+    """``url-query`` for a ``name=value`` pair in a URL's query or fragment, ``form-field`` otherwise.
+
+    A pair led by ``?`` or ``#`` is in a query; one led by ``&`` or ``;`` is when a ``?``
+    or ``#`` opens the run of URL characters it sits in.
+    """
+    lead = text[name_start - 1] if name_start > 0 else ""
+    if lead in ("?", "#"):
+        return "url-query"
+    lowest = max(0, name_start - 4096)
+    i = name_start - 1
+    while i > lowest:
+        i -= 1
+        char = text[i]
+        if char in _URL_STOPS:
+            break
+        if char in "?#":
+            return "url-query"
+    return "form-field"
+
+
+#: Where an authority begins: right after ``scheme://`` (JSON may escape the slashes).
+SCHEME_END: Final = re.compile(r":(?://|\\/\\/)")
+#: More ``@`` than this between ``://`` and the host is no URL.
+_MAX_ATS: Final = 16
+_URL_END: Final = re.compile(r"[\s\"'<>]|\\\"|\\n|\\u")
+_HOST: Final = re.compile(r"(?:[A-Za-z0-9._~%-]+|\[[0-9A-Fa-f:.]+\])(?::\d{1,5})?(?=[/?#]|\\/|[\s\"'<>,;)\]}]|\\|\Z)")
+_PLAIN_HOST: Final = re.compile(r"(?:[A-Za-z0-9._~%-]+|\[[0-9A-Fa-f:.]+\])(?::\d{1,5})?")
+_USER_TOKEN_MIN: Final = 20
+
+
+@dataclass(frozen=True)
+class Userinfo:
+    """The userinfo of a URL: ``text[start:end]`` is ``user[:password]``; ``secret`` what makes it one."""
+
+    start: int
+    end: int
+    user: str
+    password: str | None
+    secret: str
+
+
+def userinfo(text: str, start: int) -> Userinfo | None:
+    """The secret userinfo of the URL whose authority begins at *start* (just after ``://``), if any.
+
+    The userinfo ends at the last ``@`` that a host follows, so a password may hold an
+    unencoded ``@``, and (when what precedes the first ``/`` is no ``host[:port]``) a
+    ``/``.  It is a secret when it has a non-empty password, or a user part long enough
+    to be a token.  Already redacted (``***:***``) is no secret.
+    """
+    stop = _URL_END.search(text, start, start + 2048)
+    limit = stop.start() if stop is not None else min(len(text), start + 2048)
+    at = text.rfind("@", start, limit)
+    for _ in range(_MAX_ATS):
+        if at < start or _HOST.match(text, at + 1) is not None:
+            break
+        at = text.rfind("@", start, at)
+    else:
+        return None
+    if at <= start:
+        return None
+    candidate = text[start:at]
+    cut = min((i for i in (candidate.find("/"), candidate.find("?"), candidate.find("#")) if i >= 0), default=-1)
+    if cut >= 0:
+        authority = candidate[:cut].replace("\\", "")
+        if _PLAIN_HOST.fullmatch(authority) is not None or not authority:
+            return None  # the '@' is in the path or query (/@user, ?email=a@b)
+    user, colon, password = candidate.partition(":")
+    if colon:
+        if not password or (password == "***" and user in ("", "***")):
+            return None
+        return Userinfo(start, at, user, password, password)
+    if len(user) >= _USER_TOKEN_MIN and user != "***" and not user.startswith("cfreplay-redacted-"):
+        return Userinfo(start, at, user, None, user)
+    return None
+
+
+def redacted_userinfo(found: Userinfo) -> str:
+    """``***:***`` (``:***`` for an empty user; ``***`` for a token-only user)."""
+    if found.password is None:
+        return "***"
+    return (":" if not found.user else "***:") + "***"
+
+
+#: Tokens in URL paths: UAA's ``DELETE /oauth/token/revoke/{tokenId}`` (not ``…/user/…``
+#: or ``…/client/…``, which take ids) and ``/Codes/{code}``.
+PATH_TOKEN: Final = re.compile(r"(?:/oauth/token/revoke/(?!user/|client/)|/Codes/)([^/?#\s\"'\\<>&]+)")
+
+#: Command-line secrets: ``-Dname=value``, ``--name=value``, ``--name value``, ``NAME=value``.
+COMMAND_LINE: Final = re.compile(
+    r"(?<![\w.\-/&?#;=%])(?:"
+    r"-D(?P<prop>[A-Za-z_][\w.\-]{0,128})=(?P<prop_value>[^\s\"'\\]+)"
+    r"|--(?P<flag>[A-Za-z][\w\-]{0,128})(?:=|[ \t]+)(?P<flag_value>[^\s\"'\\\-][^\s\"'\\]*)"
+    r"|(?P<env>[A-Z][A-Z0-9_]{0,128})=(?P<env_value>[^\s\"'\\&;]+)"
+    r")"
+)
+
+
+def command_line_pair(match: re.Match[str]) -> tuple[str, str, int, int, bool]:
+    """(name, value, value start, value end, whether it is a NAME=value assignment) of a COMMAND_LINE match."""
+    for name, value in (("prop", "prop_value"), ("flag", "flag_value"), ("env", "env_value")):
+        if match[name] is not None:
+            return match[name], match[value], match.start(value), match.end(value), name == "env"
+    raise ValueError("not a command-line match")  # pragma: no cover - the pattern has three branches
+
+
+#: A comma that starts another cookie in a folded ``Set-Cookie`` (not the one in ``Expires=Wed, 21 Oct …``).
+_NEXT_COOKIE: Final = re.compile(r",[ \t]*(?=[^;,=\s]+=)")
+
+
+def set_cookie_segments(value: str) -> list[tuple[int, int]]:
+    """(start, end) of each cookie in a ``Set-Cookie`` value, several when joined by commas."""
+    segments: list[tuple[int, int]] = []
+    start = 0
+    for match in _NEXT_COOKIE.finditer(value):
+        if "expires=" in value[max(start, match.start() - 12) : match.start()].lower():
+            continue
+        segments.append((start, match.start()))
+        start = match.end()
+    segments.append((start, len(value)))
+    return segments
