@@ -20,6 +20,7 @@ from cfreplay.errors import (
     CfreplayError,
     NetworkBlocked,
     SchemaError,
+    SecretWarning,
     UnknownNameError,
     UnmatchedRequest,
 )
@@ -40,6 +41,7 @@ __all__ = [
     "SanitizeConfig",
     "Sanitizer",
     "SchemaError",
+    "SecretWarning",
     "Seeder",
     "UnknownNameError",
     "UnmatchedRequest",

@@ -22,6 +22,7 @@ import contextlib
 import gc
 import json
 import os
+import re
 import stat
 import tempfile
 import threading
@@ -128,8 +129,41 @@ def loads(raw: bytes | str, *, path: str | os.PathLike[str] = "<cassette>", form
     finally:
         if collecting:
             gc.enable()
+    if fmt == "yaml" and _ALIAS.search(text) is not None:
+        _check_expansion(document, path)
     _check(document, path)
     return Cassette(path, fmt, document)
+
+
+# A YAML anchor or alias where a node starts (after "key: ", "- ", or at a line's start).
+_ALIAS: Final = re.compile(r"(?:^|[:\-,\[{] ?)[&*][^\s*,\]}]", re.MULTILINE)
+#: How many nodes a cassette may expand to through YAML aliases: a few kilobytes of
+#: anchors and aliases ("billion laughs") can stand for billions of nodes.
+MAX_NODES: Final = 10_000_000
+
+
+def _check_expansion(document: Any, path: Path) -> None:
+    """Refuse a document whose aliases expand past :data:`MAX_NODES` (counted without expanding)."""
+    sizes: dict[int, int] = {}
+    stack: list[tuple[Any, bool]] = [(document, False)]
+    while stack:
+        node, done = stack.pop()
+        if not isinstance(node, (dict, list)):
+            continue
+        key = id(node)
+        if key in sizes:
+            continue
+        children = list(node.keys()) + list(node.values()) if isinstance(node, dict) else node
+        if not done:
+            stack.append((node, True))
+            stack.extend((child, False) for child in children if isinstance(child, (dict, list)))
+            continue
+        total = 1
+        for child in children:
+            total += sizes.get(id(child), 1) if isinstance(child, (dict, list)) else 1
+            if total > MAX_NODES:
+                raise CassetteError(path, f"expands through YAML aliases to more than {MAX_NODES:,} nodes (a bomb?)")
+        sizes[key] = total
 
 
 def _parse_json(text: str, path: Path) -> Any:

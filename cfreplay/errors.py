@@ -8,9 +8,13 @@ callers can catch the whole family with one ``except``::
     ├── UnknownNameError     an unknown error name, trait or field (with suggestions)
     ├── SchemaError          a value that breaks the v2 schema, naming the field
     ├── CassetteError        a cassette file that cannot be read or written, naming the file
-    │                        (and the interaction, when known)
+    │   │                    (and the interaction, when known)
+    │   ├── SecretLeft       a cassette that would still hold a secret after sanitizing
+    │   └── CassetteChanged  a cassette someone else changed while cfreplay worked on it
     ├── UnmatchedRequest     a request replay found no recording for (also an AssertionError)
     └── NetworkBlocked       a connection attempted during replay (also an AssertionError)
+
+    SecretWarning (a UserWarning)  a replayed cassette that still holds secrets
 
 The last two derive from ``AssertionError`` so that pytest reports a failed
 test, not a crash, and HTTP clients do not mistake them for connection errors.
@@ -27,10 +31,13 @@ from os import PathLike
 
 __all__ = [
     "ApiVersionError",
+    "CassetteChanged",
     "CassetteError",
     "CfreplayError",
     "NetworkBlocked",
     "SchemaError",
+    "SecretLeft",
+    "SecretWarning",
     "UnknownNameError",
     "UnmatchedRequest",
 ]
@@ -89,6 +96,17 @@ class CassetteError(CfreplayError):
         super().__init__(f"{where}: {message}")
 
 
+class SecretLeft(CassetteError):
+    """A cassette that would still hold a secret after sanitizing: nothing was written.
+
+    The message names the rule and the place, never the value.
+    """
+
+
+class CassetteChanged(CassetteError):
+    """A cassette that someone else changed while cfreplay worked on it: nothing was written."""
+
+
 class NetworkBlocked(CfreplayError, AssertionError):
     """A test tried to open a network connection while replaying a cassette."""
 
@@ -99,4 +117,13 @@ class UnmatchedRequest(CfreplayError, AssertionError):
     The message names the cassette, the record mode, the request and the
     closest recorded requests with the matcher that failed for each — all of it
     passed through the sanitizer, so it never prints a token into a CI log.
+    """
+
+
+class SecretWarning(UserWarning):
+    """A cassette entered for replay still holds what ``cfreplay sanitize`` would remove.
+
+    Replay goes on (the test may be what proves the cassette needs sanitizing), but
+    the file should not be committed as it is.  ``-W error::cfreplay.SecretWarning``
+    makes it fail the run.
     """

@@ -51,7 +51,7 @@ from vcr.request import Request as VcrRequest
 
 from cfreplay import bodies, clock, matchers, patching, writing
 from cfreplay import cassette as cassette_files
-from cfreplay.errors import CassetteError, CfreplayError, UnmatchedRequest
+from cfreplay.errors import CassetteError, CfreplayError, SecretWarning, UnmatchedRequest
 from cfreplay.network import block_network
 from cfreplay.sanitizer import Report, SanitizeConfig, Sanitizer
 from cfreplay.types import RECORD_MODES, RecordMode
@@ -192,6 +192,52 @@ def _parsed(path: Path) -> dict[str, Any] | None:
         _PARSED.pop(next(iter(_PARSED)))
     _PARSED[key] = data
     return data
+
+
+# Scan verdicts by (path, size, mtime, rule table): a suite replaying one cassette in many
+# tests scans it once per process.
+_SCANNED: dict[tuple[str, int, int, int], str | None] = {}
+
+
+def _warn_if_dirty(path: Path, sanitizer: Sanitizer) -> None:
+    """Warn (:class:`cfreplay.SecretWarning`) when a cassette about to replay holds findings.
+
+    Cassettes cfreplay wrote went through the write path's scan: they stay on the fast
+    path.  Any other (vcrpy's, pytest-recording's, hand-edited) is scanned once.
+    """
+    if _written_by_cfreplay(path):
+        return
+    try:
+        stat = path.stat()
+    except OSError:
+        return
+    key = (os.path.abspath(path), stat.st_size, stat.st_mtime_ns, id(sanitizer.table))
+    if key not in _SCANNED:
+        _SCANNED[key] = _dirt(path, sanitizer)
+    message = _SCANNED[key]
+    if message is not None:
+        import warnings
+
+        warnings.warn(SecretWarning(message), stacklevel=3)
+
+
+def _dirt(path: Path, sanitizer: Sanitizer) -> str | None:
+    from cfreplay import scanner
+
+    try:
+        findings = scanner.scan_file(path, table=sanitizer.table)
+    except CfreplayError:
+        return None  # loading names the problem
+    if not findings:
+        return None
+    counts: dict[str, int] = {}
+    for finding in findings:
+        counts[finding.rule] = counts.get(finding.rule, 0) + 1
+    rules = ", ".join(f"{rule} ×{count}" for rule, count in sorted(counts.items()))
+    return (
+        f"{path} holds {len(findings)} secret{'s' if len(findings) != 1 else ''} ({rules}); replaying it anyway. "
+        f"Run 'cfreplay sanitize {path}' before committing it."
+    )
 
 
 def _has_content(path: Path) -> bool:
@@ -653,6 +699,8 @@ class use_cassette(contextlib.ContextDecorator):
         exists = self.path.is_file() and _has_content(self.path)
         replay_only = self.record_mode == "none" or (self.record_mode == "once" and exists)
         moment = recorded_at(self.path) if exists and replay_only and self.freeze_time else None
+        if exists and replay_only:
+            _warn_if_dirty(self.path, self.sanitizer)
         active = ActiveCassette(self.path, self.record_mode, moment, frozen=moment is not None, offline=replay_only)
         hooks = _Hooks(self.sanitizer, writes=not replay_only)
         active.report = hooks.report

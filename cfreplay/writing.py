@@ -34,7 +34,7 @@ from typing import Any, Final
 import yaml
 
 from cfreplay import cassette as cassette_files
-from cfreplay.errors import CassetteError
+from cfreplay.errors import CassetteChanged, CassetteError, SecretLeft
 
 __all__ = [
     "CassetteChanged",
@@ -55,14 +55,6 @@ __all__ = [
 Fingerprint = tuple[int, int, int, int] | None
 #: Pass as ``expected`` to write whatever the file holds now.
 ANY: Final = "*"
-
-
-class SecretLeft(CassetteError):
-    """A cassette that would still hold a secret after sanitizing: nothing was written."""
-
-
-class CassetteChanged(CassetteError):
-    """A cassette that someone else changed while cfreplay worked on it: nothing was written."""
 
 
 def fingerprint(path: str | os.PathLike[str]) -> Fingerprint:
