@@ -65,13 +65,30 @@ class Place(enum.Enum):
 
 
 class Replacement(enum.Enum):
-    """How a rule replaces what it finds."""
+    """How a rule replaces what it finds (the value is the README's label; see :data:`REPLACEMENTS`)."""
 
-    FAKE_JWT = "a fake JWT: same header and claims, PII faked, jti renewed, signed with the published test key"
-    PLACEHOLDER = "`cfreplay-redacted-` + 16 hex digits of a keyed hash: the same secret gives the same placeholder"
-    CREDENTIAL = "`***`, CC's own marker (a constant, so a replayed request still matches its recording)"
-    BY_NAME = "`***` for a password or client secret, a placeholder for a token, a fake for a JWT"
-    REDACTED_MESSAGE = '`{"redacted_message": "[PRIVATE DATA HIDDEN]"}`, as CC shows it'
+    FAKE_JWT = "fake JWT"
+    PLACEHOLDER = "placeholder"
+    CREDENTIAL = "`***`"
+    BY_NAME = "by name"
+    REDACTED_MESSAGE = "CC's message"
+
+
+#: What each replacement is, for the README's legend.
+REPLACEMENTS: Final = {
+    Replacement.FAKE_JWT: "a structurally valid JWT with the same header and claims, `email`, `user_name`, "
+    "`user_id` and `sub` replaced by stable Faker values, `jti` renewed, `exp` and `iat` kept, signed with "
+    "cfreplay's published test key: code that decodes the token still works on replay",
+    Replacement.PLACEHOLDER: "`cfreplay-redacted-` and 16 hex digits of an HMAC keyed per run: the same secret "
+    "maps to the same placeholder everywhere in a run (a refresh token sent back still matches the one issued, a "
+    "CSRF field its cookie), while neither the secret nor its length can be read back",
+    Replacement.CREDENTIAL: "CC's own marker, a constant: a request the code sends on replay, sanitized the same "
+    "way, still matches its recording",
+    Replacement.BY_NAME: "`***` for a credential the client chose (a name ending in password, passphrase, "
+    "secret, …), a placeholder for one the server issued (a token, a code), a fake JWT for a JWT",
+    Replacement.REDACTED_MESSAGE: '`{"redacted_message": "[PRIVATE DATA HIDDEN]"}`, exactly as CC shows the '
+    "object to a reader without access",
+}
 
 
 @dataclass(frozen=True)
@@ -278,19 +295,6 @@ RULES: Final[tuple[Rule, ...]] = (
         names=frozenset({"jti"}),
     ),
     Rule(
-        "env-value",
-        (Place.ENV_MAP,),
-        Replacement.CREDENTIAL,
-        "values in environment maps (`environment_json`, `environment_variables`, `system_env_json`, "
-        "`running_env_json`, `staging_env_json`, environment variable groups) under names whose last word is "
-        "secret (`SENTRY_DSN`, `BASIC_AUTH`, `TLS_CERT`, `SECRET_KEY_BASE`); every value with `redact-all-env`",
-        f"{_REF}; CCNG apps_controller.rb#read_env",
-        names=ENV_MAP_KEYS,
-        words=SECRET_ENV_WORDS,
-        pairs=SECRET_PAIRS | {("key", "base")},
-        config_key="redact-all-env",
-    ),
-    Rule(
         "secret-key",
         (Place.JSON_KEY,),
         Replacement.BY_NAME,
@@ -304,11 +308,24 @@ RULES: Final[tuple[Rule, ...]] = (
         config_key="json-keys",
     ),
     Rule(
+        "env-value",
+        (Place.ENV_MAP,),
+        Replacement.CREDENTIAL,
+        "values in environment maps (`environment_json`, `environment_variables`, `system_env_json`, "
+        "`running_env_json`, `staging_env_json`, environment variable groups) under names whose last word is "
+        "secret (`SENTRY_DSN`, `BASIC_AUTH`, `TLS_CERT`, `SECRET_KEY_BASE`); every value with `redact-all-env`",
+        f"{_REF}; CCNG apps_controller.rb#read_env",
+        names=ENV_MAP_KEYS,
+        words=SECRET_ENV_WORDS,
+        pairs=SECRET_PAIRS | {("key", "base")},
+        config_key="redact-all-env",
+    ),
+    Rule(
         "command-line",
         (Place.ANY_STRING,),
         Replacement.CREDENTIAL,
-        "secrets on command lines, in any string (app `command`, `JAVA_OPTS`): `-Dname=value`, "
-        "`--name=value`, `--name value` and `NAME=value` where the name names a secret",
+        "secrets on command lines, in any string (an app's `command`, `JAVA_OPTS`): `-Dname=value`, "
+        "`--name=value` and `NAME=value` where the name's last word names a secret",
         f"{_REF} (CC censors `command` in audit events)",
     ),
     *(
@@ -780,17 +797,28 @@ def default_table() -> RuleTable:
 
 
 def markdown_table(rules: Sequence[Rule] = RULES) -> str:
-    """The rule table as README markdown: id, where it looks, how it replaces, what it covers."""
+    """The rule table as README markdown: id, what it covers, where it looks, how it replaces, its config key."""
     lines = [
-        "| rule id | where it looks | replaced by | what | extend with |",
+        "| rule | what it removes | looks at | replaced by | `[tool.cfreplay.sanitize]` |",
         "|---|---|---|---|---|",
     ]
     for rule in rules:
-        places = ", ".join(place.value for place in rule.places)
+        places = "; ".join(place.value for place in rule.places)
         extend = f"`{rule.config_key}`" if rule.config_key else ("`disable`" if rule.optional else "")
         summary = rule.summary.replace("|", "\\|")
-        lines.append(f"| `{rule.id}` | {places} | {rule.replacement.value} | {summary} | {extend} |")
+        lines.append(f"| `{rule.id}` | {summary} | {places} | {rule.replacement.value} | {extend} |")
+    lines.append("")
+    lines.extend(f"- **{kind.value}**: {text}." for kind, text in REPLACEMENTS.items())
     return "\n".join(lines) + "\n"
+
+
+def main() -> None:
+    """``python -m cfreplay.rules``: print the rule table as the README shows it."""
+    print(markdown_table(), end="")
+
+
+if __name__ == "__main__":
+    main()
 
 
 def replace_rule(rule: Rule, **changes: Any) -> Rule:

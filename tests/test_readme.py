@@ -35,3 +35,13 @@ def test_readme_test_passes_under_pytest(code: str, pytester: pytest.Pytester) -
     pytester.makepyfile(test_from_readme=code)
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-q")
     result.assert_outcomes(passed=code.count("def test_"))
+
+
+def test_the_rule_table_is_the_one_in_the_code() -> None:
+    """The README's rule table is generated from cfreplay/rules.py (``python -m cfreplay.rules``)."""
+    from cfreplay import rules
+
+    text = README.read_text()
+    start = text.index("<!-- rule-table -->\n") + len("<!-- rule-table -->\n")
+    end = text.index("<!-- /rule-table -->")
+    assert text[start:end] == rules.markdown_table(), "README.md's rule table is stale: paste python -m cfreplay.rules"
