@@ -1,10 +1,13 @@
 """Sanitize cost against a plain YAML load plus dump of the same cassette, in one run.
 
-Sanitizing a file means loading it, sanitizing every interaction and writing it
-back; the floor is the load and dump alone (libyaml, as vcrpy does them).  The
-target is at most 2x that floor.  Two cassettes are measured: a freshly recorded
-one full of secrets (UAA logins, bearer JWTs, cookies, env vars), and the same
-cassette once sanitized (the common case in CI: nothing left to do).
+What is timed is what ``cfreplay sanitize FILE`` does: read the file, load it,
+sanitize every interaction, serialise, scan the result (the write path's proof)
+and write it atomically — or, for a clean cassette, nothing after the sanitize
+pass.  The floor is reading, a libyaml load and dump, and writing the same file
+(what vcrpy itself does to save a cassette).  The target is at most 2x that
+floor.  Two cassettes are measured: a freshly recorded one full of secrets (UAA
+logins, bearer JWTs, cookies, env vars), and the same cassette once sanitized
+(the common case in CI: nothing left to do).
 
 Run it::
 
@@ -20,13 +23,15 @@ import json
 import platform
 import secrets
 import sys
+import tempfile
 import time
+from pathlib import Path
 from typing import Any
 
 import jwt
 import yaml
 
-from cfreplay import cassette, factories
+from cfreplay import cassette, factories, writing
 from cfreplay.sanitizer import Sanitizer
 
 try:
@@ -97,15 +102,18 @@ def main(argv: list[str] | None = None) -> int:
     clean = cassette.dumps(cleaned, "yaml")
 
     rows = []
+    folder = Path(tempfile.mkdtemp(prefix="cfreplay-bench-sanitize-"))
     for label, raw in (("secrets everywhere", dirty), ("already sanitized", clean)):
+        path = folder / "bench.yaml"
 
-        def floor(raw: bytes = raw) -> None:
-            yaml.dump(yaml.load(raw, Loader=Loader), Dumper=Dumper)
+        def floor(raw: bytes = raw, path: Path = path) -> None:
+            path.write_bytes(raw)
+            text = yaml.dump(yaml.load(path.read_bytes(), Loader=Loader), Dumper=Dumper)
+            cassette.atomic_write(path, text.encode("utf-8"))
 
-        def sanitize(raw: bytes = raw) -> None:
-            loaded = cassette.loads(raw, path="bench.yaml")
-            Sanitizer().sanitize_cassette(loaded)
-            cassette.dumps(loaded.data, loaded.format)
+        def sanitize(raw: bytes = raw, path: Path = path) -> None:
+            path.write_bytes(raw)
+            writing.sanitize_file(path, Sanitizer())
 
         base, ours = best(floor, args.repeat), best(sanitize, args.repeat)
         rows.append({"cassette": label, "mb": len(raw) / 1e6, "load_dump_s": base, "sanitize_s": ours,
