@@ -23,6 +23,7 @@ import gc
 import json
 import os
 import re
+import signal
 import stat
 import tempfile
 import threading
@@ -136,7 +137,10 @@ def loads(raw: bytes | str, *, path: str | os.PathLike[str] = "<cassette>", form
 
 
 # A YAML anchor or alias where a node starts (after "key: ", "- ", or at a line's start).
-_ALIAS: Final = re.compile(r"(?:^|[:\-,\[{] ?)[&*][^\s*,\]}]", re.MULTILINE)
+#: Where YAML may hold an anchor or an alias: after a key, an item marker, a flow
+#: separator or at the start of a line, after any blanks and an optional tag.  Text that
+#: only looks like one costs an expansion count, never a wrong answer.
+_ALIAS: Final = re.compile(r"(?:^|[:\-,\[{])[ \t]*(?:![^\s]*[ \t]+)?[&*][^\s*,\]}]", re.MULTILINE)
 #: How many nodes a cassette may expand to through YAML aliases: a few kilobytes of
 #: anchors and aliases ("billion laughs") can stand for billions of nodes.
 MAX_NODES: Final = 10_000_000
@@ -316,11 +320,16 @@ def atomic_write(path: str | os.PathLike[str], payload: bytes, *, mode: int | No
     except OSError as error:
         raise CassetteError(path, f"cannot be written: {error.strerror or error}") from None
     mode = kept if mode is None else mode & 0o7777
+    temporary: str | None = None
+    deferred = _defer_signals()
     try:
-        fd, temporary = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".cfreplay-tmp", dir=target.parent)
-    except OSError as error:
-        raise CassetteError(path, f"cannot be written: {error.strerror or error}") from None
-    try:
+        try:
+            fd, temporary = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".cfreplay-tmp", dir=target.parent)
+        finally:
+            # A SIGINT/SIGTERM that came while the file was being created is handled here,
+            # once its name is known: the except clause below removes it.
+            if deferred is not None:
+                signal.pthread_sigmask(signal.SIG_SETMASK, deferred)
         with os.fdopen(fd, "wb") as handle:
             handle.write(payload)
             handle.flush()
@@ -330,12 +339,24 @@ def atomic_write(path: str | os.PathLike[str], payload: bytes, *, mode: int | No
         os.chmod(temporary, mode)
         os.replace(temporary, target)
     except BaseException as error:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(temporary)
+        if temporary is not None:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(temporary)
         if isinstance(error, OSError):
             raise CassetteError(path, f"cannot be written: {error.strerror or error}") from None
         raise
     _fsync_directory(target.parent)
+
+
+#: Signals whose handlers must not run between creating the temporary file and knowing its name.
+_DEFERRED_SIGNALS: Final = frozenset({signal.SIGINT, signal.SIGTERM})
+
+
+def _defer_signals() -> set[int | signal.Signals] | None:
+    """Block SIGINT and SIGTERM in the main thread (the only one Python runs handlers in); the old mask."""
+    if not hasattr(signal, "pthread_sigmask") or threading.current_thread() is not threading.main_thread():
+        return None  # pragma: no cover - Windows, or a thread that never runs handlers
+    return signal.pthread_sigmask(signal.SIG_BLOCK, _DEFERRED_SIGNALS)
 
 
 def _keep_owner(temporary: str, owner: tuple[int, int]) -> None:
