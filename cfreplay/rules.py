@@ -38,17 +38,39 @@ from pathlib import Path
 from typing import Any, Final
 
 from cfreplay import credential_formats
+from cfreplay.detectors import (  # the table's detectors, re-exported for its readers
+    COMMAND_LINE,
+    PATH_TOKEN,
+    SCHEME_END,
+    Userinfo,
+    command_line_pair,
+    redacted_userinfo,
+    set_cookie_segments,
+    split_token,
+    token_kind,
+    userinfo,
+)
 from cfreplay.errors import CfreplayError
 
 __all__ = [
+    "COMMAND_LINE",
+    "PATH_TOKEN",
     "RULES",
+    "SCHEME_END",
     "Place",
     "Replacement",
     "Rule",
     "RuleTable",
     "SanitizeConfig",
+    "Userinfo",
     "ValueHit",
+    "command_line_pair",
     "default_table",
+    "redacted_userinfo",
+    "set_cookie_segments",
+    "split_token",
+    "token_kind",
+    "userinfo",
 ]
 
 
@@ -137,7 +159,7 @@ PUBLIC_BASIC_CREDENTIALS: Final = frozenset({"Y2Y6"})
 
 #: The last word of a key (JSON key, query parameter, form field, -D option) that names a secret.
 SECRET_WORDS: Final = frozenset({
-    "password", "passwd", "pwd", "passphrase", "passcode", "secret", "token", "apikey", "credential",
+    "password", "passwd", "pwd", "pass", "passphrase", "passcode", "secret", "token", "apikey", "credential",
     "credentials", "signature",
 })  # fmt: skip
 #: The last two words of a key that name a secret (``api_key``, ``privateKey``).
@@ -154,7 +176,7 @@ SECRET_KEYS: Final = frozenset({"code", "otp"})
 SECRET_PARAMS: Final = frozenset({
     "code", "otp", "assertion", "client_assertion", "subject_token", "actor_token", "samlresponse",
     "x-uaa-csrf", "_csrf", "csrf", "authenticity_token", "sig", "signature", "x-amz-signature",
-    "x-amz-credential", "x-amz-security-token", "x-goog-signature", "x-goog-credential", "md5",
+    "x-amz-credential", "x-amz-security-token", "x-goog-signature", "x-goog-credential", "md5", "jsessionid",
 })  # fmt: skip
 #: The last word of an environment variable's name that makes its value secret: a wider
 #: list than for keys, because an env map is where users put every credential they have.
@@ -376,32 +398,6 @@ def is_link(value: str) -> bool:
 
 # --------------------------------------------------------------------------- value formats
 
-#: JWS: base64 (URL-safe or standard; JSON may escape its slashes) header opening with
-#: ``{"`` (``eyJ``), then a payload and a signature that may be empty (``alg: none``).
-_B64: Final = r"[A-Za-z0-9_+=/-]"
-#: A run of base64 characters, in text where JSON may have escaped the slashes.
-#: (Atomic groups keep it linear: a run is never re-split on a failed match.)
-_B64_RUN: Final = r"(?>(?:[A-Za-z0-9_+=/-]+|\\/)+)"
-TOKEN_PATTERN: Final = re.compile(rf"eyJ(?=(?:{_B64}|\\/){{4}}){_B64_RUN}(?:\.{_B64_RUN}?){{2,4}}")
-#: One JWS or JWE, whole: what a value must be to count as "one JWT".
-_JWS: Final = re.compile(rf"eyJ{_B64}{{4,}}\.{_B64}{{4,}}\.{_B64}*")
-_JWE: Final = re.compile(rf"eyJ{_B64}{{4,}}\.{_B64}*\.{_B64}{{4,}}\.{_B64}{{4,}}\.{_B64}{{4,}}")
-
-
-@lru_cache(maxsize=8192)
-def token_kind(token: str) -> str | None:
-    """``"jwt"`` for a three-part token, ``"jwe"`` for five parts, ``None`` for anything else."""
-    if not token.startswith("eyJ"):
-        return None
-    if "\\/" in token:
-        token = token.replace("\\/", "/")
-    dots = token.count(".")
-    if dots == 2 and _JWS.fullmatch(token):
-        return "jwt"
-    if dots == 4 and _JWE.fullmatch(token):
-        return "jwe"
-    return None
-
 
 @dataclass(frozen=True)
 class ValueHit:
@@ -412,7 +408,10 @@ class ValueHit:
     end: int
 
 
-_END_MARKER: Final = re.compile(r"-*[ \t]*END[ \t]+[A-Z0-9 ]*PRIVATE[ \t]+KEY(?: BLOCK)?[ \t]*-*|---- END SSH2[^\n]*")
+#: A block's END line: PEM writes five dashes each side (two blocks may be glued: "-----END…----------BEGIN").
+_END_MARKER: Final = re.compile(
+    r"-{0,5}[ \t]*END[ \t]+[A-Z0-9 ]*PRIVATE[ \t]+KEY(?: BLOCK)?[ \t]*-{0,5}|---- END SSH2[^\n]*"
+)
 
 
 @dataclass(frozen=True)
@@ -438,7 +437,7 @@ class _Format:
         position = 0
         while (match := self.pattern.search(text, position)) is not None:
             start = match.start()
-            while start > 0 and start > match.start() - 5 and text[start - 1] == "-":
+            while start > position and start > match.start() - 5 and text[start - 1] == "-":
                 start -= 1
             end_marker = _END_MARKER.search(text, match.end())
             if end_marker is None:
@@ -761,7 +760,8 @@ class RuleTable:
     def param_triggers(self) -> tuple[str, ...]:
         """Names whose last characters every secret parameter, field or option name ends with."""
         found: set[str] = set(self._query) | set(self._form) | set(self._keys) | set(self._key_words)
-        found.update(second for _, second in self._key_pairs)
+        found.update(self._env_words)
+        found.update(second for _, second in (*self._key_pairs, *self._env_pairs))
         return tuple(sorted(found))
 
     @cached_property
@@ -824,165 +824,3 @@ if __name__ == "__main__":
 def replace_rule(rule: Rule, **changes: Any) -> Rule:
     """A copy of *rule* with *changes* (for tests that extend the table)."""
     return replace(rule, **changes)
-
-
-# --------------------------------------------------------------------------- shared detectors
-#
-# How each value rule finds its matches in a string.  The sanitizer calls these on the
-# strings it walks; the scanner calls them on the text around what its fast pass found.
-
-_PROSE_MIN_TOKEN: Final = 16
-
-
-def split_token(token: str) -> tuple[str, str]:
-    """A token-pattern match that is no JWS/JWE: its leading JWS (``eyJa.eyJb.sig`` of ``….png``) and the rest."""
-    parts = token.split(".")
-    head = ".".join(parts[:3])
-    if len(parts) > 3 and token_kind(head) == "jwt":
-        return head, token[len(head) :]
-    return "", token
-
-
-def credential_in_prose(scheme: str, credential: str) -> bool:
-    """Whether ``Bearer x``/``Basic x`` in free text is a credential and not prose ("Basic authentication").
-
-    A Basic credential must decode to ``user:secret``; a bearer token must be long and hold a digit.
-    """
-    import base64
-    import binascii
-
-    if scheme.lower() == "basic":
-        try:
-            decoded = base64.b64decode(credential + "=" * (-len(credential) % 4), validate=True).decode("utf-8")
-        except (binascii.Error, ValueError, UnicodeDecodeError):
-            return False
-        return ":" in decoded
-    return len(credential) >= _PROSE_MIN_TOKEN and any(c.isdigit() for c in credential)
-
-
-#: Characters that end a run of URL text when looking back for the ``?`` that makes a
-#: pair a query parameter.
-_URL_STOPS: Final = frozenset(" \t\r\n\"'<>\\")
-
-
-def param_rule(text: str, name_start: int) -> str:
-    """``url-query`` for a ``name=value`` pair in a URL's query or fragment, ``form-field`` otherwise.
-
-    A pair led by ``?`` or ``#`` is in a query; one led by ``&`` or ``;`` is when a ``?``
-    or ``#`` opens the run of URL characters it sits in.
-    """
-    lead = text[name_start - 1] if name_start > 0 else ""
-    if lead in ("?", "#"):
-        return "url-query"
-    lowest = max(0, name_start - 4096)
-    i = name_start - 1
-    while i > lowest:
-        i -= 1
-        char = text[i]
-        if char in _URL_STOPS:
-            break
-        if char in "?#":
-            return "url-query"
-    return "form-field"
-
-
-#: Where an authority begins: right after ``scheme://`` (JSON may escape the slashes).
-SCHEME_END: Final = re.compile(r":(?://|\\/\\/)")
-#: More ``@`` than this between ``://`` and the host is no URL.
-_MAX_ATS: Final = 16
-_URL_END: Final = re.compile(r"[\s\"'<>]|\\\"|\\n|\\u")
-_HOST: Final = re.compile(r"(?:[A-Za-z0-9._~%-]+|\[[0-9A-Fa-f:.]+\])(?::\d{1,5})?(?=[/?#]|\\/|[\s\"'<>,;)\]}]|\\|\Z)")
-_PLAIN_HOST: Final = re.compile(r"(?:[A-Za-z0-9._~%-]+|\[[0-9A-Fa-f:.]+\])(?::\d{1,5})?")
-_USER_TOKEN_MIN: Final = 20
-
-
-@dataclass(frozen=True)
-class Userinfo:
-    """The userinfo of a URL: ``text[start:end]`` is ``user[:password]``; ``secret`` what makes it one."""
-
-    start: int
-    end: int
-    user: str
-    password: str | None
-    secret: str
-
-
-def userinfo(text: str, start: int) -> Userinfo | None:
-    """The secret userinfo of the URL whose authority begins at *start* (just after ``://``), if any.
-
-    The userinfo ends at the last ``@`` that a host follows, so a password may hold an
-    unencoded ``@``, and (when what precedes the first ``/`` is no ``host[:port]``) a
-    ``/``.  It is a secret when it has a non-empty password, or a user part long enough
-    to be a token.  Already redacted (``***:***``) is no secret.
-    """
-    stop = _URL_END.search(text, start, start + 2048)
-    limit = stop.start() if stop is not None else min(len(text), start + 2048)
-    at = text.rfind("@", start, limit)
-    for _ in range(_MAX_ATS):
-        if at < start or _HOST.match(text, at + 1) is not None:
-            break
-        at = text.rfind("@", start, at)
-    else:
-        return None
-    if at <= start:
-        return None
-    candidate = text[start:at]
-    cut = min((i for i in (candidate.find("/"), candidate.find("?"), candidate.find("#")) if i >= 0), default=-1)
-    if cut >= 0:
-        authority = candidate[:cut].replace("\\", "")
-        if _PLAIN_HOST.fullmatch(authority) is not None or not authority:
-            return None  # the '@' is in the path or query (/@user, ?email=a@b)
-    user, colon, password = candidate.partition(":")
-    if colon:
-        if not password or (password == "***" and user in ("", "***")):
-            return None
-        return Userinfo(start, at, user, password, password)
-    if len(user) >= _USER_TOKEN_MIN and user != "***" and not user.startswith("cfreplay-redacted-"):
-        return Userinfo(start, at, user, None, user)
-    return None
-
-
-def redacted_userinfo(found: Userinfo) -> str:
-    """``***:***`` (``:***`` for an empty user; ``***`` for a token-only user)."""
-    if found.password is None:
-        return "***"
-    return (":" if not found.user else "***:") + "***"
-
-
-#: Tokens in URL paths: UAA's ``DELETE /oauth/token/revoke/{tokenId}`` (not ``…/user/…``
-#: or ``…/client/…``, which take ids) and ``/Codes/{code}``.
-PATH_TOKEN: Final = re.compile(r"(?:/oauth/token/revoke/(?!user/|client/)|/Codes/)([^/?#\s\"'\\<>&]+)")
-
-#: Command-line secrets: ``-Dname=value``, ``--name=value``, ``--name value``, ``NAME=value``.
-COMMAND_LINE: Final = re.compile(
-    r"(?<![\w.\-/&?#;=%])(?:"
-    r"-D(?P<prop>[A-Za-z_][\w.\-]{0,128})=(?P<prop_value>[^\s\"'\\]+)"
-    r"|--(?P<flag>[A-Za-z][\w\-]{0,128})(?:=|[ \t]+)(?P<flag_value>[^\s\"'\\\-][^\s\"'\\]*)"
-    r"|(?P<env>[A-Z][A-Z0-9_]{0,128})=(?P<env_value>[^\s\"'\\&;]+)"
-    r")"
-)
-
-
-def command_line_pair(match: re.Match[str]) -> tuple[str, str, int, int, bool]:
-    """(name, value, value start, value end, whether it is a NAME=value assignment) of a COMMAND_LINE match."""
-    for name, value in (("prop", "prop_value"), ("flag", "flag_value"), ("env", "env_value")):
-        if match[name] is not None:
-            return match[name], match[value], match.start(value), match.end(value), name == "env"
-    raise ValueError("not a command-line match")  # pragma: no cover - the pattern has three branches
-
-
-#: A comma that starts another cookie in a folded ``Set-Cookie`` (not the one in ``Expires=Wed, 21 Oct …``).
-_NEXT_COOKIE: Final = re.compile(r",[ \t]*(?=[^;,=\s]+=)")
-
-
-def set_cookie_segments(value: str) -> list[tuple[int, int]]:
-    """(start, end) of each cookie in a ``Set-Cookie`` value, several when joined by commas."""
-    segments: list[tuple[int, int]] = []
-    start = 0
-    for match in _NEXT_COOKIE.finditer(value):
-        if "expires=" in value[max(start, match.start() - 12) : match.start()].lower():
-            continue
-        segments.append((start, match.start()))
-        start = match.end()
-    segments.append((start, len(value)))
-    return segments

@@ -29,7 +29,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final
 
-from cfreplay import bodies, cfapi, redaction, rules
+from cfreplay import bodies, cfapi, detectors, redaction, rules
 from cfreplay.cassette import Cassette
 from cfreplay.errors import CassetteError
 from cfreplay.rules import RuleTable, SanitizeConfig
@@ -120,6 +120,7 @@ class Sanitizer:
     def sanitize_data(self, data: dict[str, Any], *, path: str | os.PathLike[str] = "<cassette>") -> Report:
         """Sanitize cassette data (vcrpy's dict) in place; the report says what changed."""
         report = Report()
+        shared = _shared_strings(data)
         for index, interaction in enumerate(data.get("interactions") or []):
             try:
                 self.sanitize_interaction(interaction, index, report)
@@ -138,6 +139,8 @@ class Sanitizer:
                 data[key] = self._walker.json(data[key], _noter(report, None), str(key), 0)
             except _TooDeep:
                 raise CassetteError(path, f"holds JSON nested deeper than {MAX_DEPTH} levels in {key!r}") from None
+        if shared:
+            _follow_aliases(data, shared, report)
         return report
 
     def sanitize_interaction(self, interaction: dict[str, Any], index: int | None, report: Report) -> None:
@@ -166,7 +169,7 @@ class Sanitizer:
     def sanitize_text(self, text: str, note: Callable[[str, str], None] | None = None, location: str = "text") -> str:
         """Every secret the value rules can see in free text (logs, error messages, listings)."""
         report = _ignore if note is None else (lambda where, rule, _secret: note(where, rule))
-        return self._walker.text(text, report, location, blobs=True)
+        return self._walker.text(text, report, location)
 
     def may_hold_secrets(self, header_names: Iterable[str], texts: Iterable[str]) -> bool:
         """A cheap, conservative pre-check: ``False`` only when no rule could change anything."""
@@ -186,6 +189,86 @@ class Sanitizer:
         return self.redactor.fake_jwt(token)
 
 
+# --------------------------------------------------------------------------- YAML aliases
+
+#: Where a string sits: (the keys from the cassette's root to it, interaction index, location).
+_Position = tuple[tuple[Any, ...], int | None, str]
+
+
+def _shared_strings(data: dict[str, Any]) -> dict[int, tuple[str, list[_Position]]]:
+    """Strings that are one object in several places: what a YAML alias (``*name``) loads to.
+
+    A value a rule replaces in one place must not survive where an alias copied it: the
+    sanitizer replaces it there too (see :func:`_follow_aliases`).  JSON and vcrpy's YAML
+    never share a string, so this is empty for them.
+    """
+    seen: dict[int, tuple[str, list[_Position]]] = {}
+    stack: list[tuple[Any, tuple[Any, ...], int | None, str]] = []
+    for key, value in data.items():
+        if key == "interactions" and isinstance(value, list):
+            stack.extend((item, (key, index), index, "") for index, item in enumerate(value))
+        elif key != "version":
+            stack.append(({key: value}, (), None, ""))
+    while stack:
+        node, path, index, location = stack.pop()
+        items = node.items() if isinstance(node, dict) else enumerate(node) if isinstance(node, list) else ()
+        for child, value in items:
+            if isinstance(value, str):
+                if len(value) >= 8:
+                    entry = seen.setdefault(id(value), (value, []))
+                    entry[1].append(((*path, child), index, location or str(child)))
+            elif isinstance(value, (dict, list)):
+                stack.append((value, (*path, child), index, _alias_location(location, child, node)))
+    return {ident: entry for ident, entry in seen.items() if len(entry[1]) > 1}
+
+
+def _alias_location(location: str, key: Any, node: Any) -> str:
+    """The sanitizer's location for a child (``response.headers.X-Api-Key``, ``response.body``, ``metadata``)."""
+    if not isinstance(node, dict):
+        return location
+    parts = location.split(".") if location else []
+    if len(parts) >= 3 or (len(parts) == 2 and parts[1] != "headers") or (parts and parts[0] not in _SIDES):
+        return location  # deeper than the sanitizer names
+    return f"{location}.{key}" if location else str(key)
+
+
+_SIDES: Final = ("request", "response")
+
+
+def _resolve(data: Any, path: tuple[Any, ...]) -> tuple[Any, Any] | None:
+    """The container and key at *path* now (the sanitizer may have replaced containers on the way)."""
+    node = data
+    for key in path[:-1]:
+        try:
+            node = node[key]
+        except (KeyError, IndexError, TypeError):
+            return None
+    return (node, path[-1]) if isinstance(node, (dict, list)) else None
+
+
+def _follow_aliases(data: dict[str, Any], shared: dict[int, tuple[str, list[_Position]]], report: Report) -> None:
+    """Replace every alias of a string a rule replaced somewhere, as that rule did."""
+    for original, positions in shared.values():
+        places = []
+        for path, index, where in positions:
+            found = _resolve(data, path) if path else None
+            if found is not None:
+                places.append((found[0], found[1], index, where))
+        replaced = [place for place in places if place[0][place[1]] is not original]
+        if not replaced:
+            continue
+        node, key, index, where = replaced[0]
+        replacement = node[key]
+        rule = next(
+            (c.rule for c in report.changes if c.interaction == index and where.startswith(c.location)),
+            next((c.rule for c in report.changes if c.interaction == index), "secret-key"),
+        )
+        for node, key, index, where in places:
+            if node[key] is original:
+                node[key] = replacement
+                report.changes.append(Change(index, where, rule, redaction.mask(rule, original)))
+
+
 def _noter(report: Report, index: int | None) -> Note:
     def note(location: str, rule: str, secret: str) -> None:
         report.changes.append(Change(index, location, rule, redaction.mask(rule, secret)))
@@ -196,25 +279,16 @@ def _noter(report: Report, index: int | None) -> Note:
 # --------------------------------------------------------------------------- the walk
 
 #: Lower-case literals, one of which any text a value rule could change holds (besides the
-#: credential formats' anchors and project patterns, which the table adds).  Escapes are
-#: here too: a secret may hide behind one.
+#: credential formats' anchors, the name rules' words and project patterns, which the table
+#: adds).  Escapes are here too: a secret may hide behind one.
 _TRIGGERS: Final = (
-    "eyj", "bearer", "basic", "://", "@", "=", "/revoke/", "/codes/", "\\u", "%",
+    "eyj", "bearer", "basic", "://", ":\\/\\/", "@", "=", "--", "/revoke/", "/codes/", "\\", "%",
 )  # fmt: skip
-_BASE64_BLOB: Final = re.compile(r"[A-Za-z0-9+/_-]{40,}={0,2}")
-_BLOB_NEEDLES: Final = ("eyJ", "earer ", "EARER ")
 _FROM_URLSAFE: Final = str.maketrans("-_", "+/")
 _TO_URLSAFE: Final = str.maketrans("+/", "-_")
-# Secrets written with JSON \uXXXX escapes (``\u0065yJ…``) in text that is not parsed as JSON:
-# a run of token characters and escapes around an escape (each character is read once).
-_ESCAPE: Final = re.compile(r"\\u[0-9a-fA-F]{4}")
-_ESCAPED_RUN: Final = re.compile(r"(?:\\u[0-9a-fA-F]{4}|[A-Za-z0-9_.\-+/=])+")
-_RUN_CHARS: Final = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-+/=")
-_UNICODE_ESCAPE: Final = re.compile(r"\\u([0-9a-fA-F]{4})")
-_AUTH_IN_TEXT: Final = re.compile(r"\b([Bb]earer|BEARER|[Bb]asic|BASIC)([ \t]+)([A-Za-z0-9._~+/=-]{8,})")
-_FORM_START: Final = re.compile(r"[\w.%+~*-]+=")
-_QUERY_PAIR: Final = re.compile(r"(?P<lead>[?&#;])(?P<name>[^=&#;\s\"'<>?\\]+)=(?P<value>[^&#;\s\"'<>\\]*)")
-_FORM_PAIR: Final = re.compile(r"(?P<lead>^|&)(?P<name>[^=&\s]+)=(?P<value>[^&\s]*)")
+_FORM_START: Final = re.compile(r"[A-Za-z0-9_.%:\[\]-]+=")
+#: How many times text is decoded again (an escape inside an escape…), as the scanner's views nest.
+_MAX_DECODINGS: Final = 3
 
 
 class _Walker:
@@ -225,6 +299,7 @@ class _Walker:
         self.redact = redactor
         self.triggers = tuple(sorted({*_TRIGGERS, *table.anchors, *table.name_triggers}))
         self.always = bool(table.patterns)  # project patterns can match anything
+        self.v3_env = False
         # Header values repeat across a session (one bearer token for hundreds of requests):
         # (name, value) -> (result, what it noted), replayed on a hit so reports still count each.
         self._headers: dict[tuple[str, str], tuple[str, tuple[tuple[str, str], ...]]] = {}
@@ -250,8 +325,14 @@ class _Walker:
             if cleaned is not container["string"]:
                 container["string"] = cleaned
         status = response.get("status")
-        if isinstance(status, dict) and isinstance(status.get("message"), str):
-            status["message"] = self.text(status["message"], note, "response.status")
+        if isinstance(status, dict):
+            for key in [k for k in status if k != "code"]:
+                status[key] = self.json(status[key], note, "response.status", 0)
+        for side, data in (("request", request), ("response", response)):
+            holder = data.get("body")
+            if isinstance(holder, dict):  # Ruby VCR's encoding, base64_string, a tool's extras
+                for key in [k for k in holder if k != "string"]:
+                    holder[key] = self.json(holder[key], note, f"{side}.body", 0)
         # Keys vcrpy does not know (Ruby VCR's recorded_at, a client's extras) are data too.
         for side, data, known in (
             ("request", request, ("uri", "headers", "body", "method")),
@@ -359,97 +440,119 @@ class _Walker:
         lowered = text.lower()
         if any(word in lowered for word in self.triggers):
             return True
-        return len(text) >= 40 and _BASE64_BLOB.search(text) is not None
+        return len(text) >= 24 and detectors.BASE64_RUN.search(text) is not None
 
-    def text(self, text: str, note: Note, location: str, *, blobs: bool = False, binary: bool = False) -> str:
-        """Every value rule, in the table's order, over free text."""
+    def text(self, text: str, note: Note, location: str, *, decodings: int = 0) -> str:
+        """Every value rule, in the table's order, over free text; then over its decodings."""
         if not self.worth_a_look(text):
             return text
-        if "\\u" in text:
-            text = self._escaped_runs(text, note, location)
-        text = rules.TOKEN_PATTERN.sub(lambda m: self._token(m[0], note, location), text)
-        if binary:  # only the shapes that survive in bytes: tokens and formats
-            return self._formats(text, note, location)
-        text = _AUTH_IN_TEXT.sub(lambda m: self._auth_in_text(m, note, location), text)
+        stripped = text.lstrip()
+        if stripped[:1] in ("{", "[") and stripped.rstrip()[-1:] in ("}", "]"):
+            parsed = self.json_text(text, note, location, strict=True)
+            if parsed is not None:
+                return parsed  # JSON held in a string: read like any JSON body
+        text = self._tokens(text, note, location)
+        text = self._auth_in_text(text, note, location)
         text = self._params(text, note, location, form=False)
         text = self._userinfos(text, note, location)
-        text = rules.PATH_TOKEN.sub(lambda m: self._path_token(m, note, location), text)
-        text = rules.COMMAND_LINE.sub(lambda m: self._command_line(m, note, location), text)
+        if "/" in text:
+            text = detectors.PATH_TOKEN.sub(lambda m: self._path_token(m, note, location), text)
+        if "=" in text or "--" in text:
+            text = detectors.COMMAND_LINE.sub(lambda m: self._command_line(m, note, location), text)
+        if '"' in text:
+            text = self._json_pairs(text, note, location)
         text = self._formats(text, note, location)
-        if blobs or (len(text) >= 40 and _BASE64_BLOB.fullmatch(text)):
-            text = _BASE64_BLOB.sub(lambda m: self._base64_blob(m[0], note, location), text)
+        text = self._base64_runs(text, note, location, decodings)
+        if decodings < _MAX_DECODINGS:
+            # What hides behind an escape (\u0065yJ…, %3Fcode%3D…) is read decoded, as the
+            # scanner reads it; found something, the text is kept decoded.
+            for present, decode in (
+                (detectors.printable_escapes, detectors.unescape),
+                (detectors.percent_escapes, detectors.unquote),
+            ):
+                if present(text):
+                    decoded = decode(text)
+                    cleaned = self.text(decoded, note, location, decodings=decodings + 1)
+                    if cleaned != decoded:
+                        text = cleaned
         return text
 
-    def _escaped_runs(self, text: str, note: Note, location: str) -> str:
+    def _tokens(self, text: str, note: Note, location: str) -> str:
+        if "eyJ" not in text:
+            return text
         out: list[str] = []
         last = 0
-        for escape in _ESCAPE.finditer(text):
-            if escape.start() < last:
-                continue
-            start = escape.start()
-            while start > last and text[start - 1] in _RUN_CHARS:
-                start -= 1
-            run_match = _ESCAPED_RUN.match(text, escape.start())
-            end = run_match.end() if run_match is not None else escape.end()
-            run = text[start:end]
-            plain = _UNICODE_ESCAPE.sub(lambda m: chr(int(m[1], 16)), run)
-            cleaned = self.text(plain, note, location)
-            out += [text[last:start], cleaned if cleaned != plain else run]
+        for start, end, kind in detectors.iter_tokens(text):
+            token = text[start:end]
+            if kind == "jwt":
+                replacement = self.redact.fake_jwt(token)
+                if replacement == token:
+                    continue
+                note(location, "jwt", token)
+            else:
+                note(location, "jwe", token)
+                replacement = self.redact.placeholder(token)
+            out += [text[last:start], replacement]
             last = end
+        if not out:
+            return text
         out.append(text[last:])
         return "".join(out)
 
-    def _token(self, token: str, note: Note, location: str) -> str:
-        kind = rules.token_kind(token)
-        if kind is None:
-            head, tail = rules.split_token(token)
-            return self._token(head, note, location) + tail if head else token
-        if kind == "jwt":
-            fake = self.redact.fake_jwt(token)
-            if fake != token:
-                note(location, "jwt", token)
-            return fake
-        note(location, "jwe", token)
-        return self.redact.placeholder(token)
-
-    def _auth_in_text(self, match: re.Match[str], note: Note, location: str) -> str:
-        scheme, space, credential = match[1], match[2], match[3]
-        if not rules.credential_in_prose(scheme, credential):
-            return match[0]
-        replaced = self.authorization(f"{scheme} {credential}", note, location)
-        return replaced.replace(" ", space, 1)
+    def _auth_in_text(self, text: str, note: Note, location: str) -> str:
+        if not any(word in text for word in ("earer", "EARER", "asic", "ASIC")):
+            return text
+        out: list[str] = []
+        last = 0
+        for scheme in detectors.SCHEMES.finditer(text):
+            if scheme.start() < last:
+                continue
+            basic = scheme[0].lower() == "basic"
+            found = detectors.auth_credential(text, scheme.end(), basic)
+            if found is None:
+                continue
+            start, end, credential = found
+            replaced = self.authorization(f"{scheme[0]} {credential}", note, location)
+            out += [text[last:start], replaced.partition(" ")[2]]
+            last = end
+        if not out:
+            return text
+        out.append(text[last:])
+        return "".join(out)
 
     def _params(self, text: str, note: Note, location: str, *, form: bool) -> str:
         """``name=value`` pairs: query parameters in any text, and the fields of a form body."""
         if "=" not in text:
             return text
-        pattern = _FORM_PAIR if form else _QUERY_PAIR
 
         def pair(match: re.Match[str]) -> str:
-            rule = "form-field" if form else rules.param_rule(text, match.start("name"))
+            lead = match["lead"]
+            if not lead and not form:
+                return match[0]  # a text's start is a form field only in a form body
+            rule = "form-field" if not lead else detectors.param_rule(text, match.start("name"))
             name = urllib.parse.unquote_plus(match["name"])
             plus = rule == "form-field"
             value = urllib.parse.unquote_plus(match["value"]) if plus else urllib.parse.unquote(match["value"])
             secret = self.table.secret_form(name) if rule == "form-field" else self.table.secret_query(name)
-            if secret and value and not redaction.is_redacted(value) and rules.token_kind(value) != "jwt":
+            if secret and value and not redaction.is_redacted(value) and detectors.token_kind(value) != "jwt":
                 note(location, rule, value)
                 replaced = redaction.REDACTED if self.table.passwordish(name) else self.redact.placeholder(value)
-                return f"{match['lead']}{match['name']}={urllib.parse.quote(replaced, safe='')}"
+                return f"{lead}{match['name']}={urllib.parse.quote(replaced, safe='')}"
             if value != match["value"] or "://" in value:
-                cleaned = self.text(value, note, location)
+                cleaned = self.text(value, note, location, decodings=_MAX_DECODINGS)
                 if cleaned != value:
                     quote = urllib.parse.quote_plus if plus else urllib.parse.quote
-                    return f"{match['lead']}{match['name']}={quote(cleaned, safe='')}"
+                    return f"{lead}{match['name']}={quote(cleaned, safe='')}"
             return match[0]
 
-        return pattern.sub(pair, text)
+        return detectors.PAIR.sub(pair, text)
 
     def _userinfos(self, text: str, note: Note, location: str) -> str:
-        if "//" not in text and "\\/\\/" not in text:
+        if "//" not in text and "\\/" not in text:
             return text
-        found: list[rules.Userinfo] = []
-        for match in rules.SCHEME_END.finditer(text):
-            info = rules.userinfo(text, match.end())
+        found: list[detectors.Userinfo] = []
+        for match in detectors.SCHEME_END.finditer(text):
+            info = detectors.userinfo(text, match.end())
             if info is not None and (not found or info.start >= found[-1].end):
                 found.append(info)
         if not found:
@@ -458,26 +561,44 @@ class _Walker:
         last = 0
         for info in found:
             note(location, "url-userinfo", info.secret)
-            out += [text[last : info.start], rules.redacted_userinfo(info)]
+            out += [text[last : info.start], detectors.redacted_userinfo(info)]
             last = info.end
         out.append(text[last:])
         return "".join(out)
 
     def _path_token(self, match: re.Match[str], note: Note, location: str) -> str:
         token = match[1]
-        if redaction.is_redacted(token) or rules.token_kind(token) is not None:
+        if redaction.is_redacted(token) or detectors.token_kind(token) is not None:
             return match[0]
         note(location, "url-path", token)
         return match[0][: match.start(1) - match.start(0)] + self.redact.placeholder(token)
 
     def _command_line(self, match: re.Match[str], note: Note, location: str) -> str:
-        name, value, start, end, assignment = rules.command_line_pair(match)
+        name, value, start, end, assignment = detectors.command_line_pair(match)
         secret = self.table.secret_env(name) if assignment else self.table.secret_key(name)
-        if not secret or redaction.is_redacted(value) or rules.is_link(value) or rules.token_kind(value) == "jwt":
+        if not secret or redaction.is_redacted(value) or rules.is_link(value) or detectors.token_kind(value) == "jwt":
             return match[0]
         note(location, "command-line", value)
         offset = match.start(0)
         return match[0][: start - offset] + redaction.REDACTED + match[0][end - offset :]
+
+    def _json_pairs(self, text: str, note: Note, location: str) -> str:
+        """``"key": "value"`` in text that did not parse as JSON (a truncated body, JSON inside HTML)."""
+        out: list[str] = []
+        last = 0
+        for key, start, end, value in detectors.json_pairs(text):
+            if not value or not self.table.secret_key(key) or redaction.is_redacted(value):
+                continue
+            if rules.is_link(value) or detectors.token_kind(value) == "jwt":
+                continue
+            note(location, "secret-key", value)
+            replaced = redaction.REDACTED if self.table.passwordish(key) else self.redact.placeholder(value)
+            out += [text[last:start], replaced]
+            last = end
+        if not out:
+            return text
+        out.append(text[last:])
+        return "".join(out)
 
     def _formats(self, text: str, note: Note, location: str) -> str:
         hits = self.table.format_hits(text)
@@ -496,16 +617,26 @@ class _Walker:
         out.append(text[last:])
         return "".join(out)
 
-    def _base64_blob(self, blob: str, note: Note, location: str) -> str:
-        urlsafe = "-" in blob or "_" in blob
-        decoded = _b64_text(blob.translate(_FROM_URLSAFE) if urlsafe else blob)
-        if decoded is None or not any(needle in decoded for needle in _BLOB_NEEDLES):
-            return blob
-        cleaned = self.text(decoded, note, location)
-        if cleaned == decoded:
-            return blob
-        encoded = base64.b64encode(cleaned.encode()).decode("ascii")
-        return encoded.translate(_TO_URLSAFE) if urlsafe else encoded
+    def _base64_runs(self, text: str, note: Note, location: str, decodings: int) -> str:
+        """Base64 runs (standard or URL-safe) that decode to text holding a JWT or a bearer token."""
+        if len(text) < 24 or decodings >= _MAX_DECODINGS:
+            return text
+
+        def run(match: re.Match[str]) -> str:
+            blob = match[0]
+            found = detectors.decode_wrapped(blob)
+            if found is None:
+                return blob
+            skip, raw = found
+            decoded = raw.decode("utf-8", "replace")
+            cleaned = self.text(decoded, note, location, decodings=decodings + 1)
+            if cleaned == decoded:
+                return blob
+            urlsafe = "-" in blob or "_" in blob
+            encoded = base64.b64encode(cleaned.encode()).decode("ascii")
+            return blob[:skip] + (encoded.translate(_TO_URLSAFE) if urlsafe else encoded)
+
+        return detectors.BASE64_RUN.sub(run, text)
 
     # ----------------------------------------------------------------- JSON
 
@@ -521,13 +652,26 @@ class _Walker:
             return [self.json(item, note, location, depth + 1) for item in value]
         if isinstance(value, dict):
             return self._object(value.items(), note, location, depth, dict)
+        if isinstance(value, bytes):  # YAML's !!binary outside a body (metadata, a tool's extras)
+            try:
+                decoded = value.decode("utf-8")
+            except UnicodeDecodeError:
+                latin = value.decode("latin-1")
+                cleaned_latin = self._binary_text(latin, note, location)
+                return value if cleaned_latin == latin else cleaned_latin.encode("latin-1", "replace")
+            cleaned = self.text(decoded, note, location)
+            return value if cleaned == decoded else cleaned.encode("utf-8")
         return value
 
     def _object(self, items: Iterable[tuple[Any, Any]], note: Note, location: str, depth: int, kind: type) -> Any:
         result: list[tuple[Any, Any]] = []
-        siblings = dict(items) if not isinstance(items, dict) else items
-        for key, item in list(items):
-            result.append((key, self._member(key, item, siblings, note, location, depth)))
+        pairs = list(items)
+        siblings = dict(pairs)
+        for key, item in pairs:
+            value = self._member(key, item, siblings, note, location, depth)
+            if isinstance(key, str):  # a key is a string like any other: a token used as a key is one
+                key = self.text(key, note, location)
+            result.append((key, value))
         return dict(result) if kind is dict else _Pairs(result)
 
     def _member(self, key: Any, item: Any, siblings: Mapping[Any, Any], note: Note, location: str, depth: int) -> Any:
@@ -542,7 +686,7 @@ class _Walker:
         if lower in rules.CREDENTIAL_OBJECT_KEYS and isinstance(item, (dict, list, _Pairs)) and _holds_secret(item):
             note(location, "credentials", "")
             return dict(cfapi.REDACTED_MESSAGE)
-        if lower in self.table.env_maps and isinstance(item, (dict, _Pairs)):
+        if (lower in self.table.env_maps or (lower == "var" and self.v3_env)) and isinstance(item, (dict, _Pairs)):
             return self.env(item, note, location, depth + 1)
         if lower == "jti" and isinstance(item, str):
             return self._token_id(item, siblings, note, location)
@@ -593,35 +737,47 @@ class _Walker:
         if not isinstance(value, str):
             return self.json(value, note, location, depth + 1)
         if value and not redaction.is_redacted(value):
+            if table.redact_all_env:
+                return self.named(value, "env-value", True, note, location)
             if table.secret_key(name):
                 if not rules.is_link(value):
                     return self.named(value, "secret-key", table.passwordish(name), note, location)
-            elif table.secret_env(name) and (table.redact_all_env or not rules.is_link(value)):
+            elif table.secret_env(name) and not rules.is_link(value):
                 return self.named(value, "env-value", True, note, location)
-        if value.lstrip()[:1] in ("{", "[") or name.lower() in rules.JSON_ENV_NAMES:
-            return self.json_text(value, note, location)
-        return self.text(value, note, location)
+        return self.text(value, note, location)  # JSON held in the value is read as JSON
 
-    def json_text(self, text: str, note: Note, location: str, *, env_map: bool = False) -> str:
-        """A JSON document held in text, sanitized with its layout kept where it can be."""
+    def json_text(
+        self, text: str, note: Note, location: str, *, env_map: bool = False, strict: bool = False
+    ) -> str | None:
+        """A JSON document held in text, sanitized with its layout kept where it can be.
+
+        Text that does not parse is read as text (with *strict*: ``None`` is returned).
+        JSON nested too deep for the parser is refused, not read as text: the key rules
+        would not see it.
+        """
         try:
             document = json.loads(text, object_pairs_hook=_pairs_hook)
-        except (ValueError, RecursionError):
-            return self.text(text, note, location)
+        except RecursionError:
+            raise _TooDeep from None
+        except ValueError:
+            return None if strict else self.text(text, note, location)
         noted: list[tuple[str, str, str]] = []
 
         def remember(where: str, rule: str, secret: str) -> None:
             noted.append((where, rule, secret))
 
-        if env_map and isinstance(document, (dict, _Pairs)):
-            cleaned = self.env(document, remember, location, 1)
-        else:
-            cleaned = self.json(document, remember, location, 0)
-        if not noted:
-            return text
-        for where, rule, secret in noted:
-            note(where, rule, secret)
-        return _json_like(document, cleaned, text)
+        try:
+            if env_map and isinstance(document, (dict, _Pairs)):
+                cleaned = self.env(document, remember, location, 1)
+            else:
+                cleaned = self.json(document, remember, location, 0)
+            if not noted:
+                return text
+            for where, rule, secret in noted:
+                note(where, rule, secret)
+            return _json_like(document, cleaned, text)
+        except RecursionError:
+            raise _TooDeep from None  # parsed, but too deep to walk or to write back
 
     # ----------------------------------------------------------------- bodies
 
@@ -661,22 +817,64 @@ class _Walker:
         try:
             text = data.decode("utf-8")
         except UnicodeDecodeError:
-            # Binary: only what keeps its shape in bytes (tokens, credential formats) can be found.
+            # Binary: read as Latin-1, so every byte is one character and ASCII stays ASCII;
+            # the shape rules find what an ASCII secret looks like there.
             latin = data.decode("latin-1")
-            return self.text(latin, note, location, binary=True).encode("latin-1")
+            cleaned_latin = self._binary_text(latin, note, location)
+            return data if cleaned_latin == latin else cleaned_latin.encode("latin-1", "replace")
         if not self.worth_a_look(text):
             return data
         content_type = bodies.header(headers, "content-type").lower()
         stripped = text.lstrip()
         if "json" in content_type or stripped[:1] in ("{", "["):
             env_map = any(path in uri for path in rules.ENV_MAP_PATHS)
-            cleaned = self.json_text(text, note, location, env_map=env_map)
+            # CC v3's /v3/apps/:guid/environment_variables holds the map under "var".
+            self.v3_env = "/environment_variables" in uri
+            try:
+                cleaned = self.json_text(text, note, location, env_map=env_map)
+            finally:
+                self.v3_env = False
+        elif "yaml" in content_type:
+            cleaned = self.yaml_text(text, note, location)
         elif _FORM_START.match(text):
             cleaned = self._params(text, note, location, form=True)
             cleaned = self.text(cleaned, note, location)
         else:
-            cleaned = self.text(text, note, location, blobs=True)
-        return data if cleaned == text else cleaned.encode("utf-8")
+            cleaned = self.text(text, note, location)
+        return data if cleaned is None or cleaned == text else cleaned.encode("utf-8")
+
+    def _binary_text(self, text: str, note: Note, location: str) -> str:
+        """The shape rules over a binary body read as Latin-1 (no JSON, no decodings)."""
+        if not self.worth_a_look(text):
+            return text
+        text = self._tokens(text, note, location)
+        text = self._auth_in_text(text, note, location)
+        text = self._params(text, note, location, form=False)
+        text = self._userinfos(text, note, location)
+        if "/" in text:
+            text = detectors.PATH_TOKEN.sub(lambda m: self._path_token(m, note, location), text)
+        if "=" in text or "--" in text:
+            text = detectors.COMMAND_LINE.sub(lambda m: self._command_line(m, note, location), text)
+        return self._formats(text, note, location)
+
+    def yaml_text(self, text: str, note: Note, location: str) -> str:
+        """A YAML document (CC v3 manifests) read like JSON; written back as YAML when something changed."""
+        import yaml
+
+        try:
+            document = yaml.safe_load(text)
+        except (yaml.YAMLError, RecursionError, ValueError, TypeError):
+            return self.text(text, note, location)
+        if not isinstance(document, (dict, list)):
+            return self.text(text, note, location)
+        noted: list[tuple[str, str, str]] = []
+        cleaned = self.json(document, lambda *seen: noted.append(seen), location, 0)
+        if not noted:
+            return text
+        for where, rule, secret in noted:
+            note(where, rule, secret)
+        result: str = yaml.safe_dump(cleaned, sort_keys=False, allow_unicode=True)
+        return result
 
 
 # --------------------------------------------------------------------------- helpers
@@ -692,16 +890,22 @@ def _pairs_hook(pairs: list[tuple[str, Any]]) -> Any:
 
 
 def _holds_secret(value: Any) -> bool:
-    """Whether an object holds anything but nulls, booleans and redaction markers."""
-    if isinstance(value, dict):
-        return any(_holds_secret(v) for v in value.values())
-    if isinstance(value, _Pairs):
-        return any(_holds_secret(v) for _, v in value)
-    if isinstance(value, list):
-        return any(_holds_secret(v) for v in value)
-    if isinstance(value, str):
-        return not redaction.is_redacted(value)
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
+    """Whether an object holds anything but nulls, booleans and redaction markers (any depth, no recursion)."""
+    stack = [value]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, dict):
+            stack.extend(node.values())
+        elif isinstance(node, _Pairs):
+            stack.extend(v for _, v in node)
+        elif isinstance(node, list):
+            stack.extend(node)
+        elif isinstance(node, str):
+            if not redaction.is_redacted(node):
+                return True
+        elif isinstance(node, bytes) or (isinstance(node, (int, float)) and not isinstance(node, bool)):
+            return True
+    return False
 
 
 def _claims(token: str) -> dict[str, Any] | None:

@@ -58,7 +58,7 @@ from typing import TYPE_CHECKING, Any, Final, Literal, NamedTuple
 
 import yaml
 
-from cfreplay import bodies, cassette, redaction, rules, tokens
+from cfreplay import bodies, cassette, detectors, redaction, rules, tokens
 from cfreplay.errors import CassetteError
 from cfreplay.rules import RuleTable
 
@@ -141,30 +141,16 @@ class ScanResult:
 # Whitespace as YAML may write it between two words of a scalar: spaces, a line break
 # folded by the emitter (libyaml writes a bare newline, PyYAML ends the line with a
 # backslash), or an escaped space.
-_GAP: Final = r"(?:[ \t]|\\?\r?\n[ \t]*|\\[ ])+"
-_TOKEN_CHAR: Final = r"[A-Za-z0-9._~+/=-]"
+_GAP: Final = detectors.GAP
 _B64: Final = r"(?:[A-Za-z0-9_+=/-]|\\/)"
 _B64_RUN: Final = r"(?>(?:[A-Za-z0-9_+=/-]+|\\/)+)"
-_JWT_AHEAD: Final = rf"eyJ(?={_B64}{{4}}){_B64_RUN}\."
-_MIN_TOKEN: Final = 16
-_BEARER_FILTER: Final = rf"(?={_GAP}(?:{_TOKEN_CHAR}|\\/){{{_MIN_TOKEN}}})(?!{_GAP}{_JWT_AHEAD})"
+#: A scheme must be followed by a gap and a credential's first characters (the rest is
+#: :func:`detectors.auth_credential`'s to decide).
+_BEARER_FILTER: Final = rf"(?={_GAP}(?:[A-Za-z0-9._~+/=-]|\\/))"
 _BASIC_FILTER: Final = rf"(?={_GAP}[A-Za-z0-9+/]{{4}})"
 # URL escapes worth decoding: letters, digits and unreserved characters (nobody escapes
 # those except to hide them) and the delimiters of an embedded query or userinfo.
-_PERCENT_AHEAD: Final = r"(?=[46][0-9A-Fa-f]|[57][0-9Aa]|3[0-9DdFf]|2[36DdEe]|5[Ff]|7[Ee]|40)"
-
-
-def _base64_signatures(needle: bytes) -> list[str]:
-    """The base64 text that *needle* becomes at each of the three byte alignments."""
-    signatures: set[str] = set()
-    for shift in range(3):
-        padded = b"\0" * shift + needle
-        encoded = base64.b64encode(padded + b"\0" * (-len(padded) % 3)).decode("ascii")
-        first = -(-8 * shift // 6)
-        last = 8 * (shift + len(needle)) // 6
-        signature = encoded[first:last]
-        signatures.update((signature, signature.translate(str.maketrans("+/", "-_"))))
-    return sorted(signatures)
+_PERCENT_AHEAD: Final = "(?=" + detectors.PERCENT_ESCAPE.pattern[1:] + ")"
 
 
 _SIGNATURE_ANCHORS: Final = "JKUBVW"
@@ -180,10 +166,6 @@ def _anchored(signature: str) -> tuple[str, str]:
     at = min(range(len(signature)), key=preference)
     behind = f"(?<={re.escape(signature[: at + 1])})" if at else ""
     return signature[at], behind + re.escape(signature[at + 1 :])
-
-
-_BASE64_NEEDLES: Final = (b"eyJ", b"earer ", b"EARER ")
-_BASE64_SIGNATURES: Final = sorted({s for needle in _BASE64_NEEDLES for s in _base64_signatures(needle)})
 
 
 _MAX_ENDING: Final = 10
@@ -249,7 +231,9 @@ class _Patterns:
         param_names = table.param_triggers
         alternatives: dict[str, tuple[str, str]] = {
             # The whole token: the handler then needs no second match.
-            "jwt": ("J", rf"(?<=eyJ)(?={_B64}{{4}}){_B64_RUN}(?:\.{_B64_RUN}?){{2,4}}"),
+            # A whole run of token characters, dots included, consumed once: the handler reads
+            # the tokens in it (a run that is no token is not read again, whatever its length).
+            "jwt": ("J", rf"(?<=eyJ){_B64_RUN}?(?:\.{_B64_RUN}?){{0,4}}"),
             "bearer": ("B", rf"earer{_BEARER_FILTER}"),
             "bearer_upper": ("B", rf"EARER{_BEARER_FILTER}"),
             "basic": ("B", rf"asic{_BASIC_FILTER}"),
@@ -263,8 +247,11 @@ class _Patterns:
             # Tokens in URL paths (UAA's revocation and code endpoints).
             "path_revoke": ("v", r"oke/(?<=/oauth/token/revoke/)"),
             "path_codes": ("C", r"odes/(?<=/Codes/)"),
-            "param": ("=", _endings(param_names, "=")),
+            "param": ("=", f"(?:{_endings(param_names, '=')}|{_endings(param_names, ']=')})"),
             "userinfo": ("@", r"""(?<=[^\s/?#"'<>]@)"""),
+            # "--password value" on a command line (the "--name=value" form is a parameter signal).
+            # Zero-width past the dash: what follows ("--BEGIN RSA…") may open other signals.
+            "flag": ("-", r"(?<=--)(?=[A-Za-z][\w-]{0,128}[ \t])"),
             "percent": ("%", _PERCENT_AHEAD),
             "tag_directive": ("%", r"(?:TAG|YAML)"),
             "binary": ("!", r"!binary(?=[ \t]*[|>\n]|[ \t]+[\"']?[A-Za-z0-9+/=])"),
@@ -273,13 +260,13 @@ class _Patterns:
             # or an item marker.  JSON inside a body scalar has quoted keys ("ports": [8080]).
             "hazard_map": ("{", r"(?<=\w: \{|\n- \{)(?=[ \t]*[^}\s])"),
             "hazard_list": ("[", r"(?<=\w: \[|\n- \[)(?=[ \t]*[^\]\s])"),
-            "hazard_anchor": ("&", r"(?<=\w: &|\n- &)(?=\S)"),
-            "hazard_alias": ("*", r"(?<=\w: \*|\n- \*)(?=\w)"),
+            "hazard_anchor": ("&", r"(?:(?<=\w: &)|(?<=- &))(?=\S)"),
+            "hazard_alias": ("*", r"(?:(?<=\w: \*)|(?<=- \*))(?=\w)"),
             "interaction": ("q", r"uest:(?<=\n- request:)"),
             "interaction_indented": ("q", r"uest:(?<=\n  - request:)"),
-            "interaction_json": ("q", r'uest":(?<="request":)'),
+            "interaction_json": ("q", r'uest":(?<=\n            "request":)'),
         }
-        for index, signature in enumerate(_BASE64_SIGNATURES):
+        for index, signature in enumerate(detectors.SIGNATURES):
             alternatives[f"base64_{index}"] = _anchored(signature)
         #: alternative name -> (formats whose anchor it finds, where its opening sits in the anchor)
         self.formats: dict[str, tuple[list[Any], int]] = {}
@@ -297,10 +284,18 @@ class _Patterns:
         self.alternatives = alternatives
         plain = {"jwt", "bearer", "bearer_upper", "bearer_lower", "basic", "basic_upper", "basic_lower"}
         plain |= {"userinfo", "percent", "escape", "escape_x", "escape_long"}
-        self.master = self._master(alternatives)
-        self.plain = self._master(
-            {n: a for n, a in alternatives.items() if n in plain or n.startswith(("base64_", "format_"))}
-        )
+        shapes = {"jwt", "bearer", "bearer_upper", "bearer_lower", "basic", "basic_upper", "basic_lower"}
+        shapes |= {"userinfo", "param", "flag", "path_revoke", "path_codes"}
+        self.allowed = {
+            "cassette": frozenset(alternatives),
+            "plain": frozenset(n for n in alternatives if n in plain or n.startswith(("base64_", "format_"))),
+            # A binary body read as Latin-1: the shape rules only, as the sanitizer applies them.
+            "binary": frozenset(n for n in alternatives if n in shapes or n.startswith("format_")),
+        }
+        self.masters = {
+            mode: self._master({n: a for n, a in alternatives.items() if n in names})
+            for mode, names in self.allowed.items()
+        }
 
         # Ends of JSON keys that can name a secret (written once, twice or three times escaped);
         # Python then checks the whole key.  The pattern opens on the literal '":'.
@@ -317,12 +312,23 @@ class _Patterns:
         # same indent.  Every header name is found (a literal prefix keeps this at memory
         # speed); the table, memoised per name, says which ones a rule owns.
         self.yaml_headers = {
-            indent: re.compile(
-                "\n" + " " * (indent + 6) + r"([A-Za-z][A-Za-z0-9_-]{0,127}):(?=\r?\n" + " " * (indent + 6) + "- )"
-            )
+            indent: re.compile("\n" + " " * (indent + 6) + f"({_HEADER_NAME}):(?=\\r?\\n" + " " * (indent + 6) + "- )")
             for indent in (0, 2)
         }
-        self.json_headers = re.compile("\n" + " " * 20 + r'"([A-Za-z][A-Za-z0-9_-]{0,127})": \[')
+        self.json_headers = re.compile("\n" + " " * 20 + f"({_JSON_STRING})" + r": \[")
+
+        # Alternatives sharing an opening: when one matches, the credential formats after it
+        # are tried at the same place too (a format anchored on '=' must not hide behind the
+        # parameter signal).  Other signals keep first-wins: "!!binary" is no other tag.
+        self.after: dict[str, re.Pattern[str] | None] = {}
+        by_first: dict[str, list[str]] = {}
+        for name, (first, _) in alternatives.items():
+            by_first.setdefault(first, []).append(name)
+        for first, names in by_first.items():
+            for at, name in enumerate(names):
+                later = [n for n in names[at + 1 :] if n.startswith("format_")]
+                rests = "|".join(f"{alternatives[n][1]}(?P<{n}>)" for n in later)
+                self.after[name] = re.compile(f"{re.escape(first)}(?:{rests})") if later else None
 
     @staticmethod
     def _master(alternatives: dict[str, tuple[str, str]]) -> re.Pattern[str]:
@@ -382,8 +388,16 @@ class _View(NamedTuple):
     anchor: int | None  # None for the file itself; else the file offset all hits point at
     suffix: str
     depth: int
-    cassette: bool
+    #: Which rules run: "cassette" (all), "binary" (shapes, no decodings: a body read as
+    #: Latin-1), "plain" (what needs no context: files that are no cassette).
+    mode: str
     ident: int
+    #: A body decoded from the file: a ``name=`` at its start is a form field.
+    body: bool = False
+
+    @property
+    def cassette(self) -> bool:
+        return self.mode == "cassette"
 
 
 class _Uncertain(Exception):
@@ -411,6 +425,8 @@ class _Scan:
         self.decoded_lines: set[tuple[int, str]] = set()
         self.views = 0
         self._walker: _WalkerType | None = None
+        #: The span of the interactions when the cassette's own keys must be parsed to be read.
+        self.outside: tuple[int, int] | None = None
         self.handlers: dict[str, Callable[[_View, re.Match[str]], int]] = {
             "jwt": self._jwt,
             "bearer": self._bearer,
@@ -424,6 +440,7 @@ class _Scan:
             "basic": self._basic,
             "basic_upper": self._basic,
             "param": self._param,
+            "flag": self._flag,
             "userinfo": self._userinfo,
             "percent": self._percent,
             "tag_directive": self._tag,
@@ -457,47 +474,99 @@ class _Scan:
 
     def run(self) -> list[Finding]:
         text = self.text
-        self._scan(self._new_view(text, None, "", 0, self.cassette))
+        self._scan(self._new_view(text, None, "", 0, "cassette" if self.cassette else "plain"))
         if self.fmt == "yaml" and self.cassette and (self.dangerous or text.startswith("!")):
             # A tag other than !!binary: the safe loader decides.  It raises CassetteError for
             # !!python/... tags, so such a file is never reported clean.
             cassette.loads(text, path=self.path, format="yaml")
         elif not self.cassette and self.path.lower().endswith((".yaml", ".yml")) and _YAML_TAG.search(text):
             _refuse_python_tags(text, self.path)
-        if self.cassette and not self._canonical():
-            self.uncertain.add(None)
+        if self.cassette:
+            self._check_layout()
         if self.cassette and (self.dangerous or self.uncertain or self.table.config.redact_all_env):
             return self._exact()
+        if self.outside is not None:
+            return sorted(self._findings() + self._outside_findings(), key=_order)
         return self._findings()
 
-    def _canonical(self) -> bool:
-        """Whether the file is laid out as vcrpy writes it, which the signal pass reads exactly.
+    def _check_layout(self) -> None:
+        """Send every interaction not laid out as vcrpy writes it to the exact engine.
 
-        Other layouts (quoted keys, four-space indents, flow style, JSON not indented by
-        four) are valid cassettes too; the exact engine reads them.
+        The signal pass finds header keys, body and status sections by their place in
+        vcrpy's layout; an interaction laid out otherwise (a quoted or commented header
+        key, a key vcrpy does not write, flow style) is valid, but only the parser reads
+        it exactly.  The cassette's own keys (``metadata``…), when there are any, are read
+        by the parser too (see :meth:`_outside_findings`).
         """
-        text = self.text
-        if not self.starts:
-            return "interactions" not in text[:4096] or _EMPTY_INTERACTIONS.search(text[:4096]) is not None
-        first = self.starts[0]
+        text, starts = self.text, self.starts
+        if not starts:
+            self.uncertain.add(None)  # no interactions, or none where vcrpy writes them: parse it
+            return
         if self.fmt == "json":
-            return text.startswith('{\n    "', 0) and text.startswith('{\n            "request":', first - 14)
-        child = "\n" + " " * (self.indent + 4)
-        line_end = text.find("\n", first)
-        return (
-            line_end >= 0
-            and text.startswith(child, line_end)
-            and text[line_end + len(child) : line_end + len(child) + 1].isalpha()
-        )
+            closing = text.find("\n    ]", starts[-1])
+            end = closing + 1 if closing >= 0 else len(text)
+            head, tail = text[: starts[0]], text[end:]
+            if head != _JSON_HEAD or _JSON_TAIL.fullmatch(tail) is None:
+                self.outside = (starts[0], end)
+            last = end - 1 if closing >= 0 else end  # the lookahead must not reach past the array
+            bad = _JSON_BAD_LINE.search(text, starts[0], last)
+            while bad is not None:
+                index = bisect.bisect_right(starts, bad.start()) - 1
+                self.uncertain.add(index)
+                following = starts[index + 1] if index + 1 < len(starts) else last
+                bad = _JSON_BAD_LINE.search(text, following, last)
+            return
+        top = (_COLUMN_ZERO if self.indent else _COLUMN_ZERO_KEY).search(text, starts[-1] + 1)
+        end = top.start() + 1 if top is not None else len(text)
+        if text[: starts[0]] != "interactions:\n" or _YAML_TAIL.fullmatch(text, end) is None:
+            self.outside = (starts[0], end)
+        layout = _yaml_layout(self.indent)
+        for index, start in enumerate(starts):
+            stop = starts[index + 1] if index + 1 < len(starts) else end
+            if layout.fullmatch(text, start, stop) is None:
+                self.uncertain.add(index)
 
-    def _new_view(self, text: str, anchor: int | None, suffix: str, depth: int, in_cassette: bool) -> _View:
+    def _outside_findings(self) -> list[Finding]:
+        """The cassette's own keys (``metadata``, a tool's extras), read by the parser and the sanitizer."""
+        assert self.outside is not None
+        start, end = self.outside
+        text = self.text
+        try:
+            if self.fmt == "json":
+                document = json.loads(text)
+            else:
+                document = yaml.load(text[:start] + text[end:], Loader=_SafeLoader)
+        except (ValueError, yaml.YAMLError, RecursionError):
+            document = None
+        if not isinstance(document, dict):
+            # Not readable apart from the interactions: the whole file goes to the parser.
+            self.uncertain.add(None)
+            return self._exact()
+        changes: list[Change] = []
+        noted: list[tuple[str, str, str]] = []
+        for key, value in document.items():
+            if key in ("interactions", "version"):
+                continue
+            try:
+                self.walker.json(value, lambda *seen, into=noted: into.append(seen), str(key), 0)
+            except RecursionError:
+                raise CassetteError(self.path, f"holds JSON nested too deep in {key!r}") from None
+        from cfreplay.sanitizer import Change as _Change
+
+        for where, rule, secret in noted:
+            changes.append(_Change(None, where, rule, redaction.mask(rule, secret)))
+        return self._from_report(changes, {})
+
+    def _new_view(
+        self, text: str, anchor: int | None, suffix: str, depth: int, mode: str, *, body: bool = False
+    ) -> _View:
         self.views += 1
-        return _View(text, anchor, suffix, depth, in_cassette, self.views)
+        return _View(text, anchor, suffix, depth, mode, self.views, body)
 
     def _scan(self, view: _View) -> None:
         text = view.text
         handlers = self.handlers
-        search = (self.patterns.master if view.cassette else self.patterns.plain).search
+        search = self.patterns.masters[view.mode].search
         saved = self.decoded_lines
         self.decoded_lines = set()
         if view.cassette and view.anchor is None:
@@ -506,9 +575,16 @@ class _Scan:
                 first = text.find("- request:")
                 self.indent = 2 if first >= 2 and text.startswith("  - request:", first - 2) else 0
             self._headers(view)
+        after = self.patterns.after
+        allowed = self.patterns.allowed[view.mode]
         pos = 0
         while (match := search(text, pos)) is not None:
             pos = handlers[match.lastgroup](view, match)  # type: ignore[index]
+            following = after[match.lastgroup]  # type: ignore[index]
+            while following is not None and (again := following.match(text, match.start())) is not None:
+                if again.lastgroup in allowed:
+                    pos = max(pos, handlers[again.lastgroup](view, again))
+                following = after[again.lastgroup]  # type: ignore[index]
         if view.cassette:
             if view.anchor is None and self.fmt == "yaml":
                 self._continuations(view)
@@ -531,12 +607,14 @@ class _Scan:
     def _cover(self, view: _View, start: int, end: int) -> None:
         self.covered.setdefault(view.ident, []).append((start, end))
 
-    def _view(self, parent: _View, text: str, offset: int, suffix: str, *, in_cassette: bool | None = None) -> None:
+    def _view(
+        self, parent: _View, text: str, offset: int, suffix: str, *, mode: str | None = None, body: bool = False
+    ) -> None:
         if parent.depth >= _MAX_DEPTH:
             return
         anchor = offset if parent.anchor is None else parent.anchor
-        keep = parent.cassette if in_cassette is None else in_cassette
-        self._scan(self._new_view(text, anchor, parent.suffix or suffix, parent.depth + 1, keep))
+        chosen = mode if mode is not None and parent.mode != "plain" else parent.mode
+        self._scan(self._new_view(text, anchor, parent.suffix or suffix, parent.depth + 1, chosen, body=body))
 
     def _interaction_at(self, view: _View, offset: int) -> int | None:
         point = offset if view.anchor is None else view.anchor
@@ -569,49 +647,46 @@ class _Scan:
         start = match.start() - 2
         if self._covered(view, start):
             return match.end()
-        token = view.text[start : match.end()]
-        kind = rules.token_kind(token.replace("\\/", "/"))
-        if kind is None:
-            head, _ = rules.split_token(token.replace("\\/", "/"))
-            if not head:
-                return match.end()
-            token, kind = view.text[start : start + len(head)], "jwt"
-        if kind == "jwe":
-            self._hit(view, start, "jwe", token)
-        elif not self._public(token):
-            self._hit(view, start, "jwt", token)
+        text = view.text
+        for token_start, token_end, kind in detectors.iter_tokens(text[start : match.end()]):
+            token = text[start + token_start : start + token_end]
+            if kind == "jwe":
+                self._hit(view, start + token_start, "jwe", token)
+            elif not self._public(token):
+                self._hit(view, start + token_start, "jwt", token)
+        if view.mode != "binary" and len(match.group()) >= 22:
+            # Base64 of '{"' opens on eyJ too: a run the alternative consumed may wrap a token.
+            run = text[start : match.end()]
+            if any(signature in run for signature in detectors.SIGNATURES):
+                self._decode_run(view, start)
         return match.end()
 
     def _bearer(self, view: _View, match: re.Match[str]) -> int:
-        found = _BEARER_TOKEN.match(view.text, match.end())
-        if found is None:
-            return match.end()
-        token = found.group(1).replace("\\/", "/")
-        if rules.credential_in_prose("bearer", token) and not redaction.is_redacted(token):
-            self._hit(view, found.start(1), "authorization", token, found.end(1))
-        return match.end()
+        return self._credential(view, match, basic=False)
 
     def _basic(self, view: _View, match: re.Match[str]) -> int:
-        found = _BASIC_VALUE.match(view.text, match.end())
-        if found is None:
-            return match.end()
-        value = found.group(1)
-        if value in rules.PUBLIC_BASIC_CREDENTIALS or not rules.credential_in_prose("basic", value):
-            return match.end()
-        secret = _basic_secret(value)
-        if secret is not None and secret and secret != redaction.REDACTED:
-            self._hit(view, found.start(1), "authorization", value, found.end(1))
+        return self._credential(view, match, basic=True)
+
+    def _credential(self, view: _View, match: re.Match[str], *, basic: bool) -> int:
+        found = detectors.auth_credential(view.text, match.end(), basic)
+        if found is not None:
+            start, end, credential = found
+            if not redaction.is_redacted(credential):
+                self._hit(view, start, "authorization", credential, end)
         return match.end()
 
     def _userinfo(self, view: _View, match: re.Match[str]) -> int:
         text = view.text
         at = match.start()
         lowest = max(0, at - 2048)
-        plain, escaped = text.rfind("://", lowest, at), text.rfind(":\\/\\/", lowest, at)
-        if plain < 0 and escaped < 0:
+        starts = [
+            text.rfind(separator, lowest, at) + len(separator)
+            for separator in ("://", ":\\/\\/", ":\\\\/\\\\/")
+            if text.rfind(separator, lowest, at) >= 0
+        ]
+        if not starts:
             return match.end()
-        start = plain + 3 if plain >= escaped else escaped + 5
-        found = rules.userinfo(text, start)
+        found = detectors.userinfo(text, max(starts))
         if found is not None and found.end == at:
             self._hit(view, found.start, "url-userinfo", found.secret, found.end)
         return match.end()
@@ -619,10 +694,10 @@ class _Scan:
     def _path_token(self, view: _View, match: re.Match[str]) -> int:
         if not view.cassette:
             return match.end()
-        found = rules.PATH_TOKEN.match(view.text, _path_start(view.text, match))
+        found = detectors.PATH_TOKEN.match(view.text, _path_start(view.text, match))
         if found is not None:
             token = found.group(1)
-            if not redaction.is_redacted(token) and rules.token_kind(token) is None:
+            if not redaction.is_redacted(token) and detectors.token_kind(token) is None:
                 self._hit(view, found.start(1), "url-path", token)
         return match.end()
 
@@ -644,12 +719,17 @@ class _Scan:
                 continue
             anchor_at = start - low
             group = 1 if fmt.pattern.groups else 0
-            for found in fmt.pattern.finditer(window):
-                if found.start() <= anchor_at < found.end() and found.start(group) < found.end(group):
-                    value = found.group(group)
-                    if not redaction.is_redacted(value):
-                        self._hit(view, low + found.start(group), fmt.rule, value, low + found.end(group))
-                    break
+            # The raw text may hold the value escaped once more than the string does
+            # ("aws_secret_access_key = \"…\"" in a JSON cassette): both readings count.
+            plain = window.replace('\\"', '"').replace("\\/", "/") if "\\" in window else window
+            for candidate in (window, plain) if plain != window else (window,):
+                shift = 0 if candidate is window else candidate[:anchor_at].count("\\") - window[:anchor_at].count("\\")
+                for found in fmt.pattern.finditer(candidate):
+                    if found.start() <= anchor_at + shift < found.end() and found.start(group) < found.end(group):
+                        value = found.group(group)
+                        if not redaction.is_redacted(value):
+                            self._hit(view, low + found.start(group), fmt.rule, value, low + found.end(group))
+                        return match.end()
         return match.end()
 
     # ----------------------------------------------------------------- name rules
@@ -657,18 +737,30 @@ class _Scan:
     def _headers(self, view: _View) -> None:
         """Every header key a header rule owns, read where vcrpy writes headers."""
         text = view.text
+        header_rule = self.table.header_rule
         if self.fmt == "json":
-            for match in self.patterns.json_headers.finditer(text):
-                if self.table.header_rule(match.group(1)) is not None:
-                    self._header(view, match.group(1), _json_values(text, match.end() - 1), match.start())
-            return
-        headers = self.patterns.yaml_headers.get(self.indent)
-        if headers is not None:
-            header_rule = self.table.header_rule
-            items = self.indent + 6
-            for match in headers.finditer(text):
-                if header_rule(match.group(1)) is not None:
-                    self._header(view, match.group(1), _yaml_items(text, match.end(), items), match.start())
+            matches = self.patterns.json_headers.finditer(text)
+        else:
+            matches = self.patterns.yaml_headers[self.indent].finditer(text)
+        for match in matches:
+            name = match.group(1)
+            if self.fmt == "json":
+                try:
+                    name = json.loads(name)
+                except ValueError:
+                    self._unsure(view, match.start())
+                    continue
+            rule = header_rule(name)
+            if rule is None and name.lower() != "content-type":
+                continue
+            if self.fmt == "json":
+                values = _json_values(text, match.end() - 1)
+            else:
+                values = _yaml_items(text, match.end(), self.indent + 6)
+            if rule is not None:
+                self._header(view, name, values, match.start())
+            elif values is not None and any("yaml" in value.lower() for _, _, value in values):
+                self._unsure(view, match.start())  # a YAML body: the exact engine reads it as YAML
 
     def _continuations(self, view: _View) -> None:
         """Double-quoted YAML scalars folded with ``\\``: their lines join without a space."""
@@ -699,17 +791,17 @@ class _Scan:
         equals = match.start()
         start = equals
         lowest = max(0, equals - 130)
-        while start > lowest and text[start - 1] in _NAME_CHARS:
+        while start > lowest and text[start - 1] in detectors.NAME_CHARS:
             start -= 1
         if start == equals:
             return match.end()
         lead = text[start - 1] if start > 0 else ""
         raw_name = text[start:equals]
-        if lead in "?&#;" and lead:
-            rule = rules.param_rule(text, start)
-        elif start == 0 and view.anchor is not None and view.cassette:
+        if lead and lead in "?&#;":
+            rule = detectors.param_rule(text, start)
+        elif start == 0 and view.body:
             rule = "form-field"  # a decoded body that opens with the field
-        elif view.cassette and _FORM_START.search(text, max(0, start - 16), start) is not None:
+        elif view.cassette and view.anchor is None and _FORM_START.search(text, max(0, start - 16), start):
             rule = "form-field"
         else:
             self._command_line(view, start)
@@ -721,20 +813,26 @@ class _Scan:
         found = _PARAM_VALUE.match(text, equals + 1)
         raw = found.group() if found is not None else ""
         value = urllib.parse.unquote_plus(raw) if rule == "form-field" else urllib.parse.unquote(raw)
-        if value and not redaction.is_redacted(value) and rules.token_kind(value) != "jwt":
+        if value and not redaction.is_redacted(value) and detectors.token_kind(value) != "jwt":
             self._hit(view, equals + 1, rule, value, equals + 1 + len(raw), owner=True)
             self._cover(view, equals + 1, equals + 1 + len(raw))
         return match.end()
 
+    def _flag(self, view: _View, match: re.Match[str]) -> int:
+        start = match.start() - 1
+        if start == 0 or view.text[start - 1] not in _FLAG_BOUNDARY:
+            self._command_line(view, start)
+        return match.end()
+
     def _command_line(self, view: _View, start: int) -> None:
         text = view.text
-        found = rules.COMMAND_LINE.match(text, start)
+        found = detectors.COMMAND_LINE.match(text, start)
         if found is None:
             return
-        name, value, value_start, value_end, _ = rules.command_line_pair(found)
-        if not self.table.secret_key(name):
+        name, value, value_start, value_end, assignment = detectors.command_line_pair(found)
+        if not (self.table.secret_env(name) if assignment else self.table.secret_key(name)):
             return
-        if redaction.is_redacted(value) or rules.is_link(value) or rules.token_kind(value) == "jwt":
+        if redaction.is_redacted(value) or rules.is_link(value) or detectors.token_kind(value) == "jwt":
             return
         self._hit(view, value_start, "command-line", value, value_end)
 
@@ -760,7 +858,9 @@ class _Scan:
             return
         lower = key.lower()
         after = match.end()
-        if lower in rules.CREDENTIAL_OBJECT_KEYS or lower in rules.DOCKER_CREDENTIAL_KEYS:
+        if (lower in rules.CREDENTIAL_OBJECT_KEYS or lower in rules.DOCKER_CREDENTIAL_KEYS) and _object_follows(
+            text, after
+        ):
             if not _redacted_object(text, after):
                 self._unsure(view, close)
             return
@@ -774,7 +874,7 @@ class _Scan:
             if value and not redaction.is_placeholder(value) and self._jti_kept(text, opening, value) is not True:
                 self._hit(view, start, "token-id", value, end, owner=True)
             return
-        if not value or redaction.is_redacted(value) or rules.token_kind(value) == "jwt":
+        if not value or redaction.is_redacted(value) or detectors.token_kind(value) == "jwt":
             return
         if self.table.secret_key(key):
             if rules.is_link(value):
@@ -790,15 +890,14 @@ class _Scan:
     def _jti_kept(self, text: str, opening: int, jti: str) -> bool | None:
         """Whether the sanitizer keeps a token response's ``jti``: only when it is its access token's
         own id and that token is published (a fake's jti is a placeholder already).  ``None``: unsure."""
-        found = _ACCESS_TOKEN.search(text, max(0, opening - 16384), opening)
-        last = None
-        while found is not None:
-            last = found
-            found = _ACCESS_TOKEN.search(text, found.end(), opening)
-        if last is None:
+        # The token is a sibling in the same object: between the braces around the jti.
+        lowest = text.rfind("{", max(0, opening - 16384), opening)
+        highest = text.find("}", opening, opening + 16384)
+        found = _ACCESS_TOKEN.search(text, max(lowest, 0), highest if highest >= 0 else len(text))
+        if found is None:
             return False
-        token = last.group(1).replace("\\/", "/")
-        if rules.token_kind(token) != "jwt" or not self._public(token):
+        token = found.group(1).replace("\\/", "/")
+        if detectors.token_kind(token) != "jwt" or not self._public(token):
             return False
         decoded = tokens.try_decode(token)
         return decoded is not None and decoded[1].get("jti") == jti
@@ -845,7 +944,7 @@ class _Scan:
         return match.end()
 
     def _escape(self, view: _View, match: re.Match[str]) -> int:
-        self._decode_line(view, match, _unescape, " (json-escaped)")
+        self._decode_line(view, match, detectors.unescape, " (json-escaped)")
         return match.end()
 
     def _decode_line(self, view: _View, match: re.Match[str], decode: Callable[[str], str], suffix: str) -> None:
@@ -861,24 +960,28 @@ class _Scan:
             self._view(view, decoded, match.start(), suffix)
 
     def _base64(self, view: _View, match: re.Match[str]) -> int:
+        self._decode_run(view, match.start())
+        return match.end()
+
+    def _decode_run(self, view: _View, start: int) -> None:
+        """The base64 run around *start*, decoded when it holds a token (each run once per view)."""
         text = view.text
-        start = match.start()
         lowest = max(0, start - 65536)
         while start > lowest and text[start - 1] in _BASE64_CHARS:
             start -= 1
         if (start, " (base64)") in self.decoded_lines:
-            return match.end()
+            return
         self.decoded_lines.add((start, " (base64)"))
         run = _BASE64_RUN.match(text, start, start + _MAX_BLOB)
-        blob = text[start : run.end() if run is not None else match.end()]
+        blob = text[start : run.end() if run is not None else start]
         if len(blob) < 24:
-            return match.end()
+            return
         if blob not in self.base64_decoded:
-            self.base64_decoded[blob] = _decode_wrapped(blob)
+            wrapped = detectors.decode_wrapped(blob)
+            self.base64_decoded[blob] = wrapped[1].decode("utf-8", "replace") if wrapped is not None else None
         decoded = self.base64_decoded[blob]
         if decoded is not None:
-            self._view(view, decoded, start, " (base64)", in_cassette=False)
-        return match.end()
+            self._view(view, decoded, start, " (base64)")
 
     def _binary(self, view: _View, match: re.Match[str]) -> int:
         if view.anchor is not None or self.fmt != "yaml":
@@ -906,10 +1009,10 @@ class _Scan:
         try:
             body = payload.decode("utf-8")
         except UnicodeDecodeError:
-            body, label = payload.decode("latin-1"), label if decoded is not None else "binary"
-            self._view(view, body, match.start(), f" ({label})", in_cassette=False)
+            # Read as Latin-1, as the sanitizer reads a binary body: ASCII stays ASCII.
+            self._view(view, payload.decode("latin-1"), match.start(), f" ({label})", mode="binary")
             return block.end()
-        self._view(view, body, match.start(), f" ({label})")
+        self._view(view, body, match.start(), f" ({label})", body=True)
         return block.end()
 
     def _codings(self, offset: int) -> tuple[str, ...] | None:
@@ -938,6 +1041,9 @@ class _Scan:
         if not self.hits:
             return []
         kept = self._resolved()
+        if self.outside is not None:
+            low, high = self.outside  # the rest is the parser's (see _outside_findings)
+            kept = [hit for hit in kept if low <= hit[0] < high]
         text = self.text
         best: dict[tuple[int, str, str], tuple[int, str]] = {}
         line, counted = 1, 0
@@ -1000,7 +1106,7 @@ class _Scan:
     def _exact(self) -> list[Finding]:
         """Findings from the sanitizer itself, for the interactions the signal pass could not settle."""
         whole = None in self.uncertain or self.dangerous or self.table.config.redact_all_env
-        from cfreplay.sanitizer import Report, Sanitizer
+        from cfreplay.sanitizer import MAX_DEPTH, Report, Sanitizer, _TooDeep
 
         sanitizer = Sanitizer(table=self.table, key=b"cfreplay-scan")
         sanitizer.redactor = _DryRedactor()
@@ -1023,10 +1129,22 @@ class _Scan:
                 sanitizer.sanitize_interaction(interaction, index, report_part)
             except bodies.TooLarge as error:
                 raise CassetteError(self.path, f"cannot be proven clean: {error}", interaction=index) from None
+            except _TooDeep:
+                raise CassetteError(
+                    self.path, f"holds JSON nested deeper than {MAX_DEPTH} levels", interaction=index
+                ) from None
             changes.extend(report_part.changes)
         exact = set(self.uncertain)
         kept = [finding for finding in self._findings() if finding.interaction not in exact]
+        if self.outside is not None:
+            kept += self._outside_findings()
         return sorted(kept + self._from_report(changes, parsed), key=_order)
+
+    def _key_line(self, key: str) -> int:
+        """The line of one of the cassette's own keys (1 when it cannot be told)."""
+        pattern = rf'^ {{4}}"{re.escape(key)}":' if self.fmt == "json" else rf"^['\"]?{re.escape(key)}['\"]?[ \t]*:"
+        found = re.search(pattern, self.text, re.MULTILINE)
+        return self.text.count("\n", 0, found.start()) + 1 if found is not None else 1
 
     def _parse_interaction(self, index: int) -> dict[str, Any] | None:
         text = self.text
@@ -1070,7 +1188,10 @@ class _Scan:
                 codings = bodies.content_encoding(side.get("headers") if isinstance(side, dict) else None)
                 if codings:
                     location += f" ({'+'.join(codings)})"
-            line = lines.get(offset) or self.text.count("\n", 0, offset) + 1
+            if index is None:
+                line = self._key_line(location.split(".", 1)[0])
+            else:
+                line = lines.get(offset) or self.text.count("\n", 0, offset) + 1
             findings.append(Finding(self.path, index, location, change.rule, change.masked, line))
         return sorted(findings, key=_order)
 
@@ -1097,17 +1218,14 @@ def _path_start(text: str, match: re.Match[str]) -> int:
 
 
 _ACCESS_TOKEN: Final = re.compile(r'access_token\\*"\s*:\s*\\*"(eyJ[A-Za-z0-9_\-+/=.\\]+?)\\*"')
-_BEARER_TOKEN: Final = re.compile(rf"{_GAP}({_TOKEN_CHAR}(?:{_TOKEN_CHAR}|\\/)*)")
-_BASIC_VALUE: Final = re.compile(rf"{_GAP}([A-Za-z0-9+/]+=*)")
 _PARAM_VALUE: Final = re.compile(r"""[^&#;\s"'\\<>]*""")
-_NAME_CHARS: Final = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.%-")
+#: Characters that, before "--", make it no command-line flag (COMMAND_LINE's lookbehind).
+_FLAG_BOUNDARY: Final = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-/&?#;=%:[]")
 _FORM_START: Final = re.compile(r"""(?:body|string)\\?"?:[ \t]*\\?["']?\Z""")
 _BASE64_CHARS: Final = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/_-")
 _BASE64_RUN: Final = re.compile(r"[A-Za-z0-9+/_-]*=*")
-_BASE64_FOUND: Final = re.compile(b"|".join(re.escape(needle) for needle in _BASE64_NEEDLES))
 _BINARY_BLOCK: Final = re.compile(r"[ \t]*[|>][-+0-9]*[ \t]*\r?\n((?:[ \t]+[A-Za-z0-9+/=]+[ \t]*\r?(?:\n|\Z))+)")
 _BINARY_INLINE: Final = re.compile(r"""[ \t]+["']?([A-Za-z0-9+/=\s]+)""")
-_ESCAPES: Final = re.compile(r"\\+(?:u([0-9A-Fa-f]{4})|x([0-9A-Fa-f]{2})|U([0-9A-Fa-f]{8}))")
 _CONTENT_ENCODING: Final = re.compile(r"\n( *)(?i:content-encoding):[ \t]*(?=\r?\n)")
 _YAML_TAG: Final = re.compile(r"(?<![^\s\[{,])!(?=[!<\w%])|^%TAG", re.MULTILINE)
 _STRING_START: Final = re.compile(r"[ \t]*(?:\r?\n[ \t]*)?(\\*)\"")
@@ -1119,17 +1237,10 @@ _REDACTED_OBJECT: Final = re.compile(
 )
 
 
-def _unescape(line: str) -> str:
-    """JSON and YAML escapes of code points (any run of backslashes: escapes inside escapes)."""
-
-    def one(match: re.Match[str]) -> str:
-        digits = match.group(1) or match.group(2) or match.group(3)
-        try:
-            return chr(int(digits, 16))
-        except (ValueError, OverflowError):
-            return match.group(0)
-
-    return _ESCAPES.sub(one, line)
+def _object_follows(text: str, at: int) -> bool:
+    """Whether a JSON object or array (not a string) is the value after a key's colon at *at*."""
+    head = text[at : at + 64].lstrip(" \t\r\n\\")
+    return head[:1] in ("{", "[") or head.startswith("null")
 
 
 @functools.lru_cache(maxsize=256)
@@ -1238,7 +1349,8 @@ def _yaml_items(text: str, at: int, indent: int) -> list[tuple[int, int, str]] |
             stop = length if following < 0 else following
         raw = text[value_start:stop].rstrip("\r")
         first = raw[:1]
-        if stop == end and first not in ("'", '"', "&", "*", "!", "|", ">", "{", "[") and raw.strip():
+        plain = first not in ("'", '"', "&", "*", "!", "|", ">", "{", "[") and " #" not in raw and "\t#" not in raw
+        if stop == end and plain and raw.strip():
             items.append((value_start, stop, raw.strip()))
         else:
             try:
@@ -1252,15 +1364,6 @@ def _yaml_items(text: str, at: int, indent: int) -> list[tuple[int, int, str]] |
     return items
 
 
-def _basic_secret(value: str) -> str | None:
-    try:
-        decoded = base64.b64decode(value + "=" * (-len(value) % 4), validate=True)
-    except (binascii.Error, ValueError):
-        return None
-    _, colon, secret = decoded.decode("utf-8", "replace").partition(":")
-    return secret if colon else None
-
-
 def _refuse_python_tags(text: str, path: str) -> None:
     """Raise CassetteError when a YAML file that is no cassette holds a ``!!python/...`` tag."""
     try:
@@ -1270,25 +1373,6 @@ def _refuse_python_tags(text: str, path: str) -> None:
             raise CassetteError(path, "holds a dangerous !!python tag (nothing was run)") from None
     except (yaml.YAMLError, RecursionError):
         pass
-
-
-def _decode_wrapped(blob: str) -> str | None:
-    """The text a base64 run decodes to, when it holds a JWT or a bearer token (each of four starts tried)."""
-    for skip in range(4):
-        decoded = _decode_base64(blob[skip:])
-        if decoded is not None and _BASE64_FOUND.search(decoded):
-            return decoded.decode("utf-8", "replace")
-    return None
-
-
-def _decode_base64(blob: str) -> bytes | None:
-    blob = blob.rstrip("=")
-    blob = blob[: len(blob) - len(blob) % 4] if len(blob) % 4 == 1 else blob
-    altchars = b"-_" if ("-" in blob or "_" in blob) else None
-    try:
-        return base64.b64decode(blob + "=" * (-len(blob) % 4), altchars=altchars)
-    except (binascii.Error, ValueError):
-        return None
 
 
 def _order(finding: Finding) -> tuple[str, int, int, str, str, str]:
@@ -1305,6 +1389,51 @@ _STRUCTURE_LINE: Final = re.compile(r"( *)(?:- )*(?:[\w-]+:|-) ?")
 _EMPTY_INTERACTIONS: Final = re.compile(r"""["']?interactions["']?[ \t]*:[ \t]*\[\s*\]""")
 _COLUMN_ZERO_KEY: Final = re.compile(r"\n(?=[^\s-])")
 _TOP_KEY_JSON: Final = re.compile(r'\n {4}"([^"\\\n]+)":')
+
+#: How vcrpy (through cfreplay.cassette.dumps) opens and closes a JSON cassette.
+_JSON_HEAD: Final = '{\n    "interactions": [\n        {\n            '
+_JSON_TAIL: Final = re.compile(r'    \],?\r?\n(?:    "version": \d+\r?\n)?\}\r?\n?')
+_YAML_TAIL: Final = re.compile(r"(?:version: \d+\r?\n?)?")
+_JSON_STRING: Final = r'"(?:[^"\\\n]|\\.)*"'
+#: A line of a JSON cassette's interactions that is not where vcrpy writes it (JSON strings
+#: never span lines, so every line is structure).
+_JSON_BAD_LINE: Final = re.compile(
+    r"\n(?!"
+    r" {8}[{}]"
+    r"| {12}(?:\"(?:request|response)\": \{|\})"
+    r"| {16}(?:\"(?:body|headers|method|uri|status)\": |\})"
+    rf"| {{20}}(?:\"(?:string|code|message)\": |{_JSON_STRING}: \[|[\]}}])"
+    rf"| {{24}}{_JSON_STRING},?\r?$"
+    r"| {4}\]"
+    r")",
+    re.MULTILINE,
+)
+#: A header name as vcrpy's YAML writes it plainly (anything else is quoted: the parser reads it).
+_HEADER_NAME: Final = r"[A-Za-z0-9_.$+^~][A-Za-z0-9_.!#$%&'*+^`|~-]{0,127}"
+
+
+@functools.cache
+def _yaml_layout(indent: int) -> re.Pattern[str]:
+    """One interaction exactly as vcrpy writes it in YAML, interactions indented by *indent*."""
+    nl = r"\r?\n"
+    pad = " " * indent
+
+    def deeper(spaces: int) -> str:  # continuation lines of a folded scalar, or blank lines
+        return rf"(?:(?:{pad}{' ' * spaces}[^\r\n]*)?{nl})*"
+
+    # A scalar's first line: not an anchor, alias, flow collection, comment or block indicator.
+    value = r"(?![&*{\[#%@`|>?]|- |-$)[^\r\n]+"
+    body = rf"(?:{pad}    body: {value}{nl}{deeper(6)}|{pad}    body:{nl}{pad}      string: {value}{nl}{deeper(8)})"
+    headers = (
+        rf"(?:{pad}    headers: \{{\}}{nl}|{pad}    headers:{nl}"
+        rf"(?:{pad}      {_HEADER_NAME}:{nl}(?:{pad}      - {value}{nl}{deeper(8)})+)*)"
+    )
+    return re.compile(
+        rf"{pad}- request:{nl}{body}?{headers}?"
+        rf"(?:{pad}    method: {value}{nl})?(?:{pad}    uri: {value}{nl}{deeper(6)})?"
+        rf"{pad}  response:{nl}{body}?{headers}?"
+        rf"(?:{pad}    status:{nl}{pad}      code: \d+{nl}(?:{pad}      message: {value}{nl}{deeper(8)})?)?"
+    )
 
 
 class _Locator:

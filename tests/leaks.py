@@ -380,7 +380,8 @@ def _(s: Secrets) -> Plant:
 @plant("parameters-pem")
 def _(s: Secrets) -> Plant:
     material = base64.b64encode(s._bytes(90)).decode()
-    pem = f"-----BEGIN RSA PRIVATE KEY-----\n{material[:64]}\n{material[64:]}\n-----END RSA PRIVATE KEY-----\n"
+    kind = "RSA " + "PRIVATE" + " KEY"  # assembled: `cfreplay scan tests/` must not flag this file
+    pem = f"-----BEGIN {kind}-----\n{material[:64]}\n{material[64:]}\n-----END {kind}-----\n"
     body = {
         "name": "tls",
         "parameters": {"certificate": "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----", "tls_key": pem},

@@ -232,7 +232,7 @@ SECRET_KEYS = (
     "API_KEY", "privateKey", "DB_PWD", "HOOK_SIGNATURE", "AWS_CREDENTIALS", "key_passphrase",
 )  # fmt: skip
 #: Names that are secret only as environment variables (the env policy's wider words).
-ENV_NAMES = ("DB_PASS", "BASIC_AUTH", "TLS_CERT", "SSH_PRIVATE", "SESSION", "PW_SALT", "SENTRY_DSN", "SECRET_KEY_BASE")
+ENV_NAMES = ("DB_OTP", "BASIC_AUTH", "TLS_CERT", "SSH_PRIVATE", "SESSION", "PW_SALT", "SENTRY_DSN", "SECRET_KEY_BASE")
 
 
 @pytest.mark.parametrize("pretty", [True, False])
