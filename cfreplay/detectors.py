@@ -110,7 +110,7 @@ _PROSE_MIN_TOKEN: Final = 16
 #: line break folded by an emitter (with PyYAML's backslash), an escaped space.
 GAP: Final = r"(?:[ \t]|\\?\r?\n[ \t]*|\\[ ])+"
 SCHEMES: Final = re.compile(r"[Bb]earer|BEARER|[Bb]asic|BASIC")
-_BEARER_VALUE: Final = re.compile(rf"{GAP}((?:[A-Za-z0-9._~+/=-]|\\/)+)")
+_BEARER_VALUE: Final = re.compile(rf"{GAP}((?:[A-Za-z0-9._~+/=-]++|\\/)++)")
 _BASIC_VALUE: Final = re.compile(rf"{GAP}([A-Za-z0-9+/]{{4,}}=*)")
 
 

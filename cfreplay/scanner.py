@@ -249,9 +249,6 @@ class _Patterns:
             "path_codes": ("C", r"odes/(?<=/Codes/)"),
             "param": ("=", f"(?:{_endings(param_names, '=')}|{_endings(param_names, ']=')})"),
             "userinfo": ("@", r"""(?<=[^\s/?#"'<>]@)"""),
-            # "--password value" on a command line (the "--name=value" form is a parameter signal).
-            # Zero-width past the dash: what follows ("--BEGIN RSA…") may open other signals.
-            "flag": ("-", r"(?<=--)(?=[A-Za-z][\w-]{0,128}[ \t])"),
             "percent": ("%", _PERCENT_AHEAD),
             "tag_directive": ("%", r"(?:TAG|YAML)"),
             "binary": ("!", r"!binary(?=[ \t]*[|>\n]|[ \t]+[\"']?[A-Za-z0-9+/=])"),
@@ -285,7 +282,7 @@ class _Patterns:
         plain = {"jwt", "bearer", "bearer_upper", "bearer_lower", "basic", "basic_upper", "basic_lower"}
         plain |= {"userinfo", "percent", "escape", "escape_x", "escape_long"}
         shapes = {"jwt", "bearer", "bearer_upper", "bearer_lower", "basic", "basic_upper", "basic_lower"}
-        shapes |= {"userinfo", "param", "flag", "path_revoke", "path_codes"}
+        shapes |= {"userinfo", "param", "path_revoke", "path_codes"}
         self.allowed = {
             "cassette": frozenset(alternatives),
             "plain": frozenset(n for n in alternatives if n in plain or n.startswith(("base64_", "format_"))),
@@ -440,7 +437,6 @@ class _Scan:
             "basic": self._basic,
             "basic_upper": self._basic,
             "param": self._param,
-            "flag": self._flag,
             "userinfo": self._userinfo,
             "percent": self._percent,
             "tag_directive": self._tag,
@@ -585,6 +581,12 @@ class _Scan:
                 if again.lastgroup in allowed:
                     pos = max(pos, handlers[again.lastgroup](view, again))
                 following = after[again.lastgroup]  # type: ignore[index]
+        if view.mode != "plain" and "--" in text:
+            # "--password value" (the "--name=value" form is a parameter signal).  A pass of
+            # its own: '-' is the commonest opening there could be.
+            for flag in _FLAG.finditer(text):
+                if flag.start() == 0 or text[flag.start() - 1] not in _FLAG_BOUNDARY:
+                    self._command_line(view, flag.start())
         if view.cassette:
             if view.anchor is None and self.fmt == "yaml":
                 self._continuations(view)
@@ -668,6 +670,8 @@ class _Scan:
         return self._credential(view, match, basic=True)
 
     def _credential(self, view: _View, match: re.Match[str], *, basic: bool) -> int:
+        if self._covered(view, match.start()):
+            return match.end()  # a header value the sanitizer's own function has read
         found = detectors.auth_credential(view.text, match.end(), basic)
         if found is not None:
             start, end, credential = found
@@ -816,12 +820,6 @@ class _Scan:
         if value and not redaction.is_redacted(value) and detectors.token_kind(value) != "jwt":
             self._hit(view, equals + 1, rule, value, equals + 1 + len(raw), owner=True)
             self._cover(view, equals + 1, equals + 1 + len(raw))
-        return match.end()
-
-    def _flag(self, view: _View, match: re.Match[str]) -> int:
-        start = match.start() - 1
-        if start == 0 or view.text[start - 1] not in _FLAG_BOUNDARY:
-            self._command_line(view, start)
         return match.end()
 
     def _command_line(self, view: _View, start: int) -> None:
@@ -1219,6 +1217,7 @@ def _path_start(text: str, match: re.Match[str]) -> int:
 
 _ACCESS_TOKEN: Final = re.compile(r'access_token\\*"\s*:\s*\\*"(eyJ[A-Za-z0-9_\-+/=.\\]+?)\\*"')
 _PARAM_VALUE: Final = re.compile(r"""[^&#;\s"'\\<>]*""")
+_FLAG: Final = re.compile(r"--(?=[A-Za-z][\w-]{0,128}[ \t])")
 #: Characters that, before "--", make it no command-line flag (COMMAND_LINE's lookbehind).
 _FLAG_BOUNDARY: Final = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-/&?#;=%:[]")
 _FORM_START: Final = re.compile(r"""(?:body|string)\\?"?:[ \t]*\\?["']?\Z""")
