@@ -347,7 +347,8 @@ RULES: Final[tuple[Rule, ...]] = (
         (Place.ANY_STRING,),
         Replacement.CREDENTIAL,
         "secrets on command lines, in any string (an app's `command`, `JAVA_OPTS`): `-Dname=value`, "
-        "`--name=value` and `NAME=value` where the name's last word names a secret",
+        "`--name=value`, `--name value` (a value with a digit, or twelve characters or more) and `NAME=value` "
+        "where the name's last word names a secret",
         f"{_REF} (CC censors `command` in audit events)",
     ),
     *(
