@@ -794,7 +794,8 @@ def _plant(kind: str, secret: str) -> tuple[dict[str, Any], str, str]:
         body = json.dumps({"docker_credentials": {"username": "u", "password": secret}})
         return exchange(method="PUT", request_body=body), "docker-credentials", "request.body"
     if kind == "userinfo":
-        body = json.dumps({"entity": {"credentials": {"uri": f"mysql://u:{secret}@db:3306/x"}}})
+        # Not under "credentials": that object is hidden whole (the credentials rule).
+        body = json.dumps({"entity": {"name": "db", "dashboard_url": f"mysql://u:{secret}@db:3306/x"}})
         return exchange(body=body), "url-userinfo", "response.body"
     if kind == "gzip-jwt":
         headers = {"Content-Encoding": "gzip"}
