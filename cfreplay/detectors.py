@@ -206,8 +206,13 @@ def userinfo(text: str, start: int) -> Userinfo | None:
     ``/``.  It is a secret when it has a non-empty password, or a user part long enough
     to be a token.  Already redacted (``***:***``) is no secret.
     """
-    stop = _URL_END.search(text, start, start + 2048)
-    limit = stop.start() if stop is not None else min(len(text), start + 2048)
+    limit = min(len(text), start + 2048)
+    following = SCHEME_END.search(text, start, limit)
+    if following is not None:
+        limit = following.start()  # the next URL's scheme ends this one (and bounds the work)
+    stop = _URL_END.search(text, start, limit)
+    if stop is not None:
+        limit = stop.start()
     at = text.rfind("@", start, limit)
     for _ in range(_MAX_ATS):
         if at < start or _HOST.match(text, at + 1) is not None:
@@ -273,7 +278,9 @@ def command_line_pair(match: re.Match[str]) -> tuple[str, str, int, int, bool]:
 
 #: Where another cookie starts in a ``Set-Cookie`` value that joins several: a comma (not
 #: the one in ``Expires=Wed, 21 Oct …``, whose next word has no ``=``) or a line break.
-_NEXT_COOKIE: Final = re.compile(r"(?:,[ \t]*|[ \t]*\r?\n[ \t]*)(?=[^;,=\s]+=)")
+#: Blanks are matched from the start of their run only (the lookbehind): tried from inside a
+#: long run of spaces, each attempt would read to its end (quadratic).
+_NEXT_COOKIE: Final = re.compile(r"(?:,[ \t]*+|(?<![ \t])[ \t]*+\r?\n[ \t]*+)(?=[^;,=\s]++=)")
 
 
 def set_cookie_segments(value: str) -> list[tuple[int, int]]:

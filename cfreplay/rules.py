@@ -26,6 +26,7 @@ plugins for vendor formats.
 
 from __future__ import annotations
 
+import bisect
 import enum
 import itertools
 import os
@@ -411,7 +412,7 @@ class ValueHit:
 
 #: A block's END line: PEM writes five dashes each side (two blocks may be glued: "-----END…----------BEGIN").
 _END_MARKER: Final = re.compile(
-    r"-{0,5}[ \t]*END[ \t]+[A-Z0-9 ]*PRIVATE[ \t]+KEY(?: BLOCK)?[ \t]*-{0,5}|---- END SSH2[^\n]*"
+    r"-{0,5}[ \t]{0,8}END[ \t]{1,8}[A-Z0-9 ]{0,40}PRIVATE[ \t]{1,8}KEY(?: BLOCK)?[ \t]{0,8}-{0,5}|---- END SSH2[^\n]*"
 )
 
 
@@ -784,9 +785,13 @@ class RuleTable:
     def resolve(self, hits: Iterable[ValueHit]) -> list[ValueHit]:
         """Keep, of overlapping hits, the one whose rule comes first in the table (then the leftmost)."""
         kept: list[ValueHit] = []
+        spans: list[tuple[int, int]] = []  # of the kept hits, sorted and disjoint
         for hit in sorted(hits, key=lambda h: (self.priority(h.rule), h.start, -h.end)):
-            if all(hit.end <= other.start or hit.start >= other.end for other in kept):
-                kept.append(hit)
+            at = bisect.bisect_left(spans, (hit.start, -1))
+            if (at < len(spans) and spans[at][0] < hit.end) or (at > 0 and spans[at - 1][1] > hit.start):
+                continue
+            spans.insert(at, (hit.start, hit.end))
+            kept.append(hit)
         kept.sort(key=lambda h: h.start)
         return kept
 

@@ -142,7 +142,6 @@ class ScanResult:
 # folded by the emitter (libyaml writes a bare newline, PyYAML ends the line with a
 # backslash), or an escaped space.
 _GAP: Final = detectors.GAP
-_B64: Final = r"(?:[A-Za-z0-9_+=/-]|\\/)"
 _B64_RUN: Final = r"(?>(?:[A-Za-z0-9_+=/-]+|\\/)+)"
 #: A scheme must be followed by a gap and a credential's first characters (the rest is
 #: :func:`detectors.auth_credential`'s to decide).
@@ -416,6 +415,8 @@ class _Scan:
         self.dangerous = False
         self.uncertain: set[int | None] = set()  # interactions to read exactly (None: the whole file)
         self.base64_decoded: dict[str, str | None] = {}
+        #: Per view, where the last base64 run read ends.
+        self.run_ends: dict[int, int] = {}
         self.public_jwts: dict[str, bool] = {}
         self.starts: list[int] = []
         self.indent = 0
@@ -424,6 +425,8 @@ class _Scan:
         self._walker: _WalkerType | None = None
         #: The span of the interactions when the cassette's own keys must be parsed to be read.
         self.outside: tuple[int, int] | None = None
+        #: Where the interactions end (the cassette's own keys follow).
+        self.end = len(text)
         self.handlers: dict[str, Callable[[_View, re.Match[str]], int]] = {
             "jwt": self._jwt,
             "bearer": self._bearer,
@@ -500,7 +503,7 @@ class _Scan:
             return
         if self.fmt == "json":
             closing = text.find("\n    ]", starts[-1])
-            end = closing + 1 if closing >= 0 else len(text)
+            end = self.end = closing + 1 if closing >= 0 else len(text)
             head, tail = text[: starts[0]], text[end:]
             if head != _JSON_HEAD or _JSON_TAIL.fullmatch(tail) is None:
                 self.outside = (starts[0], end)
@@ -513,7 +516,7 @@ class _Scan:
                 bad = _JSON_BAD_LINE.search(text, following, last)
             return
         top = (_COLUMN_ZERO if self.indent else _COLUMN_ZERO_KEY).search(text, starts[-1] + 1)
-        end = top.start() + 1 if top is not None else len(text)
+        end = self.end = top.start() + 1 if top is not None else len(text)
         if text[: starts[0]] != "interactions:\n" or _YAML_TAIL.fullmatch(text, end) is None:
             self.outside = (starts[0], end)
         layout = _yaml_layout(self.indent)
@@ -964,14 +967,15 @@ class _Scan:
     def _decode_run(self, view: _View, start: int) -> None:
         """The base64 run around *start*, decoded when it holds a token (each run once per view)."""
         text = view.text
+        if start < self.run_ends.get(view.ident, -1):
+            return  # inside a run read already: a long run holds many signatures
         lowest = max(0, start - 65536)
         while start > lowest and text[start - 1] in _BASE64_CHARS:
             start -= 1
-        if (start, " (base64)") in self.decoded_lines:
-            return
-        self.decoded_lines.add((start, " (base64)"))
         run = _BASE64_RUN.match(text, start, start + _MAX_BLOB)
-        blob = text[start : run.end() if run is not None else start]
+        end = run.end() if run is not None else start
+        self.run_ends[view.ident] = end
+        blob = text[start:end]
         if len(blob) < 24:
             return
         if blob not in self.base64_decoded:
@@ -1053,7 +1057,7 @@ class _Scan:
             known = best.get(key)
             if known is None or len(suffix) < len(known[1]):
                 best[key] = (offset, suffix)
-        locate = _Locator(text, self.fmt, self.starts, self.indent) if self.cassette else None
+        locate = _Locator(text, self.fmt, self.starts, self.indent, self.end) if self.cassette else None
         findings: list[Finding] = []
         for (line, rule, value), (offset, suffix) in best.items():
             if locate is None:
@@ -1379,13 +1383,9 @@ def _order(finding: Finding) -> tuple[str, int, int, str, str, str]:
     return (finding.path, finding.line, interaction, finding.location, finding.rule, finding.masked)
 
 
-_JSON_SECTION: Final = re.compile(r'"(body|headers|uri|method|status)":')
-_JSON_HEADER_KEY: Final = re.compile(r'"([^"\\\n]+)":\s*\[')
-_NOT_HEADER_START: Final = frozenset(" -'\"")
 _TOP_KEY_YAML: Final = re.compile(r"\n([A-Za-z_][\w-]*):")
 _COLUMN_ZERO: Final = re.compile(r"\n(?=\S)")
 _STRUCTURE_LINE: Final = re.compile(r"( *)(?:- )*(?:[\w-]+:|-) ?")
-_EMPTY_INTERACTIONS: Final = re.compile(r"""["']?interactions["']?[ \t]*:[ \t]*\[\s*\]""")
 _COLUMN_ZERO_KEY: Final = re.compile(r"\n(?=[^\s-])")
 _TOP_KEY_JSON: Final = re.compile(r'\n {4}"([^"\\\n]+)":')
 
@@ -1436,77 +1436,81 @@ def _yaml_layout(indent: int) -> re.Pattern[str]:
 
 
 class _Locator:
-    """Which interaction an offset is in, and where in it, from the cassette's raw text."""
+    """Which interaction an offset is in, and where in it, from the cassette's raw text.
 
-    def __init__(self, text: str, fmt: Format, starts: list[int], indent: int):
+    Only interactions laid out as vcrpy writes them reach it (the others are the exact
+    engine's), so each interaction's structure lines are read once, into marks: the
+    location of an offset is that of the last mark before it.
+    """
+
+    def __init__(self, text: str, fmt: Format, starts: list[int], indent: int, end: int):
         self.text = text
         self.starts = starts
         self.fmt = fmt
-        self.item: str | None = None
-        self.ends: dict[int, tuple[int, str | None]] = {}
+        self.end = end
+        self.marks: dict[int, tuple[list[int], list[str]]] = {}
         if fmt == "json":
-            self.response = '"response":'
-            self.sections = _JSON_SECTION
-            self.headers = _JSON_HEADER_KEY
+            self.structure = _JSON_STRUCTURE
         else:
-            pad = " " * (indent + 2)
-            self.response = f"\n{pad}response:"
-            self.sections = re.compile(rf"\n{pad}  (body|headers|uri|method|status):")
-            self.headers = re.compile(rf"\n{pad}    ([^\s:'\"-][^\n:]*):")
-            self.item = f"\n{pad}    - "
+            self.structure = _yaml_structure(indent)
 
-    def _top_key(self, offset: int) -> str | None:
-        """The cassette's own key (``metadata``) an offset past the interactions falls in, if any."""
-        text = self.text
-        lowest = self.starts[-1] if self.starts else 0
+    def _marks(self, index: int) -> tuple[list[int], list[str]]:
+        known = self.marks.get(index)
+        if known is not None:
+            return known
+        start = self.starts[index]
+        stop = self.starts[index + 1] if index + 1 < len(self.starts) else self.end
+        positions, labels = [start], ["request"]
+        side = "request"
+        for match in self.structure.finditer(self.text, start, stop):
+            if match.group("side") is not None:
+                side = "response"
+                label = side
+            elif match.group("section") is not None:
+                label = f"{side}.{match.group('section')}"
+            else:
+                name = match.group("header")
+                if self.fmt == "json":
+                    name = json.loads(name)
+                label = f"{side}.headers.{name}"
+            positions.append(match.start())
+            labels.append(label)
+        self.marks[index] = (positions, labels)
+        return positions, labels
+
+    def _top_key(self, offset: int) -> str:
+        """The cassette's own key (``metadata``) an offset past the interactions falls in."""
         pattern = _TOP_KEY_JSON if self.fmt == "json" else _TOP_KEY_YAML
         found = None
-        for match in pattern.finditer(text, lowest, offset):
+        for match in pattern.finditer(self.text, max(0, self.end - 1), offset):
             found = match
-        if found is None or (self.fmt == "json" and found.group(1) in ("request", "response")):
-            return None
-        return found.group(1) if found.group(1) != "interactions" else None
+        return found.group(1) if found is not None else "top level"
 
     def __call__(self, offset: int) -> tuple[int | None, str]:
         index = bisect.bisect_right(self.starts, offset) - 1
         if index < 0:
-            key = self._top_key(offset) if not self.starts else None
-            return None, key or "top level"
-        if index == len(self.starts) - 1:
-            key = self._top_key(offset)
-            if key is not None:
-                return None, key
-        text = self.text
-        start = self.starts[index]
-        response = text.rfind(self.response, start, offset)
-        side, side_start = ("response", response) if response >= 0 else ("request", start)
-        header = self._header_above(side_start, offset)
-        if header:
-            return index, f"{side}.headers.{header}"
-        section = None
-        for section in self.sections.finditer(text, side_start, offset):  # noqa: B007 - the last one counts
-            pass
-        if section is None:
-            return index, side
-        if section.group(1) != "headers":
-            return index, f"{side}.{section.group(1)}"
-        name = None
-        for name in self.headers.finditer(text, section.end(), offset):  # noqa: B007 - the last one counts
-            pass
-        return index, f"{side}.headers.{name.group(1).strip()}" if name else f"{side}.headers"
+            return None, "top level"
+        if offset >= self.end:
+            return None, self._top_key(offset)
+        positions, labels = self._marks(index)
+        return index, labels[bisect.bisect_right(positions, offset) - 1]
 
-    def _header_above(self, lowest: int, offset: int) -> str | None:
-        if self.item is None:
-            return None
-        text = self.text
-        line = text.rfind("\n", lowest, offset)
-        if line < 0 or not text.startswith(self.item, line):
-            return None
-        above = text.rfind("\n", lowest, line)
-        key = text[above + len(self.item) - 2 : line]
-        if above < 0 or not text.startswith(self.item[:-2], above) or not key.endswith(":"):
-            return None
-        return key[:-1] if key[:1] not in _NOT_HEADER_START else None
+
+#: Structure lines of a JSON interaction as vcrpy writes it: the response, a section, a header key.
+_JSON_STRUCTURE: Final = re.compile(
+    r'\n {12}"(?P<side>response)":|\n {16}"(?P<section>body|headers|method|uri|status)":'
+    r'|\n {20}(?P<header>"(?:[^"\\\n]|\\.)*"): \['
+)
+
+
+@functools.cache
+def _yaml_structure(indent: int) -> re.Pattern[str]:
+    """Structure lines of a YAML interaction as vcrpy writes it: the response, a section, a header key."""
+    pad = " " * indent
+    return re.compile(
+        rf"\n{pad}  (?P<side>response):|\n{pad}    (?P<section>body|headers|method|uri|status):"
+        rf"|\n{pad}      (?P<header>{_HEADER_NAME}):(?=\r?\n{pad}      - )"
+    )
 
 
 # --------------------------------------------------------------------------- public API
