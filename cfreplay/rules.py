@@ -450,7 +450,9 @@ class _Format:
 
 
 def _compile_format(fmt: credential_formats.CredentialFormat) -> _Format:
-    flags = re.IGNORECASE if fmt.ignore_case else 0
+    # ASCII: Unicode case folding (ſ is s) and digits (٣ is \d) would match text that holds
+    # no anchor, so the scanner and the sanitizer's anchor prefilter would disagree.
+    flags = re.ASCII | (re.IGNORECASE if fmt.ignore_case else 0)
     return _Format(
         fmt.id,
         re.compile(fmt.pattern, flags),

@@ -482,6 +482,10 @@ class _Scan:
             _refuse_python_tags(text, self.path)
         if self.cassette:
             self._check_layout()
+            if self.table.patterns:
+                # A project's regex may match raw text across YAML or JSON syntax, where the
+                # sanitizer only ever sees one string at a time: the parser settles it.
+                self.uncertain.add(None)
         if self.cassette and (self.dangerous or self.uncertain or self.table.config.redact_all_env):
             return self._exact()
         if self.outside is not None:
@@ -726,18 +730,42 @@ class _Scan:
                 continue
             anchor_at = start - low
             group = 1 if fmt.pattern.groups else 0
-            # The raw text may hold the value escaped once more than the string does
-            # ("aws_secret_access_key = \"…\"" in a JSON cassette): both readings count.
-            plain = window.replace('\\"', '"').replace("\\/", "/") if "\\" in window else window
-            for candidate in (window, plain) if plain != window else (window,):
-                shift = 0 if candidate is window else candidate[:anchor_at].count("\\") - window[:anchor_at].count("\\")
-                for found in fmt.pattern.finditer(candidate):
-                    if found.start() <= anchor_at + shift < found.end() and found.start(group) < found.end(group):
+            for reading, at in self._readings(window, anchor_at, fold=view.anchor is None and self.fmt == "yaml"):
+                for found in fmt.pattern.finditer(reading):
+                    if found.start() <= at < found.end() and found.start(group) < found.end(group):
                         value = found.group(group)
                         if not redaction.is_redacted(value):
-                            self._hit(view, low + found.start(group), fmt.rule, value, low + found.end(group))
+                            if reading is window:
+                                self._hit(view, low + found.start(group), fmt.rule, value, low + found.end(group))
+                            else:  # positions in a reading are not the text's: the anchor stands for them
+                                self._hit(view, start, fmt.rule, value, start + len(value))
                         return match.end()
         return match.end()
+
+    @staticmethod
+    def _readings(window: str, at: int, *, fold: bool) -> Iterable[tuple[str, int]]:
+        """*window* as the sanitizer may see its strings, with where the anchor at *at* is in each.
+
+        The raw text holds a value escaped once more per JSON level than the string does
+        (``aws_secret_access_key=\\\"…\\\"`` in an env value of a JSON cassette's body), and
+        YAML folds a long scalar at a space (a line break and indentation stand for it).
+        """
+        readings = [(window, at)]
+        current, current_at = window, at
+        for _ in range(_MAX_DEPTH):
+            if "\\" not in current:
+                break
+            unescaped = _JSON_ESCAPE.sub(r"\1", current)
+            if unescaped == current:
+                break
+            current_at = len(_JSON_ESCAPE.sub(r"\1", current[:current_at]))
+            current = unescaped
+            readings.append((current, current_at))
+        if fold:
+            for reading, reading_at in list(readings):
+                if "\n" in reading:
+                    readings.append((_unfold(reading), len(_unfold(reading[:reading_at]))))
+        return readings
 
     # ----------------------------------------------------------------- name rules
 
@@ -1211,6 +1239,18 @@ _NAME_RULES: Final = frozenset({
 # --------------------------------------------------------------------------- small readers
 
 _GAP_RE: Final = re.compile(_GAP)
+#: One level of JSON escaping of the characters a credential's quoting holds.
+_JSON_ESCAPE: Final = re.compile(r'\\(["\\/])')
+#: A line break YAML folded a plain or quoted scalar at (with the next line's indentation).
+#: PyYAML writes the spaces that follow a fold escaped ("\ "): they stand for themselves.
+_YAML_FOLD: Final = re.compile(r"[ \t]*\r?\n[ \t]*((?:\\ )*)")
+
+
+def _unfold(text: str) -> str:
+    """YAML's folded lines joined as a parser joins them (a space for each break, escaped spaces kept)."""
+    return _YAML_FOLD.sub(lambda m: " " * (1 + len(m.group(1)) // 2), text)
+
+
 _END: Final = 1 << 62
 
 
