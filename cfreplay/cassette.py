@@ -130,7 +130,7 @@ def loads(raw: bytes | str, *, path: str | os.PathLike[str] = "<cassette>", form
     finally:
         if collecting:
             gc.enable()
-    if fmt == "yaml" and _ALIAS.search(text) is not None:
+    if fmt == "yaml" and _may_alias(text):
         _check_expansion(document, path)
     _check(document, path)
     return Cassette(path, fmt, document)
@@ -140,7 +140,27 @@ def loads(raw: bytes | str, *, path: str | os.PathLike[str] = "<cassette>", form
 #: Where YAML may hold an anchor or an alias: after a key, an item marker, a flow
 #: separator or at the start of a line, after any blanks and an optional tag.  Text that
 #: only looks like one costs an expansion count, never a wrong answer.
-_ALIAS: Final = re.compile(r"(?:^|[:\-,\[{])[ \t]*(?:![^\s]*[ \t]+)?[&*][^\s*,\]}]", re.MULTILINE)
+_ANCHOR: Final = re.compile(r"(?:^|[:\-,\[{])[ \t]*(?:![^\s]*[ \t]+)?&([^\s,\[\]{}]+)", re.MULTILINE)
+#: Past this many anchors, looking for each one's alias costs more than counting the nodes.
+_MANY_ANCHORS: Final = 64
+
+
+def _may_alias(text: str) -> bool:
+    """Whether *text* may use a YAML alias: an anchor, and ``*`` followed by its name.
+
+    Only then can it expand past its size (a bomb needs both).  A shell line starting
+    ``&& exec`` in a folded scalar looks like an anchor, never like one with its alias.
+    """
+    if "&" not in text:
+        return False
+    names = set()
+    for match in _ANCHOR.finditer(text):
+        names.add(match.group(1))
+        if len(names) > _MANY_ANCHORS:
+            return True
+    return any("*" + name in text for name in names)
+
+
 #: How many nodes a cassette may expand to through YAML aliases: a few kilobytes of
 #: anchors and aliases ("billion laughs") can stand for billions of nodes.
 MAX_NODES: Final = 10_000_000

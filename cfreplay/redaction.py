@@ -21,6 +21,7 @@ import hashlib
 import hmac
 import re
 import secrets
+import threading
 import uuid
 from typing import TYPE_CHECKING, Any, Final
 
@@ -89,7 +90,6 @@ class Redactor:
         self._key = key if key is not None else _RUN_KEY
         self._jwts: dict[str, str] = {}
         self._identities: dict[str, str] = {}
-        self._faker: Faker | None = None
 
     def _digest(self, purpose: str, value: str) -> bytes:
         return hmac.new(self._key, f"{purpose}\0{value}".encode("utf-8", "surrogatepass"), hashlib.sha256).digest()
@@ -151,13 +151,22 @@ class Redactor:
             pass
         else:
             return str(uuid.UUID(bytes=digest[:16], version=4))
-        if self._faker is None:
-            from faker import Faker
+        with _FAKER_LOCK:  # seeding and drawing must not interleave between threads
+            faker = _faker()
+            faker.seed_instance(int.from_bytes(digest[:8], "big"))
+            name = faker.user_name()
+            return f"{name}@{faker.safe_domain_name()}" if "@" in value else name
 
-            self._faker = Faker("en_US")
-        self._faker.seed_instance(int.from_bytes(digest[:8], "big"))
-        name = self._faker.user_name()
-        return f"{name}@{self._faker.safe_domain_name()}" if "@" in value else name
+
+_FAKER_LOCK: Final = threading.Lock()
+
+
+@functools.cache
+def _faker() -> Faker:
+    """One Faker for the process: making one costs tens of milliseconds (it discovers its providers)."""
+    from faker import Faker
+
+    return Faker("en_US")
 
 
 def _urlsafe(token: str) -> str:

@@ -773,13 +773,19 @@ class RuleTable:
         """Lower-case literals of the value formats: a string holding none of them matches no format."""
         return tuple(sorted({anchor for fmt in self.formats for anchor in fmt.lowered}))
 
+    @cached_property
+    def fewest_anchors(self) -> tuple[str, ...]:
+        """:attr:`anchors` without those holding a shorter one (a text holds one exactly when it holds one of these)."""
+        return fewest_literals(self.anchors)
+
     def format_hits(self, text: str, lowered: str | None = None) -> list[ValueHit]:
         """Credential formats and project patterns in *text*, leftmost first, overlaps resolved by priority."""
         low = text.lower() if lowered is None else lowered
         hits: list[ValueHit] = []
-        for fmt in self.formats:
-            if any(anchor in low for anchor in fmt.lowered):
-                hits.extend(fmt.hits(text))
+        if any(anchor in low for anchor in self.fewest_anchors):  # most strings hold none
+            for fmt in self.formats:
+                if any(anchor in low for anchor in fmt.lowered):
+                    hits.extend(fmt.hits(text))
         for fmt in self.patterns:
             hits.extend(fmt.hits(text))
         return self.resolve(hits)
@@ -796,6 +802,20 @@ class RuleTable:
             kept.append(hit)
         kept.sort(key=lambda h: h.start)
         return kept
+
+
+def fewest_literals(literals: Iterable[str]) -> tuple[str, ...]:
+    """*literals* without those holding a shorter one: a text holds some literal exactly when it holds one of these.
+
+    ``token`` makes ``x-vault-token`` redundant, ``=`` every ``name=``: the check runs on every
+    string of every body, so its length is the sanitizer's speed.
+    """
+    kept: list[str] = []
+    for literal in sorted(set(literals), key=lambda text: (len(text), text)):
+        if not any(shorter in literal for shorter in kept):
+            kept.append(literal)
+    # The commonest first: any() stops at the first hit.
+    return tuple(sorted(kept, key=lambda text: (len(text), text)))
 
 
 @lru_cache(maxsize=1)

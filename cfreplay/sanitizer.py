@@ -269,6 +269,12 @@ def _follow_aliases(data: dict[str, Any], shared: dict[int, tuple[str, list[_Pos
                 report.changes.append(Change(index, where, rule, redaction.mask(rule, original)))
 
 
+#: Strings up to this long have their worth_a_look answer remembered.
+_SHORT: Final = 48
+#: Characters JSON may write as a two-character escape.
+_ESCAPABLE: Final = frozenset('"\\/\b\f\n\r\t')
+
+
 def _noter(report: Report, index: int | None) -> Note:
     def note(location: str, rule: str, secret: str) -> None:
         report.changes.append(Change(index, location, rule, redaction.mask(rule, secret)))
@@ -297,7 +303,11 @@ class _Walker:
     def __init__(self, table: RuleTable, redactor: redaction.Redactor) -> None:
         self.table = table
         self.redact = redactor
-        self.triggers = tuple(sorted({*_TRIGGERS, *table.anchors, *table.name_triggers}))
+        self.triggers = rules.fewest_literals({*_TRIGGERS, *table.anchors, *table.name_triggers})
+        #: The triggers worth testing now: inside a JSON document with no escapes, only those
+        #: its whole text holds (each string of it is a piece of that text).
+        self.present = self.triggers
+        self._short: dict[str, bool] = {}
         self.always = bool(table.patterns)  # project patterns can match anything
         self.v3_env = False
         # Header values repeat across a session (one bearer token for hundreds of requests):
@@ -435,10 +445,23 @@ class _Walker:
     # ----------------------------------------------------------------- text
 
     def worth_a_look(self, text: str) -> bool:
+        """``False`` only when no value rule could change *text* (a conservative, cheap check)."""
         if self.always:
             return True
+        if len(text) <= _SHORT:
+            # Keys and short values recur in every body of a session: their answer is kept.
+            known = self._short.get(text)
+            if known is None:
+                if len(self._short) >= 16384:
+                    self._short.clear()
+                known = self._short[text] = self._holds_trigger(text, self.triggers)
+            return known
+        return self._holds_trigger(text, self.present)
+
+    @staticmethod
+    def _holds_trigger(text: str, triggers: tuple[str, ...]) -> bool:
         lowered = text.lower()
-        if any(word in lowered for word in self.triggers):
+        if any(word in lowered for word in triggers):
             return True
         return len(text) >= 24 and detectors.BASE64_RUN.search(text) is not None
 
@@ -766,6 +789,12 @@ class _Walker:
         def remember(where: str, rule: str, secret: str) -> None:
             noted.append((where, rule, secret))
 
+        outer = self.present
+        if "\\u" not in text:
+            # Without \u escapes, a string of this document holds a trigger only if the text
+            # does, or the trigger has a character JSON escapes otherwise (\" \\ \/ \n…).
+            lowered = text.lower()
+            self.present = tuple(word for word in outer if word in lowered or _ESCAPABLE.intersection(word))
         try:
             if env_map and isinstance(document, (dict, _Pairs)):
                 cleaned = self.env(document, remember, location, 1)
@@ -778,6 +807,8 @@ class _Walker:
             return _json_like(document, cleaned, text)
         except RecursionError:
             raise _TooDeep from None  # parsed, but too deep to walk or to write back
+        finally:
+            self.present = outer
 
     # ----------------------------------------------------------------- bodies
 
@@ -982,14 +1013,30 @@ def _patch_strings(text: str, replacements: list[tuple[str, str]]) -> str | None
     """
     for old, new in replacements:
         for encoded in (json.dumps(old, ensure_ascii=False), json.dumps(old)):
-            pattern = re.compile(re.escape(encoded) + r"(?!\s*:)")
-            if pattern.search(text) is not None:
-                replacement = json.dumps(new, ensure_ascii=False)
-                text = pattern.sub(lambda _m, r=replacement: r, text)  # type: ignore[misc]
+            patched = _swap_values(text, encoded, json.dumps(new, ensure_ascii=False))
+            if patched is not None:
+                text = patched
                 break
         else:
             return None
     return text
+
+
+def _swap_values(text: str, encoded: str, replacement: str) -> str | None:
+    """*text* with every *encoded* string that stands as a value (no ``:`` follows) swapped; ``None`` if none does."""
+    parts: list[str] = []
+    last = 0
+    at = text.find(encoded)
+    while at >= 0:
+        end = at + len(encoded)
+        if text[end : end + 64].lstrip()[:1] != ":":
+            parts += [text[last:at], replacement]
+            last = end
+        at = text.find(encoded, end)
+    if not parts:
+        return None
+    parts.append(text[last:])
+    return "".join(parts)
 
 
 def _dump_like(original: Any, cleaned: Any, text: str) -> str:
