@@ -40,7 +40,7 @@ import factory.random
 import faker
 
 import cfreplay
-from cfreplay import cfapi, factories
+from cfreplay.cf import cfapi, factories
 
 API_VERSION = cfapi.SEED_API_VERSION
 TARGET_RATIO = 3.0

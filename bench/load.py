@@ -66,7 +66,8 @@ import vcr.serialize
 import vcr.serializers.yamlserializer
 
 import cfreplay
-from cfreplay import cassette, factories
+from cfreplay import cassette
+from cfreplay.cf import factories
 
 HOST = "https://api.sys.example.com"
 RECORDED_AT = "2026-11-28T00:00:00Z"

@@ -67,7 +67,8 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from cfreplay import cassette, factories
+from cfreplay import cassette
+from cfreplay.cf import factories
 
 HOST = "https://api.sys.example.com"
 FIRST_TEST = "test_app_0000"

@@ -60,7 +60,8 @@ import urllib3
 import vcr
 
 import cfreplay
-from cfreplay import cassette, factories
+from cfreplay import cassette
+from cfreplay.cf import factories
 
 HOST = "https://api.sys.example.com"
 RECORDED_AT = "2026-11-28T00:00:00Z"

@@ -31,8 +31,10 @@ from typing import Any
 import jwt
 import yaml
 
-from cfreplay import cassette, factories, writing
-from cfreplay.sanitizer import Sanitizer
+from cfreplay import cassette
+from cfreplay.cf import factories
+from cfreplay.hygiene import writing
+from cfreplay.hygiene.sanitizer import Sanitizer
 
 try:
     from yaml import CSafeDumper as Dumper

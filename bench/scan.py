@@ -54,7 +54,9 @@ from pathlib import Path
 from typing import Any
 
 import cfreplay
-from cfreplay import cassette, cfapi, factories, scanner, tokens
+from cfreplay import cassette
+from cfreplay.cf import cfapi, factories, tokens
+from cfreplay.hygiene import scanner
 
 TARGET_MB_PER_S = 100.0
 TARGET_RECALL = 1.0
@@ -231,8 +233,8 @@ def _run_cfreplay(paths: list[Path], repeat: int, workers: int | None) -> tuple[
 
 def _sanitized_copies(paths: list[Path], folder: Path) -> list[Path]:
     """The same cassettes after 'cfreplay sanitize': what CI scans day to day."""
-    from cfreplay import writing
-    from cfreplay.sanitizer import Sanitizer
+    from cfreplay.hygiene import writing
+    from cfreplay.hygiene.sanitizer import Sanitizer
 
     folder.mkdir()
     copies = []

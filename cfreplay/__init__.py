@@ -13,7 +13,8 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-from cfreplay.cfapi import LATEST_API_VERSION, SEED_API_VERSION, ApiVersion
+from cfreplay.cf.cfapi import LATEST_API_VERSION, SEED_API_VERSION, ApiVersion
+from cfreplay.cf.seeding import Seeder, seed, seeded
 from cfreplay.errors import (
     ApiVersionError,
     CassetteError,
@@ -24,7 +25,6 @@ from cfreplay.errors import (
     UnknownNameError,
     UnmatchedRequest,
 )
-from cfreplay.seeding import Seeder, seed, seeded
 from cfreplay.types import Request, Response
 
 __all__ = [
@@ -58,32 +58,40 @@ __all__ = [
 __version__ = "0.1.0"
 
 if TYPE_CHECKING:
-    from cfreplay import factories, shipped, simulator
-    from cfreplay.recorder import ActiveCassette, use_cassette
-    from cfreplay.sanitizer import SanitizeConfig, Sanitizer
-    from cfreplay.schema import app_schema, validate
+    from cfreplay import shipped
+    from cfreplay.cf import factories
+    from cfreplay.cf.schema import app_schema, validate
+    from cfreplay.hygiene.rules import SanitizeConfig
+    from cfreplay.hygiene.sanitizer import Sanitizer
+    from cfreplay.replay.recorder import ActiveCassette, use_cassette
+    from cfreplay.serve import simulator
 
 # Loaded on first use: the simulator brings an HTTP server; `python -m cfreplay.shipped`
 # must not find its own module already imported by the package; the factories and the
 # schema bring Faker and jsonschema, which a suite that only replays cassettes (the
 # pytest plugin imports this package) should not pay for; the recorder brings vcrpy,
 # which a session that never enters a cassette should not pay for either.
-_LAZY_MODULES = ("factories", "shipped", "simulator")
+_LAZY_MODULES: dict[str, str] = {
+    "factories": "cfreplay.cf.factories",
+    "shipped": "cfreplay.shipped",
+    "simulator": "cfreplay.serve.simulator",
+}
 _LAZY_NAMES: dict[str, str] = {
-    "ActiveCassette": "recorder",
-    "SanitizeConfig": "sanitizer",
-    "Sanitizer": "sanitizer",
-    "app_schema": "schema",
-    "use_cassette": "recorder",
-    "validate": "schema",
+    "ActiveCassette": "cfreplay.replay.recorder",
+    "SanitizeConfig": "cfreplay.hygiene.rules",
+    "Sanitizer": "cfreplay.hygiene.sanitizer",
+    "app_schema": "cfreplay.cf.schema",
+    "use_cassette": "cfreplay.replay.recorder",
+    "validate": "cfreplay.cf.schema",
 }
 
 
 def __getattr__(name: str) -> Any:
     if name in _LAZY_MODULES:
-        return importlib.import_module(f"cfreplay.{name}")
+        module = globals()[name] = importlib.import_module(_LAZY_MODULES[name])
+        return module
     if name in _LAZY_NAMES:
-        value = getattr(importlib.import_module(f"cfreplay.{_LAZY_NAMES[name]}"), name)
+        value = getattr(importlib.import_module(_LAZY_NAMES[name]), name)
         globals()[name] = value
         return value
     raise AttributeError(f"module 'cfreplay' has no attribute {name!r}")

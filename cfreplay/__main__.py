@@ -1,5 +1,5 @@
 """``python -m cfreplay`` runs the command line."""
 
-from cfreplay.cli import main
+from cfreplay.commands.cli import main
 
 raise SystemExit(main())

@@ -43,7 +43,16 @@ except ImportError:  # pragma: no cover - depends on how PyYAML was built
     from yaml import SafeDumper as _SafeDumper  # type: ignore[assignment]
     from yaml import SafeLoader as _SafeLoader  # type: ignore[assignment]
 
-__all__ = ["Cassette", "atomic_write", "dumps", "load", "loads", "read_bytes", "save"]
+__all__ = [
+    "Cassette",
+    "atomic_write",
+    "detect_format",
+    "dumps",
+    "load",
+    "loads",
+    "read_bytes",
+    "save",
+]
 
 Format = Literal["yaml", "json"]
 FORMATS: Final[tuple[Format, ...]] = get_args(Format)

@@ -32,9 +32,15 @@ import pytest
 from cfreplay.types import RECORD_MODES
 
 if TYPE_CHECKING:
-    from cfreplay.recorder import ActiveCassette
+    from cfreplay.replay.recorder import ActiveCassette
 
-__all__ = ["cfreplay_cassette", "cfreplay_cassette_dir", "cfreplay_config"]
+__all__ = [
+    "cfreplay_cassette",
+    "cfreplay_cassette_dir",
+    "cfreplay_config",
+    "pytest_addoption",
+    "pytest_configure",
+]
 
 MARKER: Final = (
     "cfreplay(cassette_name=None, *, record_mode=None, freeze_time=True, allow_hosts=(), match_on=None, "
@@ -154,7 +160,7 @@ def cfreplay_cassette(
     else:
         suffix = ".json" if settings.get("serializer") == "json" else ".yaml"
         path = cfreplay_cassette_dir / f"{_safe_name(name or _test_name(request))}{suffix}"
-    from cfreplay.recorder import use_cassette  # vcrpy and the sanitizer load with the first cassette
+    from cfreplay.replay.recorder import use_cassette  # vcrpy and the sanitizer load with the first cassette
 
     settings.setdefault("sanitize_config", _project_config(request.config))
     with use_cassette(path, **settings) as active:
@@ -168,7 +174,7 @@ def _project_config(config: pytest.Config) -> Any:
     """The ``[tool.cfreplay.sanitize]`` of the pyproject.toml at (or above) pytest's rootdir, read once."""
     known = config.stash.get(_CONFIG_KEY, None)
     if known is None:
-        from cfreplay.rules import SanitizeConfig
+        from cfreplay.hygiene.rules import SanitizeConfig
 
         known = config.stash[_CONFIG_KEY] = SanitizeConfig.from_pyproject(config.rootpath)
     return known

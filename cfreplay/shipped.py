@@ -32,11 +32,12 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Final
 
-from cfreplay import cassette, cfapi, factories
-from cfreplay.cfapi import ApiVersion
+from cfreplay import cassette
+from cfreplay.cf import cfapi, factories
+from cfreplay.cf.cfapi import ApiVersion
+from cfreplay.cf.seeding import DEFAULT_NOW, Seeder
 from cfreplay.errors import UnknownNameError
-from cfreplay.sanitizer import Sanitizer
-from cfreplay.seeding import DEFAULT_NOW, Seeder
+from cfreplay.hygiene.sanitizer import Sanitizer
 from cfreplay.types import Request, Response
 
 __all__ = ["APP_GUID", "PREFIX", "TARGET", "build", "main", "names", "path", "write_all"]

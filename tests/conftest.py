@@ -11,7 +11,7 @@ from fakecloud import FakeCloud
 from hypothesis import HealthCheck, settings
 
 import cfreplay
-from cfreplay import network
+from cfreplay.replay import network
 
 # Timestamps must not depend on the machine's zone (as time-machine's own suite pins it).
 os.environ["TZ"] = "UTC"

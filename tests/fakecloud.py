@@ -18,7 +18,7 @@ from typing import Any
 
 import jwt
 
-from cfreplay import factories
+from cfreplay.cf import factories
 
 STATES = ("PENDING", "PENDING", "STAGED")
 

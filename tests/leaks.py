@@ -18,7 +18,7 @@ from typing import Any
 
 import jwt as pyjwt
 
-from cfreplay import factories, tokens
+from cfreplay.cf import factories, tokens
 
 API = "https://api.sys.example.com"
 UAA = "https://uaa.sys.example.com"

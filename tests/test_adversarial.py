@@ -33,10 +33,12 @@ from hypothesis import given
 from hypothesis import strategies as st
 from leaks import API, APP, UAA, Secrets, exchange
 
-from cfreplay import bodies, cassette, tokens
+from cfreplay import cassette
+from cfreplay.cf import tokens
 from cfreplay.errors import CassetteError
-from cfreplay.sanitizer import Sanitizer
-from cfreplay.scanner import scan_text
+from cfreplay.hygiene import bodies
+from cfreplay.hygiene.sanitizer import Sanitizer
+from cfreplay.hygiene.scanner import scan_text
 
 FORMATS = ("yaml", "json")
 Where = tuple[int | None, str, str]

@@ -24,9 +24,11 @@ from hypothesis import given
 from hypothesis import strategies as st
 from leaks import PLANT_NAMES, PLANTS, Plant, Secrets, exchange
 
-from cfreplay import bodies, cassette, factories, redaction
-from cfreplay.sanitizer import Sanitizer
-from cfreplay.scanner import Finding, scan_text
+from cfreplay import cassette
+from cfreplay.cf import factories
+from cfreplay.hygiene import bodies, redaction
+from cfreplay.hygiene.sanitizer import Sanitizer
+from cfreplay.hygiene.scanner import Finding, scan_text
 
 CODINGS = ("", "gzip", "deflate", "br", "zstd")
 

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from cfreplay import cfapi
-from cfreplay.cfapi import ApiVersion
+from cfreplay.cf import cfapi
+from cfreplay.cf.cfapi import ApiVersion
 from cfreplay.errors import ApiVersionError, UnknownNameError
 
 PACKAGE = Path(cfapi.__file__).parent

@@ -9,8 +9,8 @@ import sys
 import pytest
 
 import cfreplay
-from cfreplay import factories, tokens
-from cfreplay.cli import main
+from cfreplay.cf import factories, tokens
+from cfreplay.commands.cli import main
 
 
 def run(capsys: pytest.CaptureFixture[bytes], *argv: str) -> tuple[int, bytes, str]:

@@ -13,7 +13,7 @@ import jwt
 import pytest
 
 from cfreplay import cassette
-from cfreplay.cli import main
+from cfreplay.commands.cli import main
 
 
 def leaky_cassette(token: str) -> dict[str, Any]:

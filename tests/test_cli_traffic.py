@@ -14,8 +14,9 @@ import jwt
 import pytest
 import requests
 
-from cfreplay import cassette, factories
-from cfreplay.cli import main
+from cfreplay import cassette
+from cfreplay.cf import factories
+from cfreplay.commands.cli import main
 
 GUID = "c462b988-8644-4bf6-83cb-32a12c3d1564"
 

@@ -27,9 +27,10 @@ import yaml
 from fakecloud import FakeCloud
 
 import cfreplay
-from cfreplay import factories, redaction, tokens
-from cfreplay.sanitizer import Sanitizer
-from cfreplay.scanner import scan_file
+from cfreplay.cf import factories, tokens
+from cfreplay.hygiene import redaction
+from cfreplay.hygiene.sanitizer import Sanitizer
+from cfreplay.hygiene.scanner import scan_file
 
 # ----------------------------------------------------------------------------- the fake foundation
 

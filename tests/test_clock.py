@@ -18,7 +18,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from cfreplay import clock
+from cfreplay.replay import clock
 
 MOMENT = dt.datetime(2015, 11, 3, 0, 54, 16)
 CLOCK_FUNCTIONS: dict[str, Any] = {

@@ -32,9 +32,11 @@ from hypothesis import given
 from vcr.request import Request as VcrRequest
 
 import cfreplay
-from cfreplay import cassette, factories, writing
-from cfreplay.cli import main
+from cfreplay import cassette
+from cfreplay.cf import factories
+from cfreplay.commands.cli import main
 from cfreplay.errors import CassetteError
+from cfreplay.hygiene import writing
 
 HOST = "https://api.sys.example.com"
 RECORDED_AT = "2026-11-28T00:00:00Z"

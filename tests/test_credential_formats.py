@@ -37,11 +37,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from leaks import API, Secrets, app_body, exchange
 
-from cfreplay import cassette, rules
-from cfreplay.credential_formats import FORMATS, UPSTREAM, UPSTREAM_VERSION, CredentialFormat
-from cfreplay.rules import RuleTable
-from cfreplay.sanitizer import Sanitizer
-from cfreplay.scanner import scan_text
+from cfreplay import cassette
+from cfreplay.hygiene import rules
+from cfreplay.hygiene.credential_formats import FORMATS, UPSTREAM, UPSTREAM_VERSION, CredentialFormat
+from cfreplay.hygiene.rules import RuleTable
+from cfreplay.hygiene.sanitizer import Sanitizer
+from cfreplay.hygiene.scanner import scan_text
 
 BY_ID = {fmt.id: fmt for fmt in FORMATS}
 CASSETTE_FORMATS: tuple[cassette.Format, ...] = ("yaml", "json")
@@ -491,7 +492,7 @@ def token_matches(text: str) -> int:
     pattern = getattr(rules, "TOKEN_PATTERN", None)
     if pattern is not None:
         return sum(1 for _ in pattern.finditer(text))
-    from cfreplay import detectors
+    from cfreplay.hygiene import detectors
 
     return sum(1 for _ in detectors.iter_tokens(text))
 

@@ -9,11 +9,11 @@ import subprocess
 import sys
 
 import cfreplay
-from cfreplay import factories
+from cfreplay.cf import factories
 
 SNAPSHOT = """
 import hashlib, json, cfreplay
-from cfreplay import factories
+from cfreplay.cf import factories
 cfreplay.seed(20261128)
 parts = [
     json.dumps(factories.app_envelope()),

@@ -9,9 +9,9 @@ import pytest
 from freezegun import freeze_time
 
 import cfreplay
-from cfreplay import cfapi, factories, tokens
-from cfreplay.cfapi import ApiVersion
-from cfreplay.seeding import DEFAULT_NOW
+from cfreplay.cf import cfapi, factories, tokens
+from cfreplay.cf.cfapi import ApiVersion
+from cfreplay.cf.seeding import DEFAULT_NOW
 
 ERAS = ["2.8.0", "2.23.0", "2.43.0", "2.67.0", "2.83.0", "2.150.0", "2.233.0", "2.293.0"]
 

@@ -20,9 +20,11 @@ import pytest
 import requests
 
 import cfreplay
-from cfreplay import cassette, factories, scanner
-from cfreplay.importers import TrafficFormatError, detect_format, import_files, parse_cf_trace, parse_har
-from cfreplay.sanitizer import Sanitizer
+from cfreplay import cassette
+from cfreplay.cf import factories
+from cfreplay.commands.importing import TrafficFormatError, detect_format, import_files, parse_cf_trace, parse_har
+from cfreplay.hygiene import scanner
+from cfreplay.hygiene.sanitizer import Sanitizer
 
 HOST = "api.sys.example.test"
 UAA = "login.sys.example.test"

@@ -10,10 +10,11 @@ from typing import Any
 
 import pytest
 
-from cfreplay import cassette, factories
+from cfreplay import cassette
+from cfreplay.cf import factories
+from cfreplay.commands.show import diff, show
 from cfreplay.errors import CassetteError, CfreplayError
-from cfreplay.inspection import diff, show
-from cfreplay.redaction import PLACEHOLDER_PREFIX
+from cfreplay.hygiene.redaction import PLACEHOLDER_PREFIX
 from cfreplay.types import Response
 
 GUID = "6064d98a-95e6-400b-bc03-be65e6d59622"

@@ -13,8 +13,8 @@ from vcr.cassette import Cassette
 from vcr.errors import UnhandledHTTPRequestError
 from vcr.request import Request
 
-from cfreplay import matchers
-from cfreplay.recorder import _IndexedCassette
+from cfreplay.replay import matchers
+from cfreplay.replay.recorder import _IndexedCassette
 
 DEFAULT = [getattr(vcr.matchers, name) for name in ("method", "scheme", "host", "port", "path", "query")]
 WITH_BODY = [*DEFAULT, vcr.matchers.body]
@@ -114,7 +114,7 @@ def _containers(value: Any) -> list[int]:
 
 @given(PLAIN_DATA)
 def test_recordings_are_copied_like_deepcopy_would(value: Any) -> None:
-    from cfreplay.recorder import _copied
+    from cfreplay.replay.recorder import _copied
 
     copied = _copied(value)
     assert copied == copy.deepcopy(value)
@@ -122,7 +122,7 @@ def test_recordings_are_copied_like_deepcopy_would(value: Any) -> None:
 
 
 def test_other_values_in_a_recording_still_go_through_deepcopy() -> None:
-    from cfreplay.recorder import _copied
+    from cfreplay.replay.recorder import _copied
 
     odd = {"headers": {"X": ("a", "b")}, "body": {"string": bytearray(b"xy")}}
     copied = _copied(odd)

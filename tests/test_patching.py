@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 
 import cfreplay
 from cfreplay import cassette as cassette_files
-from cfreplay import patching
+from cfreplay.replay import patching
 
 API = "https://api.example.com"
 

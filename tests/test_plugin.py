@@ -328,7 +328,8 @@ import os
 import pytest
 import requests
 
-from cfreplay import redaction, tokens
+from cfreplay.hygiene import redaction
+from cfreplay.cf import tokens
 
 URL = os.environ["CFREPLAY_TEST_URL"]
 PLANTED = {name: os.environ[f"CFREPLAY_TEST_{name.upper()}"] for name in ("token", "refresh", "cookie", "password")}
@@ -860,7 +861,7 @@ import os
 import pytest
 import requests
 
-from cfreplay import tokens
+from cfreplay.cf import tokens
 from helpers import observe
 
 URL = os.environ["CFREPLAY_TEST_URL"]

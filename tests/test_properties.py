@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given
 
 import cfreplay
-from cfreplay import cfapi, factories
-from cfreplay.cfapi import ApiVersion, Field
+from cfreplay.cf import cfapi, factories
+from cfreplay.cf.cfapi import ApiVersion, Field
 
 VERSIONS = st.sampled_from(["2.8", "2.30", "2.43", "2.70", "2.83", "2.150", "2.200", "2.250", "2.293"])
 GUIDS = st.uuids(version=4).map(str)

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import importlib
+import inspect
+import pkgutil
 import subprocess
 import sys
 from types import ModuleType
+
+import pytest
 
 import cfreplay
 
@@ -30,7 +35,7 @@ def test_every_exported_name_exists() -> None:
 def test_import_does_not_pull_pytest_or_the_cli() -> None:
     code = (
         "import sys, cfreplay; print(sorted(m for m in sys.modules"
-        " if m.split('.')[0] in ('pytest', '_pytest') or m == 'cfreplay.cli'))"
+        " if m.split('.')[0] in ('pytest', '_pytest') or m == 'cfreplay.commands.cli'))"
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "[]"
@@ -47,7 +52,8 @@ def test_the_plugin_loads_what_a_session_uses_and_no_more() -> None:
     """pytest loads the plugin in every session; vcrpy, Faker and jsonschema wait until something needs them."""
     code = (
         "import sys, cfreplay.plugin, cfreplay\n"
-        "heavy = ('faker', 'jsonschema', 'vcr', 'cfreplay.factories', 'cfreplay.recorder', 'cfreplay.shipped')\n"
+        "heavy = ('faker', 'jsonschema', 'vcr', 'cfreplay.cf.factories', 'cfreplay.replay.recorder',\n"
+        "         'cfreplay.shipped')\n"
         "loaded = lambda: print(sorted(m for m in heavy if m in sys.modules))\n"
         "loaded()\n"
         "cfreplay.use_cassette\n"
@@ -58,6 +64,35 @@ def test_the_plugin_loads_what_a_session_uses_and_no_more() -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.splitlines() == [
         "[]",
-        "['cfreplay.recorder', 'vcr']",
-        "['cfreplay.factories', 'cfreplay.recorder', 'faker', 'jsonschema', 'vcr']",
+        "['cfreplay.replay.recorder', 'vcr']",
+        "['cfreplay.cf.factories', 'cfreplay.replay.recorder', 'faker', 'jsonschema', 'vcr']",
     ]
+
+
+def _modules() -> list[str]:
+    return sorted(
+        info.name for info in pkgutil.walk_packages(cfreplay.__path__, "cfreplay.") if info.name != "cfreplay.__main__"
+    )
+
+
+@pytest.mark.parametrize("name", _modules())
+def test_every_module_says_what_it_offers(name: str) -> None:
+    """Each module's ``__all__`` is sorted, names what exists, and holds every public function and class it defines.
+
+    Anything else a module defines starts with ``_``: private to it.
+    """
+    module = importlib.import_module(name)
+    offered = getattr(module, "__all__", None)
+    assert offered is not None, f"{name} has no __all__"
+    # Sorted as ruff's RUF022 sorts it: CONSTANTS, then Classes, then functions.
+    order = sorted(offered, key=lambda n: (0 if n.isupper() else 1 if n[:1].isupper() else 2, n))
+    assert list(offered) == order, f"{name}.__all__ is not sorted"
+    assert [n for n in offered if not hasattr(module, n)] == []
+    defined_here = [
+        n
+        for n, value in vars(module).items()
+        if not n.startswith("_")
+        and (inspect.isfunction(value) or inspect.isclass(value))
+        and value.__module__ == module.__name__
+    ]
+    assert sorted(set(defined_here) - set(offered)) == [], f"{name}: public but not in __all__ (or make it _private)"

@@ -38,10 +38,12 @@ def test_readme_test_passes_under_pytest(code: str, pytester: pytest.Pytester) -
 
 
 def test_the_rule_table_is_the_one_in_the_code() -> None:
-    """The README's rule table is generated from cfreplay/rules.py (``python -m cfreplay.rules``)."""
-    from cfreplay import rules
+    """The README's rule table is generated from cfreplay/hygiene/rules.py (``python -m cfreplay.hygiene.rules``)."""
+    from cfreplay.hygiene import rules
 
     text = README.read_text()
     start = text.index("<!-- rule-table -->\n") + len("<!-- rule-table -->\n")
     end = text.index("<!-- /rule-table -->")
-    assert text[start:end] == rules.markdown_table(), "README.md's rule table is stale: paste python -m cfreplay.rules"
+    assert text[start:end] == rules.markdown_table(), (
+        "README.md's rule table is stale: paste python -m cfreplay.hygiene.rules"
+    )

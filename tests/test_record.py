@@ -33,9 +33,11 @@ import pytest
 import requests
 
 import cfreplay
-from cfreplay import cassette, scanner, tokens
-from cfreplay.cli import main
-from cfreplay.simulator import RunningSimulator, Simulator, run
+from cfreplay import cassette
+from cfreplay.cf import tokens
+from cfreplay.commands.cli import main
+from cfreplay.hygiene import scanner
+from cfreplay.serve.simulator import RunningSimulator, Simulator, run
 from cfreplay.types import Response
 
 DATA = Path(__file__).parent / "data"

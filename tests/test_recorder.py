@@ -30,10 +30,12 @@ import yaml
 from fakecloud import STATES, FakeCloud
 
 import cfreplay
-from cfreplay import factories, network, redaction, tokens
-from cfreplay.recorder import recorded_at
-from cfreplay.sanitizer import Sanitizer
-from cfreplay.scanner import scan_file
+from cfreplay.cf import factories, tokens
+from cfreplay.hygiene import redaction
+from cfreplay.hygiene.sanitizer import Sanitizer
+from cfreplay.hygiene.scanner import scan_file
+from cfreplay.replay import network
+from cfreplay.replay.recorder import recorded_at
 
 # ----------------------------------------------------------------------------- the fake foundation
 

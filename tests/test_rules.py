@@ -6,7 +6,7 @@
 * ``disable`` turns a credential format off for both tools, and refuses anything else
   with a one-line message;
 * what is not a secret comes through both tools untouched;
-* the name tests answer as ``cfreplay/rules.py`` documents them.
+* the name tests answer as ``cfreplay/hygiene/rules.py`` documents them.
 
 Every secret is generated at test time (CI runs ``cfreplay scan tests/``).
 """
@@ -27,9 +27,9 @@ import pytest
 from leaks import API, APP, UAA, Secrets, app_body, exchange
 
 from cfreplay import cassette
-from cfreplay.credential_formats import FORMATS, CredentialFormat
 from cfreplay.errors import CfreplayError
-from cfreplay.rules import (
+from cfreplay.hygiene.credential_formats import FORMATS, CredentialFormat
+from cfreplay.hygiene.rules import (
     RULES,
     Place,
     Replacement,
@@ -39,8 +39,8 @@ from cfreplay.rules import (
     markdown_table,
     replace_rule,
 )
-from cfreplay.sanitizer import Sanitizer
-from cfreplay.scanner import rule_ids, scan_text
+from cfreplay.hygiene.sanitizer import Sanitizer
+from cfreplay.hygiene.scanner import rule_ids, scan_text
 
 BY_ID = {rule.id: rule for rule in RULES}
 FORMATS_OF_CASSETTES: tuple[cassette.Format, ...] = ("yaml", "json")

@@ -26,9 +26,11 @@ import vcr.serialize
 from hypothesis import given
 from vcr.serializers import jsonserializer, yamlserializer
 
-from cfreplay import cassette, factories, redaction, tokens
+from cfreplay import cassette
+from cfreplay.cf import factories, tokens
 from cfreplay.errors import CassetteError, CfreplayError
-from cfreplay.sanitizer import Report, SanitizeConfig, Sanitizer
+from cfreplay.hygiene import redaction
+from cfreplay.hygiene.sanitizer import Report, SanitizeConfig, Sanitizer
 
 Interaction = dict[str, Any]
 

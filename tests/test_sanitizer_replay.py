@@ -18,8 +18,8 @@ import pytest
 import requests
 import vcr
 
-from cfreplay import tokens
-from cfreplay.sanitizer import Sanitizer
+from cfreplay.cf import tokens
+from cfreplay.hygiene.sanitizer import Sanitizer
 
 TOKEN_HOLDER: dict[str, str] = {}
 

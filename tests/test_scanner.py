@@ -27,10 +27,12 @@ import vcr
 from hypothesis import given
 from hypothesis import strategies as st
 
-from cfreplay import bodies, cassette, cfapi, factories, redaction, rules, tokens
+from cfreplay import cassette
+from cfreplay.cf import cfapi, factories, tokens
 from cfreplay.errors import CassetteError
-from cfreplay.rules import RuleTable, SanitizeConfig
-from cfreplay.scanner import Finding, rule_ids, scan_file, scan_paths, scan_text
+from cfreplay.hygiene import bodies, redaction, rules
+from cfreplay.hygiene.rules import RuleTable, SanitizeConfig
+from cfreplay.hygiene.scanner import Finding, rule_ids, scan_file, scan_paths, scan_text
 
 API = "https://api.sys.example.com"
 UAA = "https://uaa.sys.example.com"

@@ -9,7 +9,7 @@ import pytest
 from jsonschema import Draft202012Validator
 
 import cfreplay
-from cfreplay import factories
+from cfreplay.cf import factories
 
 
 @pytest.fixture

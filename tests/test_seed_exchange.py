@@ -17,8 +17,8 @@ import jwt
 import pytest
 
 import cfreplay
-from cfreplay import factories
-from cfreplay.cfapi import SEED_API_VERSION
+from cfreplay.cf import factories
+from cfreplay.cf.cfapi import SEED_API_VERSION
 
 DATA = Path(__file__).parent / "data"
 REFERENCE = Path(__file__).resolve().parents[2] / "shared" / "reference" / "seed-restage-an-app.txt"

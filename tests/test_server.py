@@ -1,4 +1,4 @@
-"""``cfreplay.server``: cassettes replayed over real HTTP (run(), serve()) and as a handler (CassetteServer)."""
+"""``cfreplay.serve.server``: cassettes replayed over real HTTP (run(), serve()) and as a handler (CassetteServer)."""
 
 from __future__ import annotations
 
@@ -16,9 +16,10 @@ from typing import Any
 import pytest
 import requests
 
-from cfreplay import cassette, factories
+from cfreplay import cassette
+from cfreplay.cf import factories
 from cfreplay.errors import CassetteError
-from cfreplay.server import CassetteServer, RunningServer, run, serve
+from cfreplay.serve.server import CassetteServer, RunningServer, run, serve
 from cfreplay.types import Response
 
 GUID = "6064d98a-95e6-400b-bc03-be65e6d59622"
@@ -229,7 +230,7 @@ def test_curl_smoke(served: tuple[RunningServer, list[str]]) -> None:
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
 def test_serve_shuts_down_on_signal(restage_cassette: Path, signum: int) -> None:
     code = (
-        "from pathlib import Path; from cfreplay.server import serve; "
+        "from pathlib import Path; from cfreplay.serve.server import serve; "
         f"serve([Path({str(restage_cassette)!r})], ready=print)"
     )
     with subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True) as process:

@@ -22,11 +22,12 @@ from vcr.serialize import deserialize
 from vcr.serializers import yamlserializer
 
 import cfreplay
-from cfreplay import cassette, cfapi, shipped
-from cfreplay.cfapi import ApiVersion
+from cfreplay import cassette, shipped
+from cfreplay.cf import cfapi
+from cfreplay.cf.cfapi import ApiVersion
 from cfreplay.errors import UnknownNameError
-from cfreplay.sanitizer import Sanitizer
-from cfreplay.scanner import scan_paths
+from cfreplay.hygiene.sanitizer import Sanitizer
+from cfreplay.hygiene.scanner import scan_paths
 
 ROOT = Path(__file__).resolve().parent.parent
 SHIPPED_DIR = ROOT / "cassettes"

@@ -18,8 +18,8 @@ import requests
 from freezegun import freeze_time
 
 import cfreplay
-from cfreplay import cfapi, factories, tokens
-from cfreplay.simulator import (
+from cfreplay.cf import cfapi, factories, tokens
+from cfreplay.serve.simulator import (
     CLIENT_CREDENTIALS_CLIENT_ID,
     DEFAULT_APP_NAMES,
     USERNAME,
@@ -414,7 +414,7 @@ def test_the_server_listens_on_loopback_only_and_stops_cleanly() -> None:
 
 
 def test_serve_shuts_down_on_sigterm() -> None:
-    code = "from cfreplay.simulator import serve; serve(port=0, ready=print)"
+    code = "from cfreplay.serve.simulator import serve; serve(port=0, ready=print)"
     with subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True) as process:
         try:
             assert process.stdout is not None

@@ -1,4 +1,4 @@
-"""The one write path (``cfreplay.writing``) seen from every writer: recording, import, convert and sanitize.
+"""The one write path (``cfreplay.hygiene.writing``) seen from every writer: recording, import, convert and sanitize.
 
 A project's ``[tool.cfreplay.sanitize]`` applies whoever writes; a write the scanner would
 not call clean writes nothing; a cassette someone else changed meanwhile is never
@@ -33,11 +33,12 @@ import requests
 from leaks import API, UAA, Secrets, exchange
 
 import cfreplay
-from cfreplay import bodies, cassette, writing
-from cfreplay.cli import main
+from cfreplay import cassette
+from cfreplay.commands.cli import main
 from cfreplay.errors import CassetteChanged, CassetteError, SecretLeft
-from cfreplay.rules import SanitizeConfig
-from cfreplay.sanitizer import Report, Sanitizer
+from cfreplay.hygiene import bodies, writing
+from cfreplay.hygiene.rules import SanitizeConfig
+from cfreplay.hygiene.sanitizer import Report, Sanitizer
 
 pytest_plugins = ["pytester"]
 
@@ -666,7 +667,7 @@ import signal
 import sys
 import tempfile
 
-from cfreplay import cli
+from cfreplay.commands import cli
 
 signum = getattr(signal, sys.argv[1])
 where = sys.argv[2]

@@ -12,7 +12,7 @@ Where a rule looks (:class:`Place`) decides how much context it needs:
 * name rules — a header, cookie, query parameter, form field, JSON key or
   environment variable whose *name* says its value is secret;
 * value rules — a value that is a secret by its *shape*, wherever it sits:
-  JWTs, vendor credential formats (:mod:`cfreplay.credential_formats`),
+  JWTs, vendor credential formats (:mod:`cfreplay.hygiene.credential_formats`),
   passwords in URLs and command lines, project patterns.
 
 When both could apply to one value the name rule wins and replaces the whole
@@ -38,8 +38,9 @@ from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Any, Final
 
-from cfreplay import credential_formats
-from cfreplay.detectors import (  # the table's detectors, re-exported for its readers
+from cfreplay.errors import CfreplayError
+from cfreplay.hygiene import credential_formats
+from cfreplay.hygiene.detectors import (  # the table's detectors, re-exported for its readers
     COMMAND_LINE,
     PATH_TOKEN,
     SCHEME_END,
@@ -51,7 +52,6 @@ from cfreplay.detectors import (  # the table's detectors, re-exported for its r
     token_kind,
     userinfo,
 )
-from cfreplay.errors import CfreplayError
 
 __all__ = [
     "COMMAND_LINE",
@@ -67,11 +67,17 @@ __all__ = [
     "ValueHit",
     "command_line_pair",
     "default_table",
+    "fewest_literals",
+    "is_link",
+    "main",
+    "markdown_table",
     "redacted_userinfo",
+    "replace_rule",
     "set_cookie_segments",
     "split_token",
     "token_kind",
     "userinfo",
+    "words",
 ]
 
 
@@ -521,7 +527,7 @@ class SanitizeConfig:
     @classmethod
     def from_pyproject(cls, start: str | os.PathLike[str] | None = None) -> SanitizeConfig:
         """The ``[tool.cfreplay.sanitize]`` table of the nearest ``pyproject.toml`` at or above *start* (the cwd)."""
-        found = find_pyproject(start)
+        found = _find_pyproject(start)
         return cls.from_toml(found) if found is not None else cls()
 
     @classmethod
@@ -549,7 +555,7 @@ def _did_you_mean(name: str) -> str:
     return f"did you mean {', '.join(repr(c) for c in close)}?" if close else f"rules: {', '.join(sorted(_RULE_IDS))}"
 
 
-def find_pyproject(start: str | os.PathLike[str] | None = None) -> Path | None:
+def _find_pyproject(start: str | os.PathLike[str] | None = None) -> Path | None:
     """The nearest ``pyproject.toml`` at or above *start* (default: the working directory)."""
     directory = Path(start if start is not None else Path.cwd()).resolve()
     if directory.is_file():
@@ -841,7 +847,7 @@ def markdown_table(rules: Sequence[Rule] = RULES) -> str:
 
 
 def main() -> None:
-    """``python -m cfreplay.rules``: print the rule table as the README shows it."""
+    """``python -m cfreplay.hygiene.rules``: print the rule table as the README shows it."""
     print(markdown_table(), end="")
 
 

@@ -19,15 +19,20 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Final, NoReturn
 
-from cfreplay import cfapi, factories, recording, scanner, writing
-from cfreplay.cfapi import ApiVersion
+from cfreplay.cf import cfapi, factories
+from cfreplay.cf.cfapi import ApiVersion
+from cfreplay.cf.seeding import Now, Seeder
+from cfreplay.commands import record
 from cfreplay.errors import CfreplayError, SchemaError, UnknownNameError
-from cfreplay.rules import RuleTable, SanitizeConfig
-from cfreplay.sanitizer import Sanitizer
-from cfreplay.seeding import Now, Seeder
+from cfreplay.hygiene import scanner, writing
+from cfreplay.hygiene.rules import RuleTable, SanitizeConfig
+from cfreplay.hygiene.sanitizer import Sanitizer
 from cfreplay.types import reason_phrase
 
-__all__ = ["main"]
+__all__ = [
+    "main",
+    "main_entry",
+]
 
 EXIT_OK = 0
 EXIT_FINDINGS = 1
@@ -402,15 +407,15 @@ def _record(args: argparse.Namespace) -> int:
     if args.from_docs:
         if args.what or args.app or args.api or args.token or args.wait:
             raise _UsageError("--from-docs takes only -o/--output")
-        result = recording.record_from_docs(Path(args.output or "cassettes/restage-docs.yaml"))
+        result = record.record_from_docs(Path(args.output or "cassettes/restage-docs.yaml"))
     else:
         if args.what != "restage" or not args.app:
             raise _UsageError("say what to record: 'cfreplay record restage APP' (or 'cfreplay record --from-docs')")
-        target = recording.resolve_target(api=args.api, token=args.token)
+        target = record.resolve_target(api=args.api, token=args.token)
         output = Path(args.output or f"cassettes/restage-{_UNSAFE_FILE.sub('_', args.app)}.yaml")
         progress = _Spinner() if args.wait else None
         try:
-            result = recording.record_restage(
+            result = record.record_restage(
                 args.app,
                 output=output,
                 target=target,
@@ -457,7 +462,7 @@ def _serve(args: argparse.Namespace) -> int:
         raise _UsageError("give cassettes to replay, or --simulate (not both)")
     if args.cassettes:
         return _serve_cassettes(args)
-    from cfreplay import simulator  # the server pulls in http.server and threads: only when asked
+    from cfreplay.serve import simulator  # the server pulls in http.server and threads: only when asked
 
     password = simulator.Simulator(seed=args.seed, base_url="http://127.0.0.1").password
 
@@ -474,7 +479,7 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 def _serve_cassettes(args: argparse.Namespace) -> int:
-    from cfreplay import server
+    from cfreplay.serve import server
 
     paths = [Path(p) for p in args.cassettes]
 
@@ -495,10 +500,11 @@ def _serve_cassettes(args: argparse.Namespace) -> int:
 
 
 def _import(args: argparse.Namespace) -> int:
-    from cfreplay import cassette, importers
+    from cfreplay import cassette
+    from cfreplay.commands import importing
 
     output = Path(args.output)
-    data = importers.import_files([Path(p) for p in args.paths], fmt=args.source)
+    data = importing.import_files([Path(p) for p in args.paths], fmt=args.source)
     sanitizer = Sanitizer(_project_config(args))
     report = writing.write_cassette(
         output, data, cassette.detect_format(output), sanitizer, expected=writing.fingerprint(output)
@@ -516,18 +522,18 @@ def _colour(args: argparse.Namespace) -> bool:
 
 
 def _show(args: argparse.Namespace) -> int:
-    from cfreplay import inspection
+    from cfreplay.commands import show
 
-    output = inspection.show(Path(args.cassette), index=args.index, fmt=args.format, color=_colour(args))
+    output = show.show(Path(args.cassette), index=args.index, fmt=args.format, color=_colour(args))
     # A cassette someone did not sanitize must not leak through its listing either.
     sys.stdout.write(Sanitizer(SanitizeConfig.from_pyproject()).sanitize_text(output))
     return EXIT_OK
 
 
 def _diff(args: argparse.Namespace) -> int:
-    from cfreplay import inspection
+    from cfreplay.commands import show
 
-    output, differs = inspection.diff(Path(args.a), Path(args.b), fmt=args.format, color=_colour(args))
+    output, differs = show.diff(Path(args.a), Path(args.b), fmt=args.format, color=_colour(args))
     sys.stdout.write(Sanitizer(SanitizeConfig.from_pyproject()).sanitize_text(output))
     return EXIT_FINDINGS if differs else EXIT_OK
 

@@ -38,6 +38,7 @@ __all__ = [
     "split_token",
     "token_kind",
     "unescape",
+    "unquote",
     "userinfo",
 ]
 
@@ -167,7 +168,7 @@ def param_rule(text: str, name_start: int) -> str:
     return "url-query"
 
 
-def name_value(text: str, name_start: int, equals: int) -> tuple[str, str, int, int] | None:
+def _name_value(text: str, name_start: int, equals: int) -> tuple[str, str, int, int] | None:
     """(decoded name, raw value, value start, value end) of the pair whose ``=`` is at *equals*."""
     found = PAIR.match(text, name_start - 1 if name_start > 0 else 0)
     if found is None or found.end("name") != equals:

@@ -1,7 +1,7 @@
 """Replay cassettes as an HTTP server on 127.0.0.1, for clients that cannot run inside Python.
 
 The cf CLI, Go clients and curl cannot be patched by vcrpy, but they can be
-pointed at a URL.  Two layers, as in :mod:`cfreplay.simulator`:
+pointed at a URL.  Two layers, as in :mod:`cfreplay.serve.simulator`:
 
 * :class:`CassetteServer` loads the cassettes and answers
   ``handle(method, path, headers, body)`` with a :class:`cfreplay.Response`;
@@ -10,7 +10,7 @@ pointed at a URL.  Two layers, as in :mod:`cfreplay.simulator`:
   ``cfreplay serve CASSETTE...``) put it behind a ``ThreadingHTTPServer`` bound
   to 127.0.0.1 only.
 
-Matching follows Python replay (:class:`cfreplay.recorder.use_cassette`) with
+Matching follows Python replay (:class:`cfreplay.replay.recorder.use_cassette`) with
 one difference: the client talks to 127.0.0.1:<port>, not to the host it was
 recorded against, so scheme, host and port are not compared.  A request matches
 on method, path and query (as a sorted list of pairs, like vcrpy's ``query``
@@ -37,7 +37,8 @@ from typing import Any, Final
 from urllib.parse import parse_qsl, urlsplit
 
 from cfreplay import cassette as cassette_files
-from cfreplay import factories, loopback
+from cfreplay.cf import factories
+from cfreplay.serve import loopback
 from cfreplay.types import Response
 
 __all__ = ["HOST", "CassetteServer", "RunningServer", "run", "serve"]

@@ -39,6 +39,23 @@ __all__ = [
     "CatalogError",
     "Field",
     "StagingFailure",
+    "app_field",
+    "app_path",
+    "audience",
+    "catalog_error",
+    "credentials_field",
+    "docker_credentials_value",
+    "dump_json",
+    "error_document",
+    "info_fields",
+    "is_pretty",
+    "link_value",
+    "page_url",
+    "restage_path",
+    "staging_failure",
+    "total_pages",
+    "vcap_request_id",
+    "warnings_header",
 ]
 
 
@@ -879,7 +896,7 @@ GRANT_TYPES: Final = ("password", "refresh_token", "client_credentials", "author
 
 
 @dataclass(frozen=True)
-class Claim:
+class _Claim:
     """An access-token claim: which grants carry it (``None`` = all)."""
 
     name: str
@@ -890,27 +907,27 @@ class Claim:
 _USER_GRANTS: Final = ("password", "refresh_token", "authorization_code")
 
 #: Access-token JWT claims in UAA's insertion order (UAA UaaTokenServices.java#createJWTAccessToken).
-ACCESS_TOKEN_CLAIMS: Final[tuple[Claim, ...]] = (
-    Claim("jti", doc="32 hex chars since UAA 3.3.0"),
-    Claim("sub", doc="user id for user grants, else the client id"),
-    Claim("authorities", ("client_credentials",), "client authorities"),
-    Claim("scope", doc="JSON array"),
-    Claim("client_id"),
-    Claim("cid"),
-    Claim("azp"),
-    Claim("revocable"),
-    Claim("grant_type"),
-    Claim("user_id", _USER_GRANTS),
-    Claim("origin", _USER_GRANTS, "uaa for internal users"),
-    Claim("user_name", _USER_GRANTS),
-    Claim("email", _USER_GRANTS),
-    Claim("auth_time", _USER_GRANTS),
-    Claim("rev_sig"),
-    Claim("iat"),
-    Claim("exp"),
-    Claim("iss", doc="the token endpoint URL"),
-    Claim("zid", doc="uaa for the default zone"),
-    Claim("aud", doc="resource ids (scope prefixes) and the client id"),
+ACCESS_TOKEN_CLAIMS: Final[tuple[_Claim, ...]] = (
+    _Claim("jti", doc="32 hex chars since UAA 3.3.0"),
+    _Claim("sub", doc="user id for user grants, else the client id"),
+    _Claim("authorities", ("client_credentials",), "client authorities"),
+    _Claim("scope", doc="JSON array"),
+    _Claim("client_id"),
+    _Claim("cid"),
+    _Claim("azp"),
+    _Claim("revocable"),
+    _Claim("grant_type"),
+    _Claim("user_id", _USER_GRANTS),
+    _Claim("origin", _USER_GRANTS, "uaa for internal users"),
+    _Claim("user_name", _USER_GRANTS),
+    _Claim("email", _USER_GRANTS),
+    _Claim("auth_time", _USER_GRANTS),
+    _Claim("rev_sig"),
+    _Claim("iat"),
+    _Claim("exp"),
+    _Claim("iss", doc="the token endpoint URL"),
+    _Claim("zid", doc="uaa for the default zone"),
+    _Claim("aud", doc="resource ids (scope prefixes) and the client id"),
 )
 #: JWT header keys in UAA's order (UAA HeaderParameters.java).
 JWT_HEADER_KEYS: Final = ("alg", "jku", "kid", "typ")

@@ -22,11 +22,11 @@ from typing import Any, Final, Literal
 
 from faker.providers.lorem.en_US import Provider as _Lorem
 
-from cfreplay import cfapi, tokens
-from cfreplay.cfapi import ApiVersion
+from cfreplay.cf import cfapi, tokens
+from cfreplay.cf.cfapi import ApiVersion
+from cfreplay.cf.schema import check_field, validate
+from cfreplay.cf.seeding import Now, Seeder, current
 from cfreplay.errors import ApiVersionError, SchemaError, UnknownNameError
-from cfreplay.schema import check_field, validate
-from cfreplay.seeding import Now, Seeder, current
 from cfreplay.types import Request, Response
 
 __all__ = [

@@ -1,6 +1,6 @@
 """Prove that no secret is left: find exactly what the sanitizer would change.
 
-The scanner and the sanitizer read one rule table (:mod:`cfreplay.rules`) and
+The scanner and the sanitizer read one rule table (:mod:`cfreplay.hygiene.rules`) and
 call the same functions on every value they look at, so a finding is always
 something ``cfreplay sanitize`` replaces, by the rule id the sanitizer reports,
 and a file ``sanitize --check`` calls clean scans clean.
@@ -58,13 +58,15 @@ from typing import TYPE_CHECKING, Any, Final, Literal, NamedTuple
 
 import yaml
 
-from cfreplay import bodies, cassette, detectors, redaction, rules, tokens
+from cfreplay import cassette
+from cfreplay.cf import tokens
 from cfreplay.errors import CassetteError
-from cfreplay.rules import RuleTable
+from cfreplay.hygiene import bodies, detectors, redaction, rules
+from cfreplay.hygiene.rules import RuleTable
 
 if TYPE_CHECKING:
-    from cfreplay.sanitizer import Change
-    from cfreplay.sanitizer import _Walker as _WalkerType
+    from cfreplay.hygiene.sanitizer import Change
+    from cfreplay.hygiene.sanitizer import _Walker as _WalkerType
 else:
     _WalkerType = Any
 
@@ -106,7 +108,7 @@ class Finding:
     #: Where in the interaction (``request.headers.Authorization``, ``response.body (gzip)``),
     #: ``metadata`` for the cassette's own keys, or ``line N`` in a plain file.
     location: str
-    #: A rule id of :mod:`cfreplay.rules`.
+    #: A rule id of :mod:`cfreplay.hygiene.rules`.
     rule: str
     #: ``eyJ…`` for a JWT; otherwise at most the first two characters and an ellipsis.
     masked: str
@@ -464,7 +466,7 @@ class _Scan:
     def walker(self) -> _WalkerType:
         """The sanitizer's own walker, replacing nothing: what it would note is what the scan finds."""
         if self._walker is None:
-            from cfreplay.sanitizer import _Walker
+            from cfreplay.hygiene.sanitizer import _Walker
 
             self._walker = _Walker(self.table, _DryRedactor())
         return self._walker
@@ -554,7 +556,7 @@ class _Scan:
                 self.walker.json(value, lambda *seen, into=noted: into.append(seen), str(key), 0)
             except RecursionError:
                 raise CassetteError(self.path, f"holds JSON nested too deep in {key!r}") from None
-        from cfreplay.sanitizer import Change as _Change
+        from cfreplay.hygiene.sanitizer import Change as _Change
 
         for where, rule, secret in noted:
             changes.append(_Change(None, where, rule, redaction.mask(rule, secret)))
@@ -1136,7 +1138,7 @@ class _Scan:
     def _exact(self) -> list[Finding]:
         """Findings from the sanitizer itself, for the interactions the signal pass could not settle."""
         whole = None in self.uncertain or self.dangerous or self.table.config.redact_all_env
-        from cfreplay.sanitizer import MAX_DEPTH, Report, Sanitizer, _TooDeep
+        from cfreplay.hygiene.sanitizer import MAX_DEPTH, Report, Sanitizer, _TooDeep
 
         sanitizer = Sanitizer(table=self.table, key=b"cfreplay-scan")
         sanitizer.redactor = _DryRedactor()

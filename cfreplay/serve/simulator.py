@@ -52,9 +52,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Final, NamedTuple
 
-from cfreplay import cfapi, factories, loopback, tokens
-from cfreplay.cfapi import ApiVersion
-from cfreplay.seeding import Now, Seeder
+from cfreplay.cf import cfapi, factories, tokens
+from cfreplay.cf.cfapi import ApiVersion
+from cfreplay.cf.seeding import Now, Seeder
+from cfreplay.serve import loopback
 from cfreplay.types import Response
 
 __all__ = [

@@ -27,7 +27,7 @@ from cfreplay.types import Response
 __all__ = ["HOST", "Handle", "Listening", "listen", "serve_until_signalled"]
 
 HOST: Final = "127.0.0.1"
-_log = logging.getLogger("cfreplay.loopback")
+_log = logging.getLogger("cfreplay.serve.loopback")
 _T = TypeVar("_T")
 
 Handle = Callable[[str, str, Mapping[str, str], bytes], Response]

@@ -1,4 +1,4 @@
-"""JSON Schema for the v2 app envelope, generated per API era from :mod:`cfreplay.cfapi`.
+"""JSON Schema for the v2 app envelope, generated per API era from :mod:`cfreplay.cf.cfapi`.
 
 ``validate`` checks an envelope against the schema of one API version and, on
 failure, raises :class:`cfreplay.SchemaError` naming the exact field and why::
@@ -17,8 +17,8 @@ from typing import Any, Final, cast
 from jsonschema import Draft202012Validator, validators
 from jsonschema.exceptions import ValidationError
 
-from cfreplay import cfapi
-from cfreplay.cfapi import ApiVersion, Field
+from cfreplay.cf import cfapi
+from cfreplay.cf.cfapi import ApiVersion, Field
 from cfreplay.errors import SchemaError
 
 __all__ = ["app_schema", "check_field", "validate"]

@@ -5,7 +5,7 @@ It walks the request and the response of every interaction, and the cassette's
 URLs, form bodies, JSON bodies at any depth (duplicate keys included), plain
 text, bodies in any ``Content-Encoding`` (gzip, deflate, br, zstd) and binary
 bodies.  What counts as a secret, and what replaces it, is
-:mod:`cfreplay.rules`; how replacements are made is :mod:`cfreplay.redaction`.
+:mod:`cfreplay.hygiene.rules`; how replacements are made is :mod:`cfreplay.hygiene.redaction`.
 
 Anything already redacted (CC's markers, cfreplay's placeholders, JWTs signed
 with a published key) is left alone, so sanitizing twice changes nothing.  JSON
@@ -29,10 +29,11 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final
 
-from cfreplay import bodies, cfapi, detectors, redaction, rules
 from cfreplay.cassette import Cassette
+from cfreplay.cf import cfapi
 from cfreplay.errors import CassetteError
-from cfreplay.rules import RuleTable, SanitizeConfig
+from cfreplay.hygiene import bodies, detectors, redaction, rules
+from cfreplay.hygiene.rules import RuleTable, SanitizeConfig
 
 __all__ = ["Change", "Report", "SanitizeConfig", "Sanitizer"]
 
@@ -154,9 +155,9 @@ class Sanitizer:
         """Load, sanitize, scan and (unless *check*) atomically rewrite one cassette file.
 
         The file is only rewritten when a secret was replaced; see
-        :func:`cfreplay.writing.sanitize_file` for the guarantees.
+        :func:`cfreplay.hygiene.writing.sanitize_file` for the guarantees.
         """
-        from cfreplay import writing
+        from cfreplay.hygiene import writing
 
         report: Report = writing.sanitize_file(path, self, check=check)
         return report
@@ -940,7 +941,7 @@ def _holds_secret(value: Any) -> bool:
 
 
 def _claims(token: str) -> dict[str, Any] | None:
-    from cfreplay import tokens
+    from cfreplay.cf import tokens
 
     decoded = tokens.try_decode(token)
     return decoded[1] if decoded else None

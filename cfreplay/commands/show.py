@@ -19,9 +19,10 @@ from pathlib import Path
 from typing import Any, Final, Literal
 from urllib.parse import parse_qsl
 
-from cfreplay import cassette, tokens
+from cfreplay import cassette
+from cfreplay.cf import tokens
 from cfreplay.errors import CfreplayError
-from cfreplay.redaction import PLACEHOLDER_PATTERN
+from cfreplay.hygiene.redaction import PLACEHOLDER_PATTERN
 from cfreplay.types import reason_phrase
 
 __all__ = ["diff", "show"]

@@ -25,7 +25,8 @@ import threading
 import uuid
 from typing import TYPE_CHECKING, Any, Final
 
-from cfreplay import cfapi, rules, tokens
+from cfreplay.cf import cfapi, tokens
+from cfreplay.hygiene import rules
 
 if TYPE_CHECKING:  # Faker takes ~60 ms to import; most cassettes hold no PII to fake
     from faker import Faker

@@ -33,11 +33,13 @@ from pathlib import Path
 from typing import Any, Final
 
 from cfreplay import cassette as cassette_files
-from cfreplay import cfapi, factories, scanner, simulator, writing
+from cfreplay.cf import cfapi, factories
 from cfreplay.errors import CfreplayError
-from cfreplay.recorder import use_cassette
-from cfreplay.rules import SanitizeConfig
-from cfreplay.sanitizer import Report, Sanitizer
+from cfreplay.hygiene import scanner, writing
+from cfreplay.hygiene.rules import SanitizeConfig
+from cfreplay.hygiene.sanitizer import Report, Sanitizer
+from cfreplay.replay.recorder import use_cassette
+from cfreplay.serve import simulator
 
 __all__ = ["RecordError", "RecordResult", "Target", "record_from_docs", "record_restage", "resolve_target"]
 

@@ -49,14 +49,20 @@ import vcr.serialize
 from vcr.persisters.filesystem import CassetteNotFoundError
 from vcr.request import Request as VcrRequest
 
-from cfreplay import bodies, clock, matchers, patching, writing
 from cfreplay import cassette as cassette_files
 from cfreplay.errors import CassetteError, CfreplayError, SecretWarning, UnmatchedRequest
-from cfreplay.network import block_network
-from cfreplay.sanitizer import Report, SanitizeConfig, Sanitizer
+from cfreplay.hygiene import bodies, writing
+from cfreplay.hygiene.sanitizer import Report, SanitizeConfig, Sanitizer
+from cfreplay.replay import clock, matchers, patching
+from cfreplay.replay.network import block_network
 from cfreplay.types import RECORD_MODES, RecordMode
 
-__all__ = ["RECORD_MODES", "ActiveCassette", "use_cassette"]
+__all__ = [
+    "RECORD_MODES",
+    "ActiveCassette",
+    "recorded_at",
+    "use_cassette",
+]
 
 _F = TypeVar("_F", bound=Callable[..., Any])
 _STAMP: Final = "%Y-%m-%dT%H:%M:%SZ"
@@ -222,7 +228,7 @@ def _warn_if_dirty(path: Path, sanitizer: Sanitizer) -> None:
 
 
 def _dirt(path: Path, sanitizer: Sanitizer) -> str | None:
-    from cfreplay import scanner
+    from cfreplay.hygiene import scanner
 
     try:
         findings = scanner.scan_file(path, table=sanitizer.table)
@@ -505,7 +511,7 @@ def _copied(value: Any) -> Any:
 
 
 class _CassetteContext(vcr.cassette.CassetteContextDecorator):  # type: ignore[misc]
-    """vcrpy's cassette context, patching the clients through :mod:`cfreplay.patching` when it can."""
+    """vcrpy's cassette context, patching the clients through :mod:`cfreplay.replay.patching` when it can."""
 
     def _patch_generator(self, cassette: Any) -> Iterator[Any]:
         if patching.eligible(cassette):
@@ -518,7 +524,7 @@ class _CassetteContext(vcr.cassette.CassetteContextDecorator):  # type: ignore[m
 class _IndexedCassette(vcr.cassette.Cassette):  # type: ignore[misc]
     """vcrpy's Cassette, finding recordings through an index instead of a scan.
 
-    Recordings are filed under :func:`cfreplay.matchers.index_key`, in recorded
+    Recordings are filed under :func:`cfreplay.replay.matchers.index_key`, in recorded
     order, so identical requests still replay first-recorded-first (a poll
     while staging, a 401 and its retry).  A cursor per key skips what has been
     played, so even N identical requests cost O(N) in all.  Semantics are

@@ -42,9 +42,12 @@ __all__ = [
     "SecretLeft",
     "convert",
     "convert_file",
+    "destination_for",
     "directory_lock",
     "fingerprint",
     "iter_cassette_files",
+    "merge_recordings",
+    "prove_clean",
     "sanitize_file",
     "write_cassette",
 ]
@@ -82,7 +85,7 @@ def directory_lock(directory: str | os.PathLike[str]) -> Iterator[None]:
 
 def prove_clean(payload: bytes, path: str | os.PathLike[str], sanitizer: Any) -> None:
     """Raise :class:`SecretLeft` when the scanner, with *sanitizer*'s rules, finds anything in *payload*."""
-    from cfreplay import scanner
+    from cfreplay.hygiene import scanner
 
     try:
         text = payload.decode("utf-8")
@@ -269,8 +272,8 @@ def convert_file(
     if to not in cassette_files.FORMATS:
         raise ValueError(f"cannot convert to {to!r}: formats are {', '.join(cassette_files.FORMATS)}")
     if sanitizer is None:
-        from cfreplay.rules import SanitizeConfig
-        from cfreplay.sanitizer import Sanitizer
+        from cfreplay.hygiene.rules import SanitizeConfig
+        from cfreplay.hygiene.sanitizer import Sanitizer
 
         sanitizer = Sanitizer(SanitizeConfig.from_pyproject(path))
     source = Path(path)

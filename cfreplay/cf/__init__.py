@@ -1,0 +1,12 @@
+"""Layer 1, what cfreplay knows of Cloud Foundry: pure knowledge and documents built from it.
+
+- ``cfapi``: Cloud Controller v2 and UAA as data (fields, API eras, errors, shapes);
+- ``schema``: JSON Schemas for those documents, and validation against them;
+- ``factories``: seeded, schema-exact documents (public as ``cfreplay.factories``);
+- ``tokens``: UAA-shaped JWTs signed with the published test key (public as ``cfreplay.tokens``);
+- ``seeding``: one seed for Faker, the factories and the clock.
+
+Imports only the leaves (``cfreplay.errors``, ``cfreplay.types``).
+"""
+
+__all__: list[str] = []  # the modules are the API; nothing is re-exported here

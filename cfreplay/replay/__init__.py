@@ -1,0 +1,10 @@
+"""Layer 3, recording and replaying: vcrpy and freezegun, behind one adapter each.
+
+- ``recorder``: ``use_cassette`` (the one place that builds ``vcr.VCR``);
+- ``matchers``, ``patching``: how requests meet recordings, and the HTTP clients patched;
+- ``clock``: time frozen at the recording's moment; ``network``: no network in replay.
+
+Imports ``cfreplay.hygiene``, ``cfreplay.cf``, ``cfreplay.cassette`` and the leaves.
+"""
+
+__all__: list[str] = []  # the modules are the API; nothing is re-exported here
