@@ -96,3 +96,18 @@ def test_every_module_says_what_it_offers(name: str) -> None:
         and value.__module__ == module.__name__
     ]
     assert sorted(set(defined_here) - set(offered)) == [], f"{name}: public but not in __all__ (or make it _private)"
+
+
+@pytest.mark.parametrize(("public", "home"), [
+    ("cfreplay.factories", "cfreplay.cf.factories"),
+    ("cfreplay.tokens", "cfreplay.cf.tokens"),
+    ("cfreplay.simulator", "cfreplay.serve.simulator"),
+])  # fmt: skip
+def test_public_module_names_are_the_modules_themselves(public: str, home: str) -> None:
+    """``cfreplay.factories`` is ``cfreplay.cf.factories``: one object, so a monkeypatch through either holds."""
+    code = (
+        f"import importlib, {public} as a, {home} as b, cfreplay\n"
+        f"print(a is b, getattr(cfreplay, {public.split('.')[1]!r}) is b)"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.split() == ["True", "True"]
