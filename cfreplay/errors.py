@@ -11,6 +11,9 @@ callers can catch the whole family with one ``except``::
     │   │                    (and the interaction, when known)
     │   ├── SecretLeft       a cassette that would still hold a secret after sanitizing
     │   └── CassetteChanged  a cassette someone else changed while cfreplay worked on it
+    ├── BodyTooLarge         a body that decodes past the limit (a compression bomb?; also a ValueError)
+    ├── RecordError          ``cfreplay record`` could not complete; nothing was written
+    ├── TrafficFormatError   captured traffic ``cfreplay import`` cannot read (``path:line: message``)
     ├── UnmatchedRequest     a request replay found no recording for (also an AssertionError)
     └── NetworkBlocked       a connection attempted during replay (also an AssertionError)
 
@@ -31,13 +34,16 @@ from os import PathLike
 
 __all__ = [
     "ApiVersionError",
+    "BodyTooLarge",
     "CassetteChanged",
     "CassetteError",
     "CfreplayError",
     "NetworkBlocked",
+    "RecordError",
     "SchemaError",
     "SecretLeft",
     "SecretWarning",
+    "TrafficFormatError",
     "UnknownNameError",
     "UnmatchedRequest",
 ]
@@ -127,3 +133,25 @@ class SecretWarning(UserWarning):
     the file should not be committed as it is.  ``-W error::cfreplay.SecretWarning``
     makes it fail the run.
     """
+
+
+class BodyTooLarge(CfreplayError, ValueError):
+    """A body that decodes to more than the limit (``cfreplay.hygiene.bodies.MAX_DECODED``)."""
+
+    def __init__(self, encoding: str, limit: int) -> None:
+        super().__init__(f"its {encoding} body decodes to more than {limit // (1024 * 1024)} MiB (a bomb?)")
+
+
+class RecordError(CfreplayError):
+    """Recording could not complete; nothing was written."""
+
+
+class TrafficFormatError(CfreplayError):
+    """Traffic that cannot be imported: one line, ``<path>:<line>: <message>`` (line when known)."""
+
+    def __init__(self, path: str, message: str, *, line: int | None = None) -> None:
+        self.path = str(path)
+        self.line = line
+        self.reason = message
+        where = f"{self.path}:{line}" if line is not None else self.path
+        super().__init__(f"{where}: {message}")

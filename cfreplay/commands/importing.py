@@ -35,10 +35,10 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Final, Literal
 
-from cfreplay.errors import CfreplayError
+from cfreplay.errors import CfreplayError, TrafficFormatError
 from cfreplay.types import reason_phrase
 
-__all__ = ["Format", "TrafficFormatError", "detect_format", "import_files", "parse_cf_trace", "parse_har"]
+__all__ = ["Format", "detect_format", "import_files", "parse_cf_trace", "parse_har"]
 
 Format = Literal["har", "cf-trace"]
 Interaction = dict[str, Any]
@@ -56,17 +56,6 @@ _FORM_BODY: Final = re.compile(r"^\[application/x-www-form-urlencoded (.*)\]$", 
 _TIMESTAMP: Final = re.compile(
     r"^(\d{4})-(\d\d)-(\d\d)[Tt ](\d\d):(\d\d):(\d\d)(?:\.(\d+))?(?:([Zz])|([+-])(\d\d):?(\d\d))?$"
 )
-
-
-class TrafficFormatError(CfreplayError):
-    """Traffic that cannot be imported: one line, ``<path>:<line>: <message>`` (line when known)."""
-
-    def __init__(self, path: str, message: str, *, line: int | None = None) -> None:
-        self.path = str(path)
-        self.line = line
-        self.reason = message
-        where = f"{self.path}:{line}" if line is not None else self.path
-        super().__init__(f"{where}: {message}")
 
 
 # --- shared helpers ------------------------------------------------------------------------

@@ -34,21 +34,17 @@ from typing import Any, Final
 
 from cfreplay import cassette as cassette_files
 from cfreplay.cf import cfapi, factories
-from cfreplay.errors import CfreplayError
+from cfreplay.errors import RecordError
 from cfreplay.hygiene import scanner, writing
 from cfreplay.hygiene.rules import SanitizeConfig
 from cfreplay.hygiene.sanitizer import Report, Sanitizer
 from cfreplay.replay.recorder import use_cassette
 from cfreplay.serve import simulator
 
-__all__ = ["RecordError", "RecordResult", "Target", "record_from_docs", "record_restage", "resolve_target"]
+__all__ = ["RecordResult", "Target", "record_from_docs", "record_restage", "resolve_target"]
 
 _GUID: Final = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 _TIMEOUT: Final = 30.0
-
-
-class RecordError(CfreplayError):
-    """Recording could not complete; nothing was written."""
 
 
 @dataclass

@@ -9,7 +9,7 @@ opaque data, not a body to open.
 
 Decoding stops at :data:`MAX_DECODED` bytes: a few kilobytes of gzip can inflate
 to gigabytes, and neither tool may exhaust memory or write such a file.  Past the
-cap :class:`TooLarge` is raised; callers turn it into a one-line error and write
+cap :class:`BodyTooLarge` is raised; callers turn it into a one-line error and write
 nothing.  A body that does not decode as declared (vcrpy stores some clients'
 bodies already decoded under a header that still says gzip) comes back as
 ``None``: it is read as it is.
@@ -24,19 +24,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Final
 
-__all__ = ["ENCODINGS", "MAX_DECODED", "Decoded", "TooLarge", "content_encoding", "decode", "encode", "header"]
+from cfreplay.errors import BodyTooLarge
+
+__all__ = ["ENCODINGS", "MAX_DECODED", "Decoded", "content_encoding", "decode", "encode", "header"]
 
 #: The most a body may decode to.
 MAX_DECODED: Final = 64 * 1024 * 1024
 ENCODINGS: Final = ("gzip", "x-gzip", "deflate", "br", "zstd")
 _CHUNK: Final = 1024 * 1024
-
-
-class TooLarge(ValueError):
-    """A body that decodes to more than :data:`MAX_DECODED` bytes."""
-
-    def __init__(self, encoding: str) -> None:
-        super().__init__(f"its {encoding} body decodes to more than {MAX_DECODED // (1024 * 1024)} MiB (a bomb?)")
 
 
 def header(headers: Mapping[str, list[str]] | None, name: str) -> str:
@@ -64,7 +59,7 @@ class Decoded:
 def decode(data: bytes, codings: tuple[str, ...]) -> Decoded | None:
     """*data* with *codings* undone (last applied, first undone); ``None`` when it does not decode as declared.
 
-    Raises :class:`TooLarge` past :data:`MAX_DECODED`.  An unknown coding counts as
+    Raises :class:`BodyTooLarge` past :data:`MAX_DECODED`.  An unknown coding counts as
     not decodable.
     """
     for coding in reversed(codings):
@@ -96,7 +91,7 @@ def _decode_one(data: bytes, coding: str) -> bytes | None:
         if coding == "br":
             return _brotli(data)
         return _zstd(data)
-    except TooLarge:
+    except BodyTooLarge:
         raise
     except Exception:  # zlib.error, brotli.error, zstd.ZstdError: not what the header claims
         return None
@@ -108,7 +103,7 @@ def _inflate(data: bytes, wbits: int, coding: str, *, members: bool = False) -> 
         inflater = zlib.decompressobj(wbits)
         out += inflater.decompress(data, MAX_DECODED + 1 - len(out))
         if len(out) > MAX_DECODED or inflater.unconsumed_tail:
-            raise TooLarge(coding)
+            raise BodyTooLarge(coding, MAX_DECODED)
         if not inflater.eof:
             raise zlib.error("truncated")
         data = inflater.unused_data
@@ -123,12 +118,12 @@ def _brotli(data: bytes) -> bytes:
     out = bytearray(decompressor.process(data, output_buffer_limit=_CHUNK))
     while not decompressor.is_finished():
         if len(out) > MAX_DECODED:
-            raise TooLarge("br")
+            raise BodyTooLarge("br", MAX_DECODED)
         if decompressor.can_accept_more_data():
             raise ValueError("truncated brotli stream")
         out += decompressor.process(b"", output_buffer_limit=_CHUNK)
     if len(out) > MAX_DECODED:
-        raise TooLarge("br")
+        raise BodyTooLarge("br", MAX_DECODED)
     return bytes(out)
 
 
@@ -140,7 +135,7 @@ def _zstd(data: bytes) -> bytes:
         while chunk := reader.read(_CHUNK):
             out += chunk
             if len(out) > MAX_DECODED:
-                raise TooLarge("zstd")
+                raise BodyTooLarge("zstd", MAX_DECODED)
     return bytes(out)
 
 

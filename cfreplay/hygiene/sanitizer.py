@@ -31,7 +31,7 @@ from typing import Any, Final
 
 from cfreplay.cassette import Cassette
 from cfreplay.cf import cfapi
-from cfreplay.errors import CassetteError
+from cfreplay.errors import BodyTooLarge, CassetteError
 from cfreplay.hygiene import bodies, detectors, redaction, rules
 from cfreplay.hygiene.rules import RuleTable, SanitizeConfig
 
@@ -129,7 +129,7 @@ class Sanitizer:
                 raise CassetteError(
                     path, f"holds JSON nested deeper than {MAX_DEPTH} levels", interaction=index
                 ) from None
-            except bodies.TooLarge as error:
+            except BodyTooLarge as error:
                 raise CassetteError(path, str(error), interaction=index) from None
             except (KeyError, TypeError, AttributeError) as error:
                 raise CassetteError(path, f"cannot be sanitized ({type(error).__name__})", interaction=index) from None

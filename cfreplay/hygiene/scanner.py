@@ -60,7 +60,7 @@ import yaml
 
 from cfreplay import cassette
 from cfreplay.cf import tokens
-from cfreplay.errors import CassetteError
+from cfreplay.errors import BodyTooLarge, CassetteError
 from cfreplay.hygiene import bodies, detectors, redaction, rules
 from cfreplay.hygiene.rules import RuleTable
 
@@ -1032,7 +1032,7 @@ class _Scan:
             return block.end()
         try:
             decoded = bodies.decode(data, codings) if codings else None
-        except bodies.TooLarge as error:
+        except BodyTooLarge as error:
             raise CassetteError(self.path, f"cannot be proven clean: {error}") from None
         if decoded is not None:
             payload, label = decoded.data, "+".join(codings)
@@ -1159,7 +1159,7 @@ class _Scan:
             report_part = Report()
             try:
                 sanitizer.sanitize_interaction(interaction, index, report_part)
-            except bodies.TooLarge as error:
+            except BodyTooLarge as error:
                 raise CassetteError(self.path, f"cannot be proven clean: {error}", interaction=index) from None
             except _TooDeep:
                 raise CassetteError(

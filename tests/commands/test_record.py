@@ -40,7 +40,7 @@ from cfreplay.hygiene import scanner
 from cfreplay.serve.simulator import RunningSimulator, Simulator, run
 from cfreplay.types import Response
 
-DATA = Path(__file__).parent / "data"
+DATA = Path(__file__).parents[1] / "data"
 DOCS_GUID = "c462b988-8644-4bf6-83cb-32a12c3d1564"
 # SHA-256 of the token on CC's apidocs page (as in test_seed_exchange): no JWT literal here.
 DOCS_TOKEN_SHA256 = "f4956d7c17d22d58fafc325846d324a068288f52cfe4d3d86f3be465c8de500a"

@@ -22,7 +22,8 @@ import requests
 import cfreplay
 from cfreplay import cassette
 from cfreplay.cf import factories
-from cfreplay.commands.importing import TrafficFormatError, detect_format, import_files, parse_cf_trace, parse_har
+from cfreplay.commands.importing import detect_format, import_files, parse_cf_trace, parse_har
+from cfreplay.errors import TrafficFormatError
 from cfreplay.hygiene import scanner
 from cfreplay.hygiene.sanitizer import Sanitizer
 

@@ -20,8 +20,8 @@ import cfreplay
 from cfreplay.cf import factories
 from cfreplay.cf.cfapi import SEED_API_VERSION
 
-DATA = Path(__file__).parent / "data"
-REFERENCE = Path(__file__).resolve().parents[2] / "shared" / "reference" / "seed-restage-an-app.txt"
+DATA = Path(__file__).parents[1] / "data"
+REFERENCE = Path(__file__).resolve().parents[3] / "shared" / "reference" / "seed-restage-an-app.txt"
 
 APP_GUID = "c462b988-8644-4bf6-83cb-32a12c3d1564"
 REQUEST_ID = "b8fcfa2f-1042-49e5-9611-aae741f89f24"
