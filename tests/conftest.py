@@ -27,7 +27,24 @@ settings.register_profile(
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow],
 )
+# The same budget, exploring: CI's second run passes --hypothesis-seed taken from the commit.
+settings.register_profile("seeded", max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 settings.load_profile(os.environ.get("CFREPLAY_HYPOTHESIS", "cfreplay"))
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    seed = config.getoption("hypothesis_seed", None)
+    return f"hypothesis: profile {settings._current_profile}" + (f", seed {seed}" if seed is not None else "")
+
+
+def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
+    """A failed exploring run says how to replay it."""
+    seed = config.getoption("hypothesis_seed", None)
+    if exitstatus != 0 and seed is not None:
+        terminalreporter.write_line(
+            f"hypothesis seed {seed}: replay with CFREPLAY_HYPOTHESIS={settings._current_profile} "
+            f"pytest --hypothesis-seed={seed}"
+        )
 
 
 @pytest.fixture(autouse=True)

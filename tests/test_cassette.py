@@ -868,3 +868,18 @@ def test_an_unknown_extension_with_json_content_round_trips_as_json(tmp_path: Pa
     assert loaded.format == "json" and loaded.data == document()
     cassette.save(loaded)
     assert path.read_bytes() == raw
+
+
+def test_yaml_nested_past_the_parsers_limit_is_an_error_not_a_crash() -> None:
+    """PyYAML before 6.0.4 crashes the interpreter (SIGSEGV) here: a subprocess, so a crash is a failure."""
+    code = (
+        "from cfreplay import cassette\n"
+        "from cfreplay.errors import CassetteError\n"
+        "try:\n"
+        "    cassette.loads(b'[' * 100_000 + b']' * 100_000, path='deep.yaml')\n"
+        "except CassetteError as error:\n"
+        "    print(error)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False)
+    assert done.returncode == 0, f"the loader crashed (exit {done.returncode}): {done.stderr[-300:]}"
+    assert done.stdout.startswith("deep.yaml: is not valid YAML: exceeded maximum nesting depth")

@@ -117,7 +117,8 @@ def test_the_documented_token_decodes_to_the_documented_claims() -> None:
     assert jwt.get_unverified_header(token) == {"typ": "JWT", "alg": "HS256"}
     assert list(jwt.get_unverified_header(token)) == ["typ", "alg"]
     with warnings.catch_warnings():  # CC's docs secret is shorter than RFC 7518 recommends
-        warnings.simplefilter("ignore", jwt.warnings.InsecureKeyLengthWarning)
+        # PyJWT 2.10 added the warning; 2.8 and 2.9 verify short keys silently.
+        warnings.simplefilter("ignore", getattr(jwt.warnings, "InsecureKeyLengthWarning", UserWarning))
         claims = jwt.decode(
             token, "tokensecret", algorithms=["HS256"], options={"verify_exp": False}, audience="cloud_controller"
         )

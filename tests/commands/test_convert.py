@@ -116,7 +116,8 @@ def test_yaml_to_json_to_yaml_is_byte_identical_for_a_vcrpy_cassette(tmp_path: P
     assert json.loads(converted.read_bytes()) == json.loads(vcrpy_writes(data, vcr.serializers.jsonserializer))
     assert converted.read_bytes().endswith(b"\n}\n") and b'\n    "interactions": [\n' in converted.read_bytes()
     assert cassette.load(converted).data == cassette.load(source).data  # metadata included
-    assert cassette.load(converted).data["metadata"] == {"recorded_at": RECORDED_AT}
+    if b"recorded_at" in original:  # vcrpy 9.2 drops the cassette's own keys when it writes; 9.4 keeps them
+        assert cassette.load(converted).data["metadata"] == {"recorded_at": RECORDED_AT}
 
     source.unlink()
     back = writing.convert(converted, "yaml")
@@ -151,8 +152,11 @@ def test_utf8_binary_bodies_become_text_as_vcrpy_writes_them_and_replay_as_the_s
     loaded = cassette.load(converted).data
     assert loaded == text_bodies(data)
     assert loaded["interactions"][0]["response"]["body"]["string"] == "héllo, 世界"
-    # vcrpy's own JSON serializer writes the same thing for these bytes.
-    assert json.loads(converted.read_bytes()) == json.loads(vcrpy_writes(data, vcr.serializers.jsonserializer))
+    # vcrpy's own JSON serializer writes the same thing for these bytes (9.2 without the metadata).
+    ours, theirs = json.loads(converted.read_bytes()), json.loads(vcrpy_writes(data, vcr.serializers.jsonserializer))
+    if "metadata" not in theirs:
+        ours.pop("metadata")
+    assert ours == theirs
     # And replays them as the bytes the YAML held.
     yaml_requests, yaml_responses = vcrpy_reads(source, vcr.serializers.yamlserializer)
     json_requests, json_responses = vcrpy_reads(converted, vcr.serializers.jsonserializer)
