@@ -2,10 +2,13 @@
 
 This module is pure knowledge: app fields with their types, enums, defaults and
 the API version that introduced them, the credential and body-formatting eras,
-the v2 error catalog, the list envelope and its page links, ``/v2/info``, the
-root document and the UAA token shapes.  The factories, the JSON Schema and
-(later) the sanitizer and simulator all read it; nothing else in cfreplay
-spells out a field list.
+the response headers CC writes, ``/v2/info`` and the root document.  It is also
+the one name for the rest of the v2 model, which it re-exports from modules with
+one job each: the API versions (``_versions``), the v2 error catalog
+(``_catalog``), the list envelope and its page links (``_paging``), the UAA token
+shapes (``_uaa``).  The factories, the JSON
+Schema, the sanitizer and the simulator all read ``cfapi``; nothing else in
+cfreplay spells out a field list.
 
 Version boundaries marked "≈" are the first v2 version-bump commit holding a
 change (see ``cloud-controller-v2.md``); they may be off by one release.
@@ -15,7 +18,6 @@ Sources are named as ``CCNG <path>`` (cloudfoundry/cloud_controller_ng) or
 
 from __future__ import annotations
 
-import itertools
 import json
 import re
 import urllib.parse
@@ -24,22 +26,86 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, Final, Literal
 
-from cfreplay.errors import ApiVersionError, UnknownNameError
+from cfreplay.cf._catalog import (
+    ERROR_KEYS_DESCRIPTION_FIRST_SINCE,
+    ERRORS,
+    RESTAGE_ERRORS,
+    CatalogError,
+    catalog_error,
+    error_document,
+)
+from cfreplay.cf._paging import (
+    DEFAULT_RESULTS_PER_PAGE,
+    LIST_KEYS,
+    MAX_RESULTS_PER_PAGE,
+    page_url,
+    total_pages,
+)
+from cfreplay.cf._uaa import (
+    ACCESS_TOKEN_CLAIMS,
+    CF_CLIENT_BASIC,
+    CF_CLIENT_ID,
+    DEFAULT_EXPIRES_IN,
+    DEVELOPER_SCOPES,
+    GRANT_TYPES,
+    JWT_HEADER_KEYS,
+    PII_CLAIMS,
+    TOKEN_RESPONSE_KEYS,
+    audience,
+)
+from cfreplay.cf._versions import LATEST_API_VERSION, SEED_API_VERSION, V2_0, ApiVersion
+from cfreplay.cf._versions import v2 as _v
+from cfreplay.errors import UnknownNameError
 
 __all__ = [
+    "ACCESS_TOKEN_CLAIMS",
+    "APPS_PATH",
     "APP_FIELDS",
+    "APP_QUERY_FILTERS",
+    "BUILDS_SINCE",
+    "CF_CLIENT_BASIC",
+    "CF_CLIENT_ID",
+    "COMPACT_JSON_SINCE",
+    "DEFAULT_EXPIRES_IN",
+    "DEFAULT_RESULTS_PER_PAGE",
+    "DEVELOPER_SCOPES",
+    "DIEGO_DEFAULT_SINCE",
+    "DOCKER_CREDENTIALS_JSON_SINCE",
+    "DOCKER_CREDENTIALS_SINCE",
     "ERRORS",
+    "ERROR_KEYS_DESCRIPTION_FIRST_SINCE",
+    "FORM_CONTENT_TYPE",
+    "GRANT_TYPES",
     "INFO_FIELDS",
+    "JSON_CONTENT_TYPE",
+    "JWT_HEADER_KEYS",
     "LATEST_API_VERSION",
+    "LIST_KEYS",
+    "MAX_RESULTS_PER_PAGE",
     "METADATA_FIELDS",
+    "PII_CLAIMS",
+    "PRIVATE_DATA_HIDDEN",
+    "PRIVATE_DATA_HIDDEN_IN_LISTS",
+    "RATE_LIMIT_CONTENT_TYPE",
+    "REDACTED",
+    "REDACTED_CREDENTIAL",
+    "REDACTED_MESSAGE",
     "RESTAGE_ERRORS",
+    "ROOT_LINKS",
     "SEED_API_VERSION",
     "STAGING_FAILURES",
+    "TOKEN_RESPONSE_KEYS",
+    "UPDATED_AT_NOT_NULL_SINCE",
+    "V2_0",
+    "V2_DISABLED_SUPPORT",
     "ApiVersion",
     "CatalogError",
     "Field",
+    "Format",
+    "JsonType",
     "StagingFailure",
     "app_field",
+    "app_fields",
     "app_path",
     "audience",
     "catalog_error",
@@ -58,52 +124,8 @@ __all__ = [
     "warnings_header",
 ]
 
-
-# --------------------------------------------------------------------------- versions
-
-
-_VERSION_PATTERN: Final = re.compile(r"^v?(\d+)\.(\d+)(?:\.(\d+))?$")
-
-
-@dataclass(frozen=True, order=True)
-class ApiVersion:
-    """A Cloud Controller v2 API version such as ``2.43.0``; ordered, hashable."""
-
-    major: int
-    minor: int
-    patch: int = 0
-
-    @classmethod
-    def parse(cls, value: str | ApiVersion | None) -> ApiVersion:
-        """Read ``"2.43"``, ``"2.43.0"`` or ``"v2.43.0"``; ``None`` means the seed era."""
-        if value is None:
-            return SEED_API_VERSION
-        if isinstance(value, ApiVersion):
-            return value
-        match = _VERSION_PATTERN.match(str(value).strip())
-        if match is None:
-            raise ApiVersionError(f"API version {value!r} is not of the form 2.N or 2.N.P (e.g. 2.43.0)")
-        version = cls(int(match[1]), int(match[2]), int(match[3] or 0))
-        if version.major != 2:
-            raise ApiVersionError(f"API version {value!r} is not a v2 version; cfreplay models the v2 API (2.N.P)")
-        return version
-
-    def __str__(self) -> str:
-        return f"{self.major}.{self.minor}.{self.patch}"
-
-
-def _v(minor: int) -> ApiVersion:
-    return ApiVersion(2, minor, 0)
-
-
-V2_0: Final = _v(0)
-#: The era of the documented restage exchange (apidocs for cf-release v224, Nov 2015).
-SEED_API_VERSION: Final = _v(43)
-#: The newest v2 version in the reference snapshot (CCNG config/version_v2).
-LATEST_API_VERSION: Final = ApiVersion(2, 293, 0)
-
-
 # --------------------------------------------------------------------------- eras
+# (The error body's key-order era, ERROR_KEYS_DESCRIPTION_FIRST_SINCE, is the catalog's.)
 
 #: ``docker_credentials_json`` exists from ≈2.28 and is replaced by ``docker_credentials`` at ≈2.83
 #: (CCNG commits 42219c6f5b → b85888fcc1, then cd504b1b07).
@@ -112,9 +134,6 @@ DOCKER_CREDENTIALS_SINCE: Final = _v(83)
 #: v2 bodies are pretty-printed (MultiJson ``pretty: true``) until ≈2.233, compact after
 #: (CCNG commit f122c77dee).  ``/v2/info`` was always compact.
 COMPACT_JSON_SINCE: Final = _v(233)
-#: Error bodies list ``description, error_code, code`` since ≈2.74, ``code, description,
-#: error_code`` before (CCNG app/presenters/v2_error_hasher.rb).
-ERROR_KEYS_DESCRIPTION_FIRST_SINCE: Final = _v(74)
 #: ``updated_at`` could be null on never-updated rows before ≈2.65 (CCNG commit 47a8d51cde).
 UPDATED_AT_NOT_NULL_SINCE: Final = _v(65)
 #: DEA is the default backend in the seed era; Diego became the default around 2.65 and
@@ -416,6 +435,8 @@ APP_FIELDS: Final[tuple[Field, ...]] = (
     Field("route_mappings_url", "string", "/v2/apps/<guid>/route_mappings", format="path", link=True, since=_v(52)),
 )
 _APP_FIELD_BY_NAME: Final = {f.name: f for f in APP_FIELDS}
+#: Filters ``GET /v2/apps`` accepts in ``q=`` (the list envelope itself is in ``_paging``).
+APP_QUERY_FILTERS: Final = ("name", "space_guid", "organization_guid", "diego", "stack_guid")
 
 
 @lru_cache(maxsize=256)
@@ -440,317 +461,7 @@ def link_value(field_name: str, app_guid: str, space_guid: str, stack_guid: str)
     return f"{app_path(app_guid)}/{field_name.removesuffix('_url')}"
 
 
-# --------------------------------------------------------------------------- errors
-
-
-@dataclass(frozen=True)
-class CatalogError:
-    """One entry of CC's v2 error catalog (CCNG errors/v2.yml)."""
-
-    name: str
-    http_status: int
-    code: int
-    template: str
-    when: str
-    since: ApiVersion = V2_0
-    #: What ``%s`` stands for, as a keyword of ``error_response`` (``guid``, ``reason`` …).
-    detail_name: str | None = None
-    #: The detail CC itself passes in the commonest case.
-    example_detail: str | None = None
-    #: Unknown errors carry no ``CF-`` prefix.
-    prefixed: bool = True
-    restage: bool = True
-
-    @property
-    def error_code(self) -> str:
-        return f"CF-{self.name}" if self.prefixed else self.name
-
-    @property
-    def takes_detail(self) -> bool:
-        return "%s" in self.template
-
-    @property
-    def rate_limited(self) -> bool:
-        return self.http_status == 429
-
-    def description(self, detail: str | None = None) -> str:
-        if not self.takes_detail:
-            return self.template
-        return self.template.replace("%s", detail if detail is not None else (self.example_detail or ""))
-
-
-def _err(name: str, status: int, code: int, template: str, when: str, **kw: Any) -> CatalogError:
-    return CatalogError(name, status, code, template, when, **kw)
-
-
-#: Every error ``POST /v2/apps/:guid/restage`` can return (reference §1.5).
-RESTAGE_ERRORS: Final[tuple[CatalogError, ...]] = (
-    _err("NotAuthenticated", 401, 10002, "Authentication error", "no token"),
-    _err("InvalidAuthToken", 401, 1000, "Invalid Auth Token", "invalid or expired token"),
-    _err(
-        "InsufficientScope",
-        403,
-        10007,
-        "Your token lacks the necessary scopes to access this resource.",
-        "token lacks cloud_controller.write",
-        since=_v(7),
-    ),
-    _err(
-        "NotAuthorized",
-        403,
-        10003,
-        "You are not authorized to perform the requested action",
-        "not a space developer, or the org/space is suspended",
-    ),
-    _err(
-        "AppNotFound",
-        404,
-        100004,
-        "The app could not be found: %s",
-        "unknown guid or non-web process",
-        detail_name="guid",
-    ),
-    _err(
-        "StagingError",
-        400,
-        170001,
-        "Staging error: %s",
-        "0 instances, or validation failure in stop/start",
-        since=_v(30),
-        detail_name="reason",
-        example_detail="App must have at least 1 instance to stage.",
-    ),
-    _err("NotStaged", 400, 170002, "App has not finished staging", "package_state is PENDING"),
-    _err(
-        "AppPackageInvalid",
-        400,
-        150001,
-        "The app package is invalid: %s",
-        "no package uploaded",
-        since=_v(64),
-        detail_name="reason",
-        example_detail="bits have not been uploaded",
-    ),
-    _err(
-        "DockerDisabled",
-        400,
-        320003,
-        "Docker support has not been enabled.",
-        "docker app with diego_docker off",
-        since=_v(30),
-    ),
-    _err(
-        "CNBDisabled",
-        400,
-        320007,
-        "Cloud Native Buildpacks support has not been enabled.",
-        "diego_cnb off",
-        since=_v(234),
-    ),
-    _err(
-        "NoBuildpacksFound",
-        400,
-        170006,
-        "There are no buildpacks available",
-        "no admin buildpacks and no buildpack URL",
-    ),
-    _err(
-        "SpaceQuotaMemoryLimitExceeded",
-        400,
-        310003,
-        "You have exceeded your space's memory limit: %s",
-        "BuildCreate: staging memory over the space quota",
-        since=_v(64),
-        detail_name="reason",
-        example_detail="app requested more memory than available",
-    ),
-    _err(
-        "AppMemoryQuotaExceeded",
-        400,
-        100005,
-        "You have exceeded your organization's memory limit: %s",
-        "BuildCreate: staging memory over the org quota",
-        since=_v(64),
-        detail_name="reason",
-        example_detail="app requested more memory than available",
-    ),
-    _err(
-        "SpaceQuotaLogRateLimitExceeded",
-        400,
-        310011,
-        "You have exceeded your space's log rate limit: %s",
-        "BuildCreate: log rate over the space quota",
-        since=_v(191),
-        detail_name="reason",
-        example_detail="app requested more log rate than available",
-    ),
-    _err(
-        "OrgQuotaLogRateLimitExceeded",
-        400,
-        100010,
-        "You have exceeded your organization's log rate limit: %s",
-        "BuildCreate: log rate over the org quota",
-        since=_v(191),
-        detail_name="reason",
-        example_detail="app requested more log rate than available",
-    ),
-    _err(
-        "AppInvalid",
-        400,
-        100001,
-        "The app is invalid: %s",
-        "BuildError, e.g. too much disk requested",
-        detail_name="reason",
-        example_detail="too much disk requested",
-    ),
-    _err(
-        "BuildpackInvalid",
-        400,
-        290003,
-        "Buildpack is invalid: %s",
-        "a requested buildpack is disabled",
-        since=_v(134),
-        detail_name="reason",
-        example_detail="Requested buildpack(s) 'ruby_buildpack' are disabled and cannot be used for staging",
-    ),
-    _err(
-        "CustomBuildpacksDisabled",
-        400,
-        290004,
-        "Custom buildpacks are disabled",
-        "custom buildpack URL with the feature off",
-        since=_v(92),
-    ),
-    _err(
-        "StackValidationFailed",
-        422,
-        250004,
-        "%s",
-        "the app's stack is DISABLED",
-        since=_v(276),
-        detail_name="reason",
-        example_detail="ERROR: Staging failed. The stack 'cflinuxfs3' is 'DISABLED' and cannot be used for staging.",
-    ),
-    _err(
-        "UnprocessableEntity",
-        422,
-        10008,
-        "%s",
-        "lifecycle or recipe building failed",
-        detail_name="reason",
-        example_detail="Attempted to stage Docker image as root user",
-    ),
-    _err(
-        "StagerUnavailable",
-        503,
-        170010,
-        "Stager is unavailable: %s",
-        "BBS unreachable",
-        detail_name="reason",
-        example_detail="connection refused",
-    ),
-    _err(
-        "StagerError",
-        500,
-        170011,
-        "Stager error: %s",
-        "BBS returned an error",
-        detail_name="reason",
-        example_detail="staging failed",
-    ),
-    _err("RateLimitExceeded", 429, 10013, "Rate Limit Exceeded", "per-user rate limit", since=_v(146)),
-    _err(
-        "RateLimitV2APIExceeded",
-        429,
-        10018,
-        "Rate Limit of V2 API Exceeded. Please consider using the V3 API",
-        "v2 rate limiter (2022-07)",
-        since=_v(190),
-    ),
-    _err(
-        "BadQueryParameter",
-        400,
-        10005,
-        "The query parameter is invalid: %s",
-        "inline-relations-depth above the maximum",
-        detail_name="reason",
-        example_detail="inline_relations_depth must be <= 2",
-    ),
-    _err("InvalidRequest", 400, 10004, "The request is invalid", "bad parameter encoding"),
-    _err("DatabaseError", 500, 10011, "Database error", "generic database failure"),
-    _err("UnknownError", 500, 10001, "An unknown error occurred.", "generic", prefixed=False),
-    _err(
-        "RevisionsEnabled",
-        400,
-        320006,
-        "V2 restaging is disabled when your app has revisions enabled",
-        "defined in v2.yml; no released restage returns it",
-        since=_v(136),
-    ),
-)
-
-#: Other catalog entries fixtures need (NotFound is the unknown-route 404).
-_OTHER_ERRORS: Final[tuple[CatalogError, ...]] = (
-    _err("NotFound", 404, 10000, "Unknown request", "unknown route", restage=False),
-    _err(
-        "MessageParseError",
-        400,
-        1001,
-        "Request invalid due to parse error: %s",
-        "malformed body",
-        detail_name="reason",
-        example_detail="invalid request body",
-        restage=False,
-    ),
-    _err(
-        "FeatureDisabled",
-        403,
-        330002,
-        "Feature Disabled: %s",
-        "a feature flag is off",
-        detail_name="feature",
-        example_detail="env_var_visibility",
-        restage=False,
-    ),
-    _err(
-        "StagingTimeExpired",
-        504,
-        170007,
-        "Staging time expired: %s",
-        "staging timed out",
-        detail_name="reason",
-        example_detail="staging failed",
-        restage=False,
-    ),
-    _err(
-        "InsufficientRunningResourcesAvailable",
-        503,
-        150003,
-        "One or more instances could not be started because of insufficient running resources.",
-        "no cell capacity",
-        restage=False,
-    ),
-)
-
-ERRORS: Final[Mapping[str, CatalogError]] = {e.name: e for e in RESTAGE_ERRORS + _OTHER_ERRORS}
-
-
-def catalog_error(name: str) -> CatalogError:
-    """Look an error up by name, with or without the ``CF-`` prefix."""
-    key = name.removeprefix("CF-")
-    try:
-        return ERRORS[key]
-    except KeyError:
-        raise UnknownNameError("error", name, ERRORS) from None
-
-
-def error_document(error: CatalogError, description: str, version: ApiVersion) -> dict[str, Any]:
-    """The v2 error envelope, keys in the order CC of *version* emits them."""
-    if not error.prefixed:
-        return {"error_code": error.error_code, "description": description, "code": error.code}
-    if version >= ERROR_KEYS_DESCRIPTION_FIRST_SINCE:
-        return {"description": description, "error_code": error.error_code, "code": error.code}
-    return {"code": error.code, "description": description, "error_code": error.error_code}
+# --------------------------------------------------------------------------- response headers
 
 
 _REQUEST_ID_UNSAFE: Final = re.compile(r"[^\w-]", re.ASCII)
@@ -770,54 +481,6 @@ def vcap_request_id(generated: str, incoming: str | None = None) -> str:
 def warnings_header(warnings: Sequence[str]) -> str:
     """``X-Cf-Warnings``: each warning CGI-escaped, comma-joined (CCNG base_controller.rb)."""
     return ",".join(urllib.parse.quote_plus(w, safe="~") for w in warnings)
-
-
-# --------------------------------------------------------------------------- lists
-
-#: The paginated list envelope, in emitted order
-#: (CCNG lib/cloud_controller/rest_controller/paginated_collection_renderer.rb).
-LIST_KEYS: Final = ("total_results", "total_pages", "prev_url", "next_url", "resources")
-DEFAULT_RESULTS_PER_PAGE: Final = 50
-MAX_RESULTS_PER_PAGE: Final = 100
-#: Filters ``GET /v2/apps`` accepts in ``q=``.
-APP_QUERY_FILTERS: Final = ("name", "space_guid", "organization_guid", "diego", "stack_guid")
-
-
-def page_url(
-    path: str,
-    page: int,
-    results_per_page: int,
-    *,
-    order_direction: str = "asc",
-    q: str | Sequence[str] | None = None,
-    order_by: str | None = None,
-    inline_relations_depth: int | None = None,
-) -> str:
-    """A ``prev_url``/``next_url``: relative, query keys sorted, values percent-encoded.
-
-    CC builds it with Addressable (``query_values=`` then ``normalize``), which
-    sorts keys and escapes everything outside the unreserved set.
-    """
-    params: dict[str, list[str]] = {
-        "page": [str(page)],
-        "results-per-page": [str(results_per_page)],
-        "order-direction": [order_direction],
-    }
-    if inline_relations_depth is not None:
-        params["inline-relations-depth"] = [str(inline_relations_depth)]
-    if q:
-        params["q"] = [q] if isinstance(q, str) else list(q)
-    if order_by:
-        params["order-by"] = [order_by]
-    query = "&".join(
-        f"{key}={urllib.parse.quote(value, safe='-._~')}" for key in sorted(params) for value in params[key]
-    )
-    return f"{path}?{query}"
-
-
-def total_pages(total_results: int, results_per_page: int) -> int:
-    """Sequel's ``page_count``: at least 1, even for an empty collection."""
-    return max(1, -(-total_results // results_per_page))
 
 
 # --------------------------------------------------------------------------- /v2/info and /
@@ -881,144 +544,3 @@ ROOT_LINKS: Final[Mapping[str, tuple[str, ...]]] = {
 }
 #: ≈2.257 lets operators switch v2 off; the root then omits ``cloud_controller_v2``.
 V2_DISABLED_SUPPORT: Final = "CF API v2 is disabled"
-
-
-# --------------------------------------------------------------------------- UAA
-
-#: The cf CLI's public client: id ``cf``, empty secret, ``Authorization: Basic Y2Y6``.
-CF_CLIENT_ID: Final = "cf"
-CF_CLIENT_BASIC: Final = "Basic Y2Y6"
-DEFAULT_EXPIRES_IN: Final = 43199
-#: Keys of a successful ``POST /oauth/token`` answer, in order
-#: (UAA OAuth2AccessTokenJackson2Serializer.java).
-TOKEN_RESPONSE_KEYS: Final = ("access_token", "token_type", "id_token", "refresh_token", "expires_in", "scope", "jti")
-GRANT_TYPES: Final = ("password", "refresh_token", "client_credentials", "authorization_code")
-
-
-@dataclass(frozen=True)
-class _Claim:
-    """An access-token claim: which grants carry it (``None`` = all)."""
-
-    name: str
-    grants: tuple[str, ...] | None = None
-    doc: str = ""
-
-
-_USER_GRANTS: Final = ("password", "refresh_token", "authorization_code")
-
-#: Access-token JWT claims in UAA's insertion order (UAA UaaTokenServices.java#createJWTAccessToken).
-ACCESS_TOKEN_CLAIMS: Final[tuple[_Claim, ...]] = (
-    _Claim("jti", doc="32 hex chars since UAA 3.3.0"),
-    _Claim("sub", doc="user id for user grants, else the client id"),
-    _Claim("authorities", ("client_credentials",), "client authorities"),
-    _Claim("scope", doc="JSON array"),
-    _Claim("client_id"),
-    _Claim("cid"),
-    _Claim("azp"),
-    _Claim("revocable"),
-    _Claim("grant_type"),
-    _Claim("user_id", _USER_GRANTS),
-    _Claim("origin", _USER_GRANTS, "uaa for internal users"),
-    _Claim("user_name", _USER_GRANTS),
-    _Claim("email", _USER_GRANTS),
-    _Claim("auth_time", _USER_GRANTS),
-    _Claim("rev_sig"),
-    _Claim("iat"),
-    _Claim("exp"),
-    _Claim("iss", doc="the token endpoint URL"),
-    _Claim("zid", doc="uaa for the default zone"),
-    _Claim("aud", doc="resource ids (scope prefixes) and the client id"),
-)
-#: JWT header keys in UAA's order (UAA HeaderParameters.java).
-JWT_HEADER_KEYS: Final = ("alg", "jku", "kid", "typ")
-#: Claims that identify a person; the sanitizer replaces them in fakes.
-PII_CLAIMS: Final = ("email", "user_name", "user_id", "sub")
-#: Scopes the cf client asks for on behalf of an ordinary space developer.
-DEVELOPER_SCOPES: Final = (
-    "openid",
-    "routing.router_groups.read",
-    "cloud_controller.read",
-    "password.write",
-    "cloud_controller.write",
-    "uaa.user",
-)
-
-
-def audience(scopes: Sequence[str], client_id: str) -> list[str]:
-    """UAA's ``aud``: the resource ids the scopes name (their prefix), then the client id."""
-    resources: list[str] = []
-    for scope in scopes:
-        resource = scope.split(".", 1)[0]
-        if resource not in resources:
-            resources.append(resource)
-    if client_id not in resources:
-        resources.append(client_id)
-    return resources
-
-
-# --------------------------------------------------------------------------- where secrets live (reference §5)
-
-#: Headers whose value is a credential: ``bearer``/``Basic`` schemes.
-AUTHORIZATION_HEADERS: Final = ("authorization", "proxy-authorization")
-#: Cookie headers: names and attributes are kept, values are secret (UAA's JSESSIONID,
-#: X-Uaa-Csrf and Current-User, gorouter's __VCAP_ID__).
-COOKIE_HEADERS: Final = ("cookie", "set-cookie")
-#: Headers holding URLs whose query or userinfo may carry a secret (pre-signed blobstore
-#: URLs, ``/oauth/authorize`` redirects with ``code=``).
-URL_HEADERS: Final = ("location", "content-location")
-#: Headers whose whole value is secret (route-service signatures).
-SECRET_HEADERS: Final = ("x-cf-proxy-signature",)
-#: The cf CLI's public client (``cf:`` with an empty secret) is no secret.
-PUBLIC_BASIC_CREDENTIALS: Final = ("Y2Y6",)
-
-#: Query parameters (and fragment parameters) that carry secrets; pre-signed blobstore
-#: signatures included.  Matched case-insensitively.
-SECRET_QUERY_PARAMS: Final = (
-    "access_token", "refresh_token", "id_token", "token", "code", "password", "passcode", "client_secret",
-    "assertion", "signature", "x-amz-signature", "x-amz-credential", "x-amz-security-token", "sig", "md5",
-)  # fmt: skip
-#: Form-body fields that carry secrets (UAA ``/oauth/token`` and friends).
-SECRET_FORM_FIELDS: Final = (
-    "password", "client_secret", "refresh_token", "code", "passcode", "assertion", "token", "access_token", "id_token",
-)  # fmt: skip
-#: Objects CC itself hides whole: service binding/key credentials and docker credentials.
-CREDENTIAL_OBJECT_KEYS: Final = ("credentials",)
-DOCKER_CREDENTIAL_KEYS: Final = ("docker_credentials_json", "docker_credentials")
-#: Maps of user environment variables; values under secret-looking names are secret.
-ENV_MAP_KEYS: Final = ("environment_json", "staging_env_json", "running_env_json")
-#: Endpoints whose whole JSON body is an environment map.
-ENV_MAP_PATHS: Final = ("/v2/config/environment_variable_groups/",)
-
-_SECRET_KEY_WORDS: Final = frozenset({"password", "passwd", "secret", "passcode", "credential", "apikey"})
-_SECRET_KEY_PAIRS: Final = frozenset({("api", "key"), ("private", "key"), ("access", "key"), ("secret", "key")})
-_SECRET_ENV_WORDS: Final = frozenset({
-    "pass", "password", "passwd", "pwd", "secret", "token", "key", "apikey", "credential", "credentials", "auth",
-    "dsn", "cert", "private", "session", "salt", "signature",
-})  # fmt: skip
-_CAMEL_BOUNDARY: Final = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
-_WORD_SPLIT: Final = re.compile(r"[^A-Za-z0-9]+")
-
-
-def _words(name: str) -> list[str]:
-    return [w for w in _WORD_SPLIT.split(_CAMEL_BOUNDARY.sub("_", name).lower()) if w]
-
-
-@lru_cache(maxsize=4096)
-def is_secret_key(name: str) -> bool:
-    """Whether a JSON key names a secret: ``access_token``, ``auth_password``, ``oldPassword``…
-
-    ``token`` counts only as the last word, so ``token_type`` and ``token_endpoint``
-    stay; ``code`` is CC's numeric error code in JSON and is not secret there.
-    """
-    words = _words(name)
-    if not words:
-        return False
-    if words[-1] == "token" or any(w in _SECRET_KEY_WORDS for w in words):
-        return True
-    return any(pair in _SECRET_KEY_PAIRS for pair in itertools.pairwise(words))
-
-
-@lru_cache(maxsize=4096)
-def is_secret_env_name(name: str) -> bool:
-    """Whether an environment variable's name suggests a secret (``DB_PASSWORD``, ``GITHUB_TOKEN``)."""
-    return any(w in _SECRET_ENV_WORDS for w in _words(name))

@@ -182,37 +182,53 @@ def _era_note(name: str, version: ApiVersion) -> str:
 
 
 def _explain(error: ValidationError, version: ApiVersion, prefix: Iterable[str] = ()) -> SchemaError:
+    """The :class:`SchemaError` for one validation error: the field's dotted path and a plain reason."""
     path = [*prefix, *error.absolute_path]
     value = error.instance
-    validator = error.validator
-    expected: Any = error.validator_value
-    schema: Any = error.schema
-    if validator == "additionalProperties" and isinstance(value, Mapping):
-        allowed = schema.get("properties", {})
-        extra = next(k for k in value if k not in allowed)
-        reason = _era_note(extra, version) if path == ["entity"] else "unknown field"
-        return SchemaError(_dotted([*path, extra]), reason, str(version))
-    if validator == "required" and isinstance(value, Mapping):
+    if error.validator == "additionalProperties" and isinstance(value, Mapping):
+        return _unknown_key(error, value, path, version)
+    if error.validator == "required" and isinstance(value, Mapping):
+        expected: Any = error.validator_value
         missing = next(k for k in expected if k not in value)
         return SchemaError(_dotted([*path, missing]), "missing; this API version requires it", str(version))
+    return SchemaError(_dotted(path), _value_reason(error, path), str(version))
+
+
+def _unknown_key(error: ValidationError, value: Mapping[str, Any], path: list[Any], version: ApiVersion) -> SchemaError:
+    """A key the schema does not allow; an entity key may be a field of another era."""
+    schema: Any = error.schema
+    allowed = schema.get("properties", {})
+    extra = next(k for k in value if k not in allowed)
+    reason = _era_note(extra, version) if path == ["entity"] else "unknown field"
+    return SchemaError(_dotted([*path, extra]), reason, str(version))
+
+
+def _value_reason(error: ValidationError, path: list[Any]) -> str:
+    """Why a value is wrong, in words: its type, enum, pattern or bound; else jsonschema's message."""
+    validator, value = error.validator, error.instance
+    expected: Any = error.validator_value
     if validator == "type":
         expected_text = " or ".join(expected) if isinstance(expected, list) else str(expected)
-        reason = f"expected {expected_text}, got {_json_type(value)} {_show(value)}"
-    elif validator == "enum":
-        allowed = [v for v in expected if v is not None]
-        reason = f"{_show(value)} is not one of {', '.join(map(repr, allowed))}"
-        field_name = str(path[-1]) if path else ""
-        f = {f.name: f for f in cfapi.APP_FIELDS}.get(field_name)
-        if f is not None and f.enum is not None and isinstance(value, str) and value in f.enum:
-            reason += f" (that value needs API {f.enum[value]} or later)"
-    elif validator == "pattern":
-        reason = f"{_show(value)} is not {_PATTERN_NAMES.get(expected, 'well formed')}"
-    elif validator in ("minimum", "maximum"):
+        return f"expected {expected_text}, got {_json_type(value)} {_show(value)}"
+    if validator == "enum":
+        return _enum_reason(value, expected, path)
+    if validator == "pattern":
+        return f"{_show(value)} is not {_PATTERN_NAMES.get(expected, 'well formed')}"
+    if validator in ("minimum", "maximum"):
         word = "below the minimum" if validator == "minimum" else "above the maximum"
-        reason = f"{_show(value)} is {word} {expected}"
-    else:
-        reason = error.message
-    return SchemaError(_dotted(path), reason, str(version))
+        return f"{_show(value)} is {word} {expected}"
+    return error.message
+
+
+def _enum_reason(value: Any, expected: Any, path: list[Any]) -> str:
+    """Not an allowed value; when the value belongs to a later era, say which."""
+    allowed = [v for v in expected if v is not None]
+    reason = f"{_show(value)} is not one of {', '.join(map(repr, allowed))}"
+    field_name = str(path[-1]) if path else ""
+    f = {f.name: f for f in cfapi.APP_FIELDS}.get(field_name)
+    if f is not None and f.enum is not None and isinstance(value, str) and value in f.enum:
+        reason += f" (that value needs API {f.enum[value]} or later)"
+    return reason
 
 
 @lru_cache(maxsize=1024)

@@ -1,0 +1,57 @@
+"""Cloud Controller v2 API versions: :class:`ApiVersion` and the eras cfreplay knows first and last.
+
+Every other module of the v2 model dates its facts with these; :mod:`cfreplay.cf.cfapi`
+re-exports them, so ``cfapi.ApiVersion`` stays the name to use.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Final
+
+from cfreplay.errors import ApiVersionError
+
+__all__ = ["LATEST_API_VERSION", "SEED_API_VERSION", "V2_0", "ApiVersion", "v2"]
+
+
+_VERSION_PATTERN: Final = re.compile(r"^v?(\d+)\.(\d+)(?:\.(\d+))?$")
+
+
+@dataclass(frozen=True, order=True)
+class ApiVersion:
+    """A Cloud Controller v2 API version such as ``2.43.0``; ordered, hashable."""
+
+    major: int
+    minor: int
+    patch: int = 0
+
+    @classmethod
+    def parse(cls, value: str | ApiVersion | None) -> ApiVersion:
+        """Read ``"2.43"``, ``"2.43.0"`` or ``"v2.43.0"``; ``None`` means the seed era."""
+        if value is None:
+            return SEED_API_VERSION
+        if isinstance(value, ApiVersion):
+            return value
+        match = _VERSION_PATTERN.match(str(value).strip())
+        if match is None:
+            raise ApiVersionError(f"API version {value!r} is not of the form 2.N or 2.N.P (e.g. 2.43.0)")
+        version = cls(int(match[1]), int(match[2]), int(match[3] or 0))
+        if version.major != 2:
+            raise ApiVersionError(f"API version {value!r} is not a v2 version; cfreplay models the v2 API (2.N.P)")
+        return version
+
+    def __str__(self) -> str:
+        return f"{self.major}.{self.minor}.{self.patch}"
+
+
+def v2(minor: int) -> ApiVersion:
+    """``2.<minor>.0``: the tables date their facts with it (the patch level never matters there)."""
+    return ApiVersion(2, minor, 0)
+
+
+V2_0: Final = v2(0)
+#: The era of the documented restage exchange (apidocs for cf-release v224, Nov 2015).
+SEED_API_VERSION: Final = v2(43)
+#: The newest v2 version in the reference snapshot (CCNG config/version_v2).
+LATEST_API_VERSION: Final = ApiVersion(2, 293, 0)

@@ -1,0 +1,438 @@
+"""The simulator's Cloud Controller: ``/``, ``/v2/info`` and the apps routes, with CC's rules.
+
+Restage runs CC's checks in CC's order (reference §1.1) and stages in the
+background of later requests; list pages follow CC's paging and filter grammar
+(§3); every body and error comes from cfreplay's factories, for the simulator's
+``api_version``.  Bearer tokens are UAA's business: CC asks the simulator's UAA
+whether a token is live, then checks its audience and scopes itself.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import re
+import time
+import urllib.parse
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Concatenate, Final, ParamSpec, Protocol
+
+from cfreplay.cf import cfapi, factories
+from cfreplay.cf.cfapi import ApiVersion
+from cfreplay.cf.seeding import Seeder
+from cfreplay.serve._exchange import Exchange
+from cfreplay.types import Response
+
+__all__ = ["CcWorld", "CloudController", "SimulatedApp"]
+
+_P = ParamSpec("_P")
+
+_ADMIN: Final = "cloud_controller.admin"
+# CC's read and write checks (CCNG app/access/*_access.rb: read_with_token / read_for_update_with_token).
+_READ_SCOPES: Final = (
+    _ADMIN,
+    "cloud_controller.read",
+    "cloud_controller.admin_read_only",
+    "cloud_controller.global_auditor",
+)
+_WRITE_SCOPES: Final = (_ADMIN, "cloud_controller.write")
+# restage refuses apps with no instances from ≈2.94 on (reference §1.1, step 4).
+_INSTANCES_CHECK_SINCE: Final = ApiVersion(2, 94, 0)
+_TIMESTAMP: Final = "%Y-%m-%dT%H:%M:%SZ"
+# CC's filter grammar (CCNG lib/cloud_controller/rest_controller/query_string_parser.rb).
+_FILTER: Final = re.compile(r"(?P<key>\w+)(?P<op> IN |>=|<=|:|<|>)(?P<value>.*)", re.DOTALL)
+_ORDER_BY: Final = ("id", "name")
+
+
+@dataclass
+class SimulatedApp:
+    """One app: its v2 resource (with relation links) and what restage needs to know."""
+
+    envelope: dict[str, Any]
+    #: False: no package was ever uploaded, so restage answers CF-AppPackageInvalid.
+    has_package: bool = True
+    #: After a restage: GETs that still read PENDING (``None``: not staging from a restage).
+    polls_until_staged: int | None = None
+    #: After a restage with ``staging_seconds``: the ``time.monotonic()`` staging ends at.
+    staged_at: float | None = None
+
+    @property
+    def guid(self) -> str:
+        return str(self.envelope["metadata"]["guid"])
+
+    @property
+    def name(self) -> str:
+        return str(self.envelope["entity"]["name"])
+
+    @property
+    def package_state(self) -> str:
+        return str(self.envelope["entity"]["package_state"])
+
+    @property
+    def state(self) -> str:
+        return str(self.envelope["entity"]["state"])
+
+    @property
+    def instances(self) -> int:
+        return int(self.envelope["entity"]["instances"])
+
+
+class CcWorld(Protocol):
+    """What CC reads of the simulator each time it needs it: the era, where it is, the apps, staging pace."""
+
+    api_version: ApiVersion
+    base_url: str
+    apps: list[SimulatedApp]
+    organization_guid: str
+    vcap_instance_id: str
+    polls_to_stage: int
+    staging_seconds: float | None
+
+
+class _Refusal(Exception):
+    """A CC error to answer with: a catalog name and its detail (``guid=``, ``reason=``)."""
+
+    def __init__(self, name: str, **detail: str) -> None:
+        super().__init__(name)
+        self.name = name
+        # Any: error_response's keywords also include seed= and now=, which these never are.
+        self.detail: dict[str, Any] = dict(detail)
+
+
+def _stamp(moment: datetime) -> str:
+    return moment.strftime(_TIMESTAMP)
+
+
+def _int_param(params: Mapping[str, list[str]], name: str, default: int) -> int:
+    values = params.get(name)
+    if not values:
+        return default
+    try:
+        return int(values[-1])
+    except ValueError:
+        raise _Refusal("BadQueryParameter", reason=f"{name} must be an integer") from None
+
+
+@dataclass(frozen=True)
+class _ListQuery:
+    """The query of ``GET /v2/apps``, read and checked in CC's order."""
+
+    page: int
+    per_page: int
+    direction: str
+    order_by: str | None
+    q: list[str]
+
+    @classmethod
+    def parse(cls, query: str) -> _ListQuery:
+        params = urllib.parse.parse_qs(query, keep_blank_values=True)
+        page = _int_param(params, "page", 1)
+        per_page = _int_param(params, "results-per-page", cfapi.DEFAULT_RESULTS_PER_PAGE)
+        # CCNG paginated_collection_renderer.rb checks the maximum; below 1 is refused the same way.
+        if per_page > cfapi.MAX_RESULTS_PER_PAGE:
+            raise _Refusal("BadQueryParameter", reason=f"results_per_page must be <= {cfapi.MAX_RESULTS_PER_PAGE}")
+        if per_page < 1:
+            raise _Refusal("BadQueryParameter", reason="results_per_page must be >= 1")
+        if page < 1:
+            raise _Refusal("BadQueryParameter", reason="page must be >= 1")
+        direction = params.get("order-direction", ["asc"])[-1]
+        if direction not in ("asc", "desc"):
+            raise _Refusal("BadQueryParameter", reason=f"order-direction must be asc or desc, not {direction}")
+        order_by = params.get("order-by", [None])[-1]
+        if order_by is not None and order_by not in _ORDER_BY:
+            raise _Refusal("BadQueryParameter", reason=order_by)
+        return cls(page, per_page, direction, order_by, params.get("q", []))
+
+
+def _refusals_answered(
+    handler: Callable[Concatenate[CloudController, Exchange, _P], Response],
+) -> Callable[Concatenate[CloudController, Exchange, _P], Response]:
+    """A route handler whose :class:`_Refusal` is answered as the v2 error it names."""
+
+    @functools.wraps(handler)
+    def answered(cc: CloudController, exchange: Exchange, /, *args: _P.args, **kwargs: _P.kwargs) -> Response:
+        try:
+            return handler(cc, exchange, *args, **kwargs)
+        except _Refusal as refusal:
+            return cc._error(exchange, refusal)
+
+    return answered
+
+
+class CloudController:
+    """CC's routes over the simulator's world: each public method answers one route.
+
+    *world* is read at each request (the apps, the staging pace …); *runtime* is
+    the Seeder restage responses and errors draw from, so a given sequence of
+    requests yields the same versions and build guids; *live_claims* is UAA's
+    answer to "is this access token live", ``None`` for no.
+    """
+
+    def __init__(self, world: CcWorld, *, runtime: Seeder, live_claims: Callable[[str], dict[str, Any] | None]) -> None:
+        self._world = world
+        self._runtime = runtime
+        self._live_claims = live_claims
+        self._root_body = cfapi.dump_json(self._root_document(), world.api_version, kind="resource")
+        self._info_body = cfapi.dump_json(self._info_document(), world.api_version, kind="info")
+
+    # ------------------------------------------------------------------ routes
+
+    def root(self, exchange: Exchange) -> Response:
+        """``GET /``."""
+        return self._json(exchange, 200, self._root_body)
+
+    def info(self, exchange: Exchange) -> Response:
+        """``GET /v2/info``."""
+        return self._json(exchange, 200, self._info_body)
+
+    @_refusals_answered
+    def get_app(self, exchange: Exchange, guid: str) -> Response:
+        """``GET /v2/apps/:guid``: a poll, so a restaged app moves on towards STAGED."""
+        scopes = self._authenticate(exchange)
+        app = self._find(guid)
+        self._require(scopes, _READ_SCOPES)
+        self._advance(app, poll=True)
+        return self._json(exchange, 200, cfapi.dump_json(app.envelope, self._world.api_version, kind="resource"))
+
+    @_refusals_answered
+    def list_apps(self, exchange: Exchange) -> Response:
+        """``GET /v2/apps``: filtered, ordered and paged as CC does."""
+        scopes = self._authenticate(exchange)
+        self._require(scopes, _READ_SCOPES)
+        query = _ListQuery.parse(exchange.query)
+        filters = [self._filter(q) for q in query.q]
+        apps = [app for app in self._world.apps if all(matches(app) for matches in filters)]
+        for app in apps:
+            self._advance(app, poll=False)
+        if query.order_by == "name":
+            apps.sort(key=lambda app: app.name)
+        if query.direction == "desc":
+            apps.reverse()
+        document = self._page(query, apps)
+        return self._json(exchange, 200, cfapi.dump_json(document, self._world.api_version, kind="resource"))
+
+    @_refusals_answered
+    def restage(self, exchange: Exchange, guid: str) -> Response:
+        """``POST /v2/apps/:guid/restage``: CC's checks in CC's order (reference §1.1), then staging starts."""
+        # CC's order: authentication, lookup, token scope, then validate_process!.
+        scopes = self._authenticate(exchange)
+        app = self._find(guid)
+        self._require(scopes, _WRITE_SCOPES)
+        self._advance(app, poll=False)
+        version = self._world.api_version
+        if version >= _INSTANCES_CHECK_SINCE and app.instances < 1:
+            raise _Refusal("StagingError", reason="App must have at least 1 instance to stage.")
+        if app.package_state == "PENDING":
+            raise _Refusal("NotStaged")
+        if not app.has_package and version >= cfapi.catalog_error("AppPackageInvalid").since:
+            raise _Refusal("AppPackageInvalid", reason="bits have not been uploaded")
+        response = factories.restage_response(
+            app.envelope,
+            api_version=version,
+            seed=self._runtime,
+            request_id=exchange.generated_id,
+            incoming_request_id=exchange.incoming_id,
+        )
+        restaged = json.loads(response.body)
+        entity, before = restaged["entity"], app.envelope["entity"]
+        # The 201 has no relation links; GETs keep them, in presenter order.
+        app.envelope = {
+            "metadata": restaged["metadata"],
+            "entity": {
+                f.name: entity[f.name] if f.name in entity else before[f.name]
+                for f in cfapi.app_fields(version, links=True)
+            },
+        }
+        if self._world.staging_seconds is not None:
+            app.staged_at, app.polls_until_staged = time.monotonic() + self._world.staging_seconds, None
+        else:
+            app.staged_at, app.polls_until_staged = None, self._world.polls_to_stage
+        return self._with_cookie(response)
+
+    def unknown_route(self, exchange: Exchange) -> Response:
+        """Any route CC does not serve."""
+        # Sinatra's not_found handler answers before any authentication, and its body,
+        # unlike controller-raised errors, has no trailing newline (reference §1.3).
+        response = self._error(exchange, _Refusal("NotFound"))
+        body = response.body.rstrip(b"\n")
+        headers = tuple(
+            (key, str(len(body)) if key.lower() == "content-length" else value) for key, value in response.headers
+        )
+        return Response(response.status, headers, body)
+
+    def unknown_error(self, exchange: Exchange) -> Response:
+        """CC's answer to a request it crashed on."""
+        return self._error(exchange, _Refusal("UnknownError"))
+
+    # ------------------------------------------------------------------ responses
+
+    def _vcap_cookie(self) -> tuple[str, str]:
+        # gorouter's sticky-session cookie (reference §5), as it sets it.
+        return ("Set-Cookie", f"__VCAP_ID__={self._world.vcap_instance_id}; Path=/; HttpOnly; Secure")
+
+    def _json(self, exchange: Exchange, status: int, body: bytes) -> Response:
+        # The header order of cfreplay's factories (Content-Type first, as Sinatra writes it).
+        headers = (
+            ("Content-Type", cfapi.JSON_CONTENT_TYPE),
+            ("X-VCAP-Request-ID", exchange.request_id),
+            ("Content-Length", str(len(body))),
+            ("X-Content-Type-Options", "nosniff"),
+            self._vcap_cookie(),
+        )
+        return Response(status, headers, body)
+
+    def _with_cookie(self, response: Response) -> Response:
+        return Response(response.status, (*response.headers, self._vcap_cookie()), response.body)
+
+    def _error(self, exchange: Exchange, refusal: _Refusal) -> Response:
+        response = factories.error_response(
+            refusal.name,
+            api_version=self._world.api_version,
+            seed=self._runtime,
+            request_id=exchange.generated_id,
+            incoming_request_id=exchange.incoming_id,
+            **refusal.detail,
+        )
+        return self._with_cookie(response)
+
+    def _hrefs(self) -> dict[str, str]:
+        split = urllib.parse.urlsplit(self._world.base_url)
+        websocket = f"{'wss' if split.scheme == 'https' else 'ws'}://{split.netloc}"
+        base = self._world.base_url
+        return {
+            "self": base,
+            "cloud_controller_v2": f"{base}/v2",
+            "cloud_controller_v3": f"{base}/v3",
+            "network_policy_v0": f"{base}/networking/v0/external",
+            "network_policy_v1": f"{base}/networking/v1/external",
+            "login": base,
+            "uaa": base,
+            "routing": f"{base}/routing",
+            "logging": websocket,
+            "log_cache": base,
+            "log_stream": base,
+            "app_ssh": f"{split.hostname}:2222",
+        }
+
+    def _root_document(self) -> dict[str, Any]:
+        document = factories.root(api_version=self._world.api_version)
+        hrefs = self._hrefs()
+        for name, link in document["links"].items():
+            if isinstance(link, dict) and name in hrefs:
+                link["href"] = hrefs[name]
+        return document
+
+    def _info_document(self) -> dict[str, Any]:
+        hrefs = self._hrefs()
+        wanted = {
+            "authorization_endpoint": self._world.base_url,
+            "token_endpoint": self._world.base_url,
+            "app_ssh_endpoint": hrefs["app_ssh"],
+            "logging_endpoint": hrefs["logging"],
+            "doppler_logging_endpoint": hrefs["logging"],
+            "routing_endpoint": hrefs["routing"],
+        }
+        present = {f.name for f in cfapi.info_fields(self._world.api_version)}
+        overrides: dict[str, Any] = {key: value for key, value in wanted.items() if key in present}
+        return factories.info(api_version=self._world.api_version, **overrides)
+
+    def _page(self, query: _ListQuery, apps: Sequence[SimulatedApp]) -> dict[str, Any]:
+        """The list page of *apps* the query asks for, its links echoing every ``q``."""
+        start = (query.page - 1) * query.per_page
+        document = factories.list_page(
+            [app.envelope for app in apps[start : start + query.per_page]],
+            total_results=len(apps),
+            page=query.page,
+            results_per_page=query.per_page,
+            q=query.q[0] if len(query.q) == 1 else None,
+            order_direction="desc" if query.direction == "desc" else "asc",
+            order_by=query.order_by,
+            api_version=self._world.api_version,
+        )
+        if len(query.q) > 1:
+            # list_page echoes one q; CC echoes every one, and page_url formats them all.
+            for key, target in (("prev_url", query.page - 1), ("next_url", query.page + 1)):
+                if document[key] is not None:
+                    document[key] = cfapi.page_url(
+                        cfapi.APPS_PATH,
+                        target,
+                        query.per_page,
+                        order_direction=query.direction,
+                        q=query.q,
+                        order_by=query.order_by,
+                    )
+        return document
+
+    # ------------------------------------------------------------------ authentication
+
+    def _authenticate(self, exchange: Exchange) -> tuple[str, ...]:
+        """The bearer token's scopes, or the 401 CC answers (CCNG base_controller.rb#check_authentication)."""
+        header = exchange.headers.get("authorization")
+        # CC only looks at tokens whose header starts with "bearer", in any case;
+        # anything else (Basic, nothing) counts as no token at all.
+        if header is None or not header[:6].upper() == "BEARER":
+            raise _Refusal("NotAuthenticated")
+        claims = self._live_claims(header[6:].strip())
+        # CC decodes tokens for its own resource id only (UaaTokenDecoder, audience check).
+        aud = claims.get("aud") if claims is not None else None
+        if claims is None or not isinstance(aud, list) or "cloud_controller" not in aud:
+            raise _Refusal("InvalidAuthToken")
+        scopes = claims.get("scope")
+        return tuple(str(s) for s in scopes) if isinstance(scopes, list) else ()
+
+    def _require(self, scopes: Sequence[str], allowed: Sequence[str]) -> None:
+        if set(scopes) & set(allowed):
+            return
+        if self._world.api_version < cfapi.catalog_error("InsufficientScope").since:
+            raise _Refusal("NotAuthorized")
+        raise _Refusal("InsufficientScope")
+
+    def _find(self, guid: str) -> SimulatedApp:
+        for app in self._world.apps:
+            if app.guid == guid:
+                return app
+        raise _Refusal("AppNotFound", guid=guid)
+
+    # ------------------------------------------------------------------ filters and staging
+
+    def _filter(self, query: str) -> Callable[[SimulatedApp], bool]:
+        match = _FILTER.fullmatch(query)
+        if match is None or match["key"] not in cfapi.APP_QUERY_FILTERS:
+            raise _Refusal("BadQueryParameter", reason=match["key"] if match else query)
+        key, op, wanted = match["key"], match["op"], match["value"]
+
+        def value_of(app: SimulatedApp) -> str:
+            if key == "organization_guid":
+                return self._world.organization_guid
+            value = app.envelope["entity"].get(key)
+            return str(value).lower() if isinstance(value, bool) else str(value)
+
+        def matches(app: SimulatedApp) -> bool:
+            value = value_of(app)
+            if op == ":":
+                return value == wanted
+            if op == " IN ":
+                return value in wanted.split(",")
+            return {">=": value >= wanted, "<=": value <= wanted, ">": value > wanted, "<": value < wanted}[op]
+
+        return matches
+
+    def _advance(self, app: SimulatedApp, *, poll: bool) -> None:
+        """Move a restaged app on: time passes always, polls only count on ``GET /v2/apps/:guid``."""
+        if app.staged_at is not None:
+            if time.monotonic() >= app.staged_at:
+                self._finish_staging(app)
+        elif app.polls_until_staged is not None and poll:
+            if app.polls_until_staged == 0:
+                self._finish_staging(app)
+            else:
+                app.polls_until_staged -= 1
+
+    def _finish_staging(self, app: SimulatedApp) -> None:
+        # Diego's callback: the new droplet is current, the process restarts (reference §1.1, step 9).
+        app.polls_until_staged = app.staged_at = None
+        app.envelope["entity"]["package_state"] = "STAGED"
+        app.envelope["entity"]["state"] = "STARTED"
+        app.envelope["metadata"]["updated_at"] = _stamp(self._runtime.now())
