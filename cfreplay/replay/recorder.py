@@ -19,6 +19,10 @@
 * **Errors that do not leak.**  A request with no recording raises
   :class:`cfreplay.UnmatchedRequest` whose message is passed through the
   sanitizer; vcrpy's own message would print the live request's token.
+
+What replay takes from vcrpy's internals (an indexed Cassette, client patches built once
+per process) it takes through :mod:`cfreplay.replay._vcr`, which falls back to vcrpy's
+public ``VCR.use_cassette`` where a vcrpy release has changed them.
 """
 
 from __future__ import annotations
@@ -30,22 +34,18 @@ import functools
 import gc
 import inspect
 import os
-import sys
 import weakref
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Final, TypeVar, cast
-from unittest import mock
 
 import vcr
-import vcr.cassette
 import vcr.errors
-import vcr.matchers
-import vcr.serialize
 from vcr.persisters.filesystem import CassetteNotFoundError
 from vcr.request import Request as VcrRequest
 
@@ -53,7 +53,7 @@ from cfreplay import cassette as cassette_files
 from cfreplay.errors import CassetteError, CfreplayError, SecretWarning, UnmatchedRequest
 from cfreplay.hygiene import bodies, writing
 from cfreplay.hygiene.sanitizer import Report, SanitizeConfig, Sanitizer
-from cfreplay.replay import clock, matchers, patching
+from cfreplay.replay import _vcr, clock, patching
 from cfreplay.replay.network import block_network
 from cfreplay.types import RECORD_MODES, RecordMode
 
@@ -103,14 +103,6 @@ class _Serializer:
         return cassette_files.dumps(self.stamp(data), self.format).decode("utf-8")
 
 
-class _Capture:
-    """A vcrpy serializer that hands back the data vcrpy shaped, for cfreplay's one write path."""
-
-    @staticmethod
-    def serialize(data: dict[str, Any]) -> dict[str, Any]:
-        return data
-
-
 _FORMATS: Final = ("yaml", "json")
 
 
@@ -127,7 +119,7 @@ class _Persister:
         if data is None:
             raise CassetteNotFoundError()  # an empty file is recorded again, as vcrpy does
         try:
-            return vcr.serialize.deserialize(data, _Passthrough)
+            return _vcr.from_data(data)
         except CassetteError:
             raise
         except (KeyError, TypeError, ValueError) as error:
@@ -138,7 +130,7 @@ class _Persister:
         cassette_path: str | os.PathLike[str], cassette_dict: dict[str, Any], serializer: _Serializer
     ) -> None:
         path = Path(cassette_path)
-        data: dict[str, Any] = vcr.serialize.serialize(cassette_dict, _Capture)
+        data = _vcr.to_data(cassette_dict)
         if serializer.format == "json":
             problem = _binary_body(cassette_dict)
             if problem:
@@ -174,7 +166,7 @@ def _binary_body(cassette_dict: dict[str, Any]) -> str:
 
 # Parsed cassettes by (path, size, mtime): a suite that replays one cassette in many
 # tests parses it once per process.  vcrpy builds fresh request objects from the data
-# and each response is copied as it loads (``_IndexedCassette.append``) before anyone
+# and each response is copied as it loads (by vcrpy, or ``IndexedCassette.append``) before anyone
 # may change it, so sharing it is safe.
 _PARSED: dict[tuple[str, int, int], dict[str, Any]] = {}
 _PARSED_LIMIT: Final = 64
@@ -265,14 +257,6 @@ def _written_by_cfreplay(path: Path) -> bool:
     return isinstance(recorded_with, str) and recorded_with.startswith("cfreplay")
 
 
-class _Passthrough:
-    """Hands already-parsed cassette data to vcrpy's deserializer unchanged."""
-
-    @staticmethod
-    def deserialize(data: Any) -> Any:
-        return data
-
-
 def recorded_at(path: str | os.PathLike[str]) -> datetime | None:
     """When the cassette at *path* was recorded: its metadata, else the first response's ``Date``."""
     try:
@@ -358,35 +342,28 @@ class _Hooks:
         return response
 
 
-# vcrpy options that need its own hook chain (it filters and deep-copies each request).
-_VCR_FILTER_OPTIONS: Final = (
-    "filter_headers",
-    "filter_query_parameters",
-    "filter_post_data_parameters",
-    "ignore_hosts",
-    "ignore_localhost",
-    "decode_compressed_response",
-)
+@contextlib.contextmanager
+def _loading(path: str) -> Iterator[None]:
+    """While vcrpy loads the cassette at *path* (and runs the record hooks on what it loads)."""
+    # cfreplay sanitized what it wrote: loading it, the sanitizing hooks can stand aside.
+    trusted = _TRUSTED_LOAD.set(_written_by_cfreplay(Path(path)))
+    loading = _LOADING.set(True)
+    # Loading builds two objects per interaction and copies every response, none of them
+    # cyclic garbage: the cyclic collector would only sweep them again and again.
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if collecting:
+            gc.enable()
+        _LOADING.reset(loading)
+        _TRUSTED_LOAD.reset(trusted)
 
 
-def _direct_hooks(merge: Callable[[], dict[str, Any]], hooks: _Hooks) -> Callable[[], dict[str, Any]]:
-    """vcrpy's merged config with cfreplay's hooks called directly.
-
-    vcrpy wraps the request hook in a chain that deep-copies the request on every
-    lookup (three per replayed request): most of replay's cost.  cfreplay's hook
-    never changes the request it is given, so without vcrpy's filter options the
-    chain is not needed.
-    """
-
-    def config() -> dict[str, Any]:
-        merged = merge()
-        keywords = getattr(merge, "keywords", {})
-        if not any(option in keywords for option in _VCR_FILTER_OPTIONS):
-            merged["before_record_request"] = hooks.request
-            merged["before_record_response"] = hooks.response
-        return merged
-
-    return config
+def _shared_patches(cassette: Any) -> AbstractContextManager[Any] | None:
+    """The clients patched once per process, pointed at *cassette*; None where vcrpy must patch for it."""
+    return patching.in_use(cassette) if patching.eligible(cassette) else None
 
 
 def _compressed(response: dict[str, Any]) -> bool:
@@ -462,6 +439,22 @@ def _new_unmatched_class(sanitizer: Sanitizer) -> type[Exception]:
     return CfreplayUnmatchedRequest
 
 
+@contextlib.contextmanager
+def _unmatched_as_cfreplays(sanitizer: Sanitizer) -> Iterator[None]:
+    """Within the block, a request no recording answers raises cfreplay's UnmatchedRequest, sanitized."""
+    error_class: Any = _unmatched_class(sanitizer)  # built with vcrpy's keywords, which type[Exception] lacks
+    with _vcr.unmatched_raised_as(error_class):
+        try:
+            yield
+        except vcr.errors.CannotOverwriteExistingCassetteException as error:
+            if type(error) is not vcr.errors.CannotOverwriteExistingCassetteException:
+                raise  # cfreplay's already, or not about a request (vcrpy's MissingMetadataError)
+            # A stub raised vcrpy's own error, so this vcrpy no longer lets cfreplay replace it
+            # where it is raised.  Its message prints the live request, token and all: it does
+            # not leave the cassette (which is still in use here, to be named) as it is.
+            raise error_class(cassette=error.cassette, failed_request=error.failed_request) from None
+
+
 _ADVICE: Final = {
     "cassette_not_found": "How to fix: record the cassette first: run pytest with --cfreplay-record-mode=once "
     "(or use_cassette(..., record_mode='once')).",
@@ -473,149 +466,6 @@ _ADVICE: Final = {
     "nothing_similar": "How to fix: record the request with --cfreplay-record-mode=new_episodes, or check that "
     "the test points at the host the cassette was recorded against.",
 }
-
-# vcrpy's stubs raise the error by their own module-level name; these are all of them.
-_STUB_MODULES: Final = ("vcr.stubs", "vcr.stubs.httpx_stubs", "vcr.stubs.aiohttp_stubs", "vcr.stubs.tornado_stubs")
-
-
-def _patch_unmatched(error_class: type[Exception]) -> contextlib.ExitStack:
-    stack = contextlib.ExitStack()
-    for name in _STUB_MODULES:
-        module = sys.modules.get(name)
-        if module is not None and hasattr(module, "CannotOverwriteExistingCassetteException"):
-            stack.enter_context(mock.patch.object(module, "CannotOverwriteExistingCassetteException", error_class))
-    return stack
-
-
-# ----------------------------------------------------------------------------- indexed matching
-
-
-_PLAIN: Final = (str, bytes, int, float, bool, type(None))
-
-
-def _copied(value: Any) -> Any:
-    """A deep copy of cassette data (dicts, lists, strings, bytes, numbers); anything else via copy.deepcopy.
-
-    A recorded response may be changed by whoever replays it (vcrpy's stub drops its
-    Transfer-Encoding header) while the parsed file is shared across loads, so it is
-    copied — without deepcopy's memo and dispatch, which plain data does not need.
-    """
-    kind = type(value)
-    if kind is dict:
-        return {key: _copied(item) for key, item in value.items()}
-    if kind is list:
-        return [_copied(item) for item in value]
-    if kind in _PLAIN:
-        return value
-    return copy.deepcopy(value)
-
-
-class _CassetteContext(vcr.cassette.CassetteContextDecorator):  # type: ignore[misc]
-    """vcrpy's cassette context, patching the clients through :mod:`cfreplay.replay.patching` when it can."""
-
-    def _patch_generator(self, cassette: Any) -> Iterator[Any]:
-        if patching.eligible(cassette):
-            with patching.in_use(cassette):
-                yield cassette
-        else:
-            yield from super()._patch_generator(cassette)
-
-
-class _IndexedCassette(vcr.cassette.Cassette):  # type: ignore[misc]
-    """vcrpy's Cassette, finding recordings through an index instead of a scan.
-
-    Recordings are filed under :func:`cfreplay.replay.matchers.index_key`, in recorded
-    order, so identical requests still replay first-recorded-first (a poll
-    while staging, a 401 and its retry).  A cursor per key skips what has been
-    played, so even N identical requests cost O(N) in all.  Semantics are
-    vcrpy's: record modes and ``allow_playback_repeats`` behave the same, and
-    matchers without a key (body, headers, custom) are checked on the
-    candidates.  Mismatch diagnostics stay vcrpy's linear search: they run once.
-    """
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self._index: dict[tuple[Any, ...], list[int]] = {}
-        self._cursor: dict[tuple[Any, ...], int] = {}
-        self._exact = matchers.is_exact(self._match_on)
-
-    @classmethod
-    def use_arg_getter(cls, arg_getter: Callable[[], dict[str, Any]]) -> _CassetteContext:
-        return _CassetteContext(cls, arg_getter)
-
-    def _load(self) -> None:
-        # cfreplay sanitized what it wrote: loading it, the sanitizing hooks can stand aside.
-        trusted = _TRUSTED_LOAD.set(_written_by_cfreplay(Path(self._path)))
-        loading = _LOADING.set(True)
-        # Loading builds two objects per interaction and copies every response, none of them
-        # cyclic garbage: the cyclic collector would only sweep them again and again.
-        collecting = gc.isenabled()
-        gc.disable()
-        try:
-            super()._load()
-        finally:
-            if collecting:
-                gc.enable()
-            _LOADING.reset(loading)
-            _TRUSTED_LOAD.reset(trusted)
-
-    def append(self, request: Any, response: Any) -> None:
-        # vcrpy's append, with a copy made for plain data instead of copy.deepcopy (most of a
-        # load's time at thousands of interactions); then the new recording is indexed.
-        request = self._before_record_request(request)
-        if not request:
-            return
-        response = self._before_record_response(_copied(response))
-        if response is None:
-            return
-        self.data.append((request, response))
-        self.dirty = True
-        self._index.setdefault(matchers.index_key(request, self._match_on), []).append(len(self.data) - 1)
-
-    def rewind(self) -> None:
-        super().rewind()
-        self._cursor.clear()
-
-    def _candidates(self, request: Any) -> tuple[tuple[Any, ...], list[int]]:
-        key = matchers.index_key(request, self._match_on)
-        found = self._index.get(key, [])
-        if not self._exact:
-            found = [i for i in found if vcr.matchers.requests_match(request, self.data[i][0], self._match_on)]
-        return key, found
-
-    def _responses(self, request: Any) -> Iterator[tuple[int, Any]]:
-        _, found = self._candidates(self._before_record_request(request))
-        for index in found:
-            yield index, self.data[index][1]
-
-    def _next_playable(self, request: Any, *, consume: bool) -> int | None:
-        key, found = self._candidates(self._before_record_request(request))
-        if not found:
-            return None
-        if self.allow_playback_repeats:
-            return found[0]
-        position = self._cursor.get(key, 0) if self._exact else 0
-        while position < len(found) and self.play_counts[found[position]] > 0:
-            position += 1
-        if self._exact:
-            self._cursor[key] = position + 1 if consume and position < len(found) else position
-        return found[position] if position < len(found) else None
-
-    def __contains__(self, request: Any) -> bool:
-        return self._next_playable(request, consume=False) is not None
-
-    def play_response(self, request: Any) -> Any:
-        index = self._next_playable(request, consume=True)
-        if index is None:
-            raise vcr.errors.UnhandledHTTPRequestError(
-                f"The cassette ({self._path!r}) doesn't contain the request ({request!r}) asked for"
-            )
-        response = self.data[index][1]
-        if self.play_counts[index] == 0 and index < self._loaded_count:
-            self._played_interactions.append((self.data[index][0], response))
-        self.play_counts[index] += 1
-        return response
-
 
 # ----------------------------------------------------------------------------- the cassette context
 
@@ -712,11 +562,17 @@ class use_cassette(contextlib.ContextDecorator):
         active.report = hooks.report
         stack = contextlib.ExitStack()
         try:
-            # vcrpy takes per-cassette options (allow_playback_repeats…) in use_cassette, not VCR();
-            # its config merging is reused, with the indexed Cassette in place of vcrpy's.
-            merge = functools.partial(self._vcr(hooks).get_merged_config, path=str(self.path), **self.vcr_kwargs)
-            active.vcr_cassette = stack.enter_context(_IndexedCassette.use_arg_getter(_direct_hooks(merge, hooks)))
-            stack.enter_context(_patch_unmatched(_unmatched_class(self.sanitizer)))
+            # vcrpy takes per-cassette options (allow_playback_repeats…) in use_cassette, not VCR().
+            context = _vcr.cassette_context(
+                self._vcr(hooks),
+                str(self.path),
+                self.vcr_kwargs,
+                hooks=(hooks.request, hooks.response),
+                loading=_loading,
+                shared=_shared_patches,
+            )
+            active.vcr_cassette = stack.enter_context(context)
+            stack.enter_context(_unmatched_as_cfreplays(self.sanitizer))
             if replay_only:
                 stack.enter_context(block_network(self.allow_hosts))
             if moment is not None:

@@ -14,7 +14,7 @@ from vcr.errors import UnhandledHTTPRequestError
 from vcr.request import Request
 
 from cfreplay.replay import matchers
-from cfreplay.replay.recorder import _IndexedCassette
+from cfreplay.replay._vcr import IndexedCassette
 
 DEFAULT = [getattr(vcr.matchers, name) for name in ("method", "scheme", "host", "port", "path", "query")]
 WITH_BODY = [*DEFAULT, vcr.matchers.body]
@@ -54,14 +54,12 @@ def test_same_answers_as_vcrpy(
     recorded: list[Request], replayed: list[Request], match_on: list[Any], repeats: bool
 ) -> None:
     options = {"match_on": match_on, "allow_playback_repeats": repeats}
-    assert outcomes(_IndexedCassette, recorded, replayed, **options) == outcomes(
-        Cassette, recorded, replayed, **options
-    )
+    assert outcomes(IndexedCassette, recorded, replayed, **options) == outcomes(Cassette, recorded, replayed, **options)
 
 
 def test_identical_requests_replay_in_recorded_order() -> None:
     poll = Request("GET", "https://api.example.com/v2/apps/g", None, {})
-    assert outcomes(_IndexedCassette, [poll, poll, poll], [poll] * 4, match_on=DEFAULT) == [
+    assert outcomes(IndexedCassette, [poll, poll, poll], [poll] * 4, match_on=DEFAULT) == [
         (True, 0),
         (True, 1),
         (True, 2),
@@ -80,9 +78,9 @@ def test_lookups_do_not_scan_the_cassette(monkeypatch: pytest.MonkeyPatch) -> No
 
     monkeypatch.setattr(vcr.matchers, "requests_match", counting)
     requests = [Request("GET", f"https://api.example.com/v2/apps/{n}", None, {}) for n in range(2000)]
-    assert outcomes(_IndexedCassette, requests, requests, match_on=DEFAULT) == [(True, n) for n in range(2000)]
+    assert outcomes(IndexedCassette, requests, requests, match_on=DEFAULT) == [(True, n) for n in range(2000)]
     assert calls["n"] == 0
-    outcomes(_IndexedCassette, requests[:50], requests[:50], match_on=WITH_BODY)
+    outcomes(IndexedCassette, requests[:50], requests[:50], match_on=WITH_BODY)
     assert calls["n"] <= 2 * 50  # only the candidates under each key are compared
 
 
@@ -114,7 +112,7 @@ def _containers(value: Any) -> list[int]:
 
 @given(PLAIN_DATA)
 def test_recordings_are_copied_like_deepcopy_would(value: Any) -> None:
-    from cfreplay.replay.recorder import _copied
+    from cfreplay.replay._vcr import _copied
 
     copied = _copied(value)
     assert copied == copy.deepcopy(value)
@@ -122,7 +120,7 @@ def test_recordings_are_copied_like_deepcopy_would(value: Any) -> None:
 
 
 def test_other_values_in_a_recording_still_go_through_deepcopy() -> None:
-    from cfreplay.replay.recorder import _copied
+    from cfreplay.replay._vcr import _copied
 
     odd = {"headers": {"X": ("a", "b")}, "body": {"string": bytearray(b"xy")}}
     copied = _copied(odd)
