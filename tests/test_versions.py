@@ -33,7 +33,7 @@ def test_the_lowest_run_installs_exactly_the_lower_bounds() -> None:
     bounds = {m["name"].lower(): m["low"] for m in map(REQUIREMENT.match, dependencies()) if m is not None}
     assert sorted(pins) == sorted(bounds), "constraints-lowest.txt must pin every dependency"
     for name, low in bounds.items():
-        padded = ".".join((low.split(".") + ["0", "0"])[:3])
+        padded = ".".join([*low.split("."), "0", "0"][:3])
         assert pins[name] in (low, padded), f"{name}: lowest run pins {pins[name]}, pyproject allows {low}"
 
 

@@ -5,7 +5,11 @@
 - ``detectors``: the shape functions both tools call on a value;
 - ``bodies``: decoding bodies (gzip, deflate, br, zstd), with limits;
 - ``redaction``: the replacements (placeholders, ``***``, fake JWTs);
-- ``sanitizer``: applies the table to cassette data; ``scanner``: proves it did;
+- ``sanitizer``: applies the table to cassette data (its entry points; the walk is
+  ``_walker``, JSON written back in its layout ``_json_layout``, YAML aliases ``_aliases``);
+- ``scanner``: proves it did (public API and orchestration; the signal pass is
+  ``_signal_pass`` with its ``_patterns``, vcrpy's raw layout ``_layout``, and the
+  parser-backed exact engine ``_exact``);
 - ``writing``: the one write path (sanitize, scan the bytes, write atomically under a lock).
 
 Imports ``cfreplay.cf``, ``cfreplay.cassette`` and the leaves; never ``serve``.

@@ -832,3 +832,27 @@ def test_planted_secrets_are_always_found(plan: list[tuple[str, str, int]], fmt:
     for finding in found:
         for secret in planted:
             assert secret not in finding.masked
+
+
+def test_metadata_nested_too_deep_is_an_error_naming_the_file(tmp_path: Path) -> None:
+    deep: Any = "x"
+    for _ in range(300):
+        deep = {"a": deep}
+    path = tmp_path / "deep.json"
+    path.write_text(json.dumps({"interactions": [exchange()], "version": 1, "metadata": deep}, indent=4) + "\n")
+    result = scan_paths([path])
+    expected = f"{path}: holds JSON nested deeper than 200 levels in 'metadata'"
+    assert [str(error) for error in result.errors] == [expected]
+
+
+def test_metadata_read_only_with_the_interactions_is_reported_once() -> None:
+    """An alias in the cassette's own keys to an anchor in an interaction: the whole file is parsed, once."""
+    token = foreign_jwt()
+    text = dump([exchange(request_headers={"X-Note": "NOTE"})])
+    text = text.replace("- NOTE", f"- &note 'token {token}'")
+    text = text.replace("version: 1", "metadata:\n  note: *note\nversion: 1")
+    found = scan_text(text, path="c.yaml")
+    assert sorted((f.interaction if f.interaction is not None else -1, f.rule, f.location) for f in found) == [
+        (-1, "jwt", "metadata"),
+        (0, "jwt", "request.headers.X-Note"),
+    ]

@@ -1,0 +1,269 @@
+"""The signal pass's patterns, built once per rule table.
+
+One compiled pattern per mode holds an alternative per signal (``eyJ``, a bearer or
+basic scheme, the ending of a secret parameter name, ``@`` after a scheme, escapes,
+base64 holding a token, every credential format's anchors, YAML tags and the YAML
+constructs the signal pass does not read).  Each alternative opens on the rarest
+character of its literal, since the pass stops wherever an opening character occurs;
+alternatives that share an opening are grouped, so each distinct opening is tested
+once.  The names of the groups are the handlers the signal pass dispatches to.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Iterable
+from typing import Any, Final
+
+from cfreplay.hygiene import detectors
+from cfreplay.hygiene._layout import HEADER_NAME, JSON_STRING
+from cfreplay.hygiene.rules import RuleTable
+
+__all__ = ["PLAIN_RULES", "Patterns", "patterns_for"]
+
+#: Rules that need no context: the only ones that run over plain files.
+PLAIN_RULES: Final = frozenset({"jwt", "jwe", "authorization", "pattern"})
+
+# Whitespace as YAML may write it between two words of a scalar: spaces, a line break
+# folded by the emitter (libyaml writes a bare newline, PyYAML ends the line with a
+# backslash), or an escaped space.
+_GAP: Final = detectors.GAP
+_B64_RUN: Final = r"(?>(?:[A-Za-z0-9_+=/-]+|\\/)+)"
+#: A scheme must be followed by a gap and a credential's first characters (the rest is
+#: :func:`detectors.auth_credential`'s to decide).
+_BEARER_FILTER: Final = rf"(?={_GAP}(?:[A-Za-z0-9._~+/=-]|\\/))"
+_BASIC_FILTER: Final = rf"(?={_GAP}[A-Za-z0-9+/]{{4}})"
+# URL escapes worth decoding: letters, digits and unreserved characters (nobody escapes
+# those except to hide them) and the delimiters of an embedded query or userinfo.
+_PERCENT_AHEAD: Final = "(?=" + detectors.PERCENT_ESCAPE.pattern[1:] + ")"
+
+
+_SIGNATURE_ANCHORS: Final = "JKUBVW"
+
+
+def _anchored(signature: str) -> tuple[str, str]:
+    """*signature* as (opening literal, rest), opening on a character other rules open on."""
+
+    def preference(i: int) -> tuple[int, int]:
+        rank = _SIGNATURE_ANCHORS.find(signature[i])
+        return (rank if rank >= 0 else len(_SIGNATURE_ANCHORS), i)
+
+    at = min(range(len(signature)), key=preference)
+    behind = f"(?<={re.escape(signature[: at + 1])})" if at else ""
+    return signature[at], behind + re.escape(signature[at + 1 :])
+
+
+_MAX_ENDING: Final = 10
+
+
+def _endings(names: Iterable[str], suffix: str = "") -> str:
+    """Lookbehinds for names' endings (up to ten characters), one fixed width each, case-insensitive.
+
+    Used inside a lookbehind-free position: ``(?:(?<=…)|(?<=…))``.  Whole words, so that
+    ``session`` does not stop at every ``version``.
+    """
+    by_length: dict[int, set[str]] = {}
+    for name in names:
+        if name:
+            ending = name.lower()[-_MAX_ENDING:]
+            by_length.setdefault(len(ending), set()).add(re.escape(ending))
+    if not by_length:
+        return "(?!)"
+    after = re.escape(suffix)
+    return "(?:" + "|".join(f"(?<=(?i:{'|'.join(sorted(e))}){after})" for _, e in sorted(by_length.items())) + ")"
+
+
+#: Characters by how rarely they occur in cassettes, rarest first (measured on vcrpy YAML of CC
+#: and UAA traffic).  The signal pass stops wherever an alternative's opening character
+#: occurs, so each alternative opens on the rarest character of its literal.
+_RARITY: Final = "|!*?%&;$[]+'=KqPBH{}USQxRzMOADEFVXwCLGJWYTZyNvjkhg/.8693f_m5,4Irup1o0b2:l-stcdiaen\"\\ "
+
+
+def _rank(char: str) -> int:
+    found = _RARITY.find(char)
+    return found if found >= 0 else len(_RARITY) // 2
+
+
+def _literal(literal: str, *, ignore_case: bool = False) -> tuple[int, list[tuple[str, str]]]:
+    """*literal* as alternatives (opening character, rest), opening on its rarest character.
+
+    What precedes the opening character is checked by a lookbehind once it is found.
+    Case-insensitive literals get an alternative per case of the opening character.
+    """
+
+    def cost(i: int) -> tuple[int, int]:
+        # A case-insensitive literal stops at both cases: the commoner one decides.
+        rank = max(_rank(literal[i]), _rank(literal[i].swapcase())) if ignore_case else _rank(literal[i])
+        return rank, i
+
+    at = min(range(len(literal)), key=cost)
+    before, char, after = literal[:at], literal[at], literal[at + 1 :]
+    wrap = (lambda part: f"(?i:{re.escape(part)})") if ignore_case else re.escape
+    openings = sorted({char, char.swapcase()}) if ignore_case else [char]
+    alternatives = []
+    for opening in openings:
+        behind = f"(?<={wrap(before)}{re.escape(opening)})" if before else ""
+        alternatives.append((opening, behind + (wrap(after) if after else "")))
+    return at, alternatives
+
+
+def _signal_alternatives(param_names: Iterable[str]) -> dict[str, tuple[str, str]]:
+    """Every signal but the credential formats: alternative name -> (opening literal, the rest)."""
+    alternatives: dict[str, tuple[str, str]] = {
+        # The whole token: the handler then needs no second match.
+        # A whole run of token characters, dots included, consumed once: the handler reads
+        # the tokens in it (a run that is no token is not read again, whatever its length).
+        "jwt": ("J", rf"(?<=eyJ){_B64_RUN}?(?:\.{_B64_RUN}?){{0,4}}"),
+        "bearer": ("B", rf"earer{_BEARER_FILTER}"),
+        "bearer_upper": ("B", rf"EARER{_BEARER_FILTER}"),
+        "basic": ("B", rf"asic{_BASIC_FILTER}"),
+        "basic_upper": ("B", rf"ASIC{_BASIC_FILTER}"),
+        "bearer_lower": ("b", rf"earer{_BEARER_FILTER}"),
+        "basic_lower": ("b", rf"asic{_BASIC_FILTER}"),
+        # JSON escapes of printable ASCII (\u0065yJ…); YAML's \x65 and \U00000065 likewise.
+        "escape": ("u", r"00[2-7][0-9A-Fa-f](?<=\\u00[2-7][0-9A-Fa-f])"),
+        "escape_x": ("x", r"[2-7][0-9A-Fa-f](?<=\\x[2-7][0-9A-Fa-f])"),
+        "escape_long": ("U", r"000000[2-7][0-9A-Fa-f](?<=\\U000000[2-7][0-9A-Fa-f])"),
+        # Tokens in URL paths (UAA's revocation and code endpoints).
+        "path_revoke": ("v", r"oke/(?<=/oauth/token/revoke/)"),
+        "path_codes": ("C", r"odes/(?<=/Codes/)"),
+        "param": ("=", f"(?:{_endings(param_names, '=')}|{_endings(param_names, ']=')})"),
+        "userinfo": ("@", r"""(?<=[^\s/?#"'<>]@)"""),
+        "percent": ("%", _PERCENT_AHEAD),
+        "tag_directive": ("%", r"(?:TAG|YAML)"),
+        "binary": ("!", r"!binary(?=[ \t]*[|>\n]|[ \t]+[\"']?[A-Za-z0-9+/=])"),
+        "tag": ("!", r"(?<=[\s\[{,]!)(?=[!<\w%])"),
+        # YAML structure the signal pass does not read: after an unquoted key ("headers: {…")
+        # or an item marker.  JSON inside a body scalar has quoted keys ("ports": [8080]).
+        "hazard_map": ("{", r"(?<=\w: \{|\n- \{)(?=[ \t]*[^}\s])"),
+        "hazard_list": ("[", r"(?<=\w: \[|\n- \[)(?=[ \t]*[^\]\s])"),
+        "hazard_anchor": ("&", r"(?:(?<=\w: &)|(?<=- &))(?=\S)"),
+        "hazard_alias": ("*", r"(?:(?<=\w: \*)|(?<=- \*))(?=\w)"),
+        "interaction": ("q", r"uest:(?<=\n- request:)"),
+        "interaction_indented": ("q", r"uest:(?<=\n  - request:)"),
+        "interaction_json": ("q", r'uest":(?<=\n            "request":)'),
+    }
+    for index, signature in enumerate(detectors.SIGNATURES):
+        alternatives[f"base64_{index}"] = _anchored(signature)
+    return alternatives
+
+
+def _format_alternatives(table: RuleTable) -> tuple[dict[str, tuple[str, str]], dict[str, tuple[list[Any], int]]]:
+    """An alternative per anchor of the table's credential formats (per case of its opening, when it ignores case).
+
+    Also: alternative name -> (formats whose anchor it finds, where its opening sits in the anchor).
+    """
+    alternatives: dict[str, tuple[str, str]] = {}
+    formats: dict[str, tuple[list[Any], int]] = {}
+    anchors: dict[tuple[str, bool], list[Any]] = {}
+    for fmt in table.formats:
+        ignore_case = bool(fmt.pattern.flags & re.IGNORECASE)
+        for anchor in fmt.anchors:
+            anchors.setdefault((anchor, ignore_case), []).append(fmt)
+    for index, ((anchor, ignore_case), found) in enumerate(sorted(anchors.items())):
+        at, openings = _literal(anchor, ignore_case=ignore_case)
+        for variant, (opening, rest) in enumerate(openings):
+            name = f"format_{index}_{variant}"
+            alternatives[name] = (opening, rest)
+            formats[name] = (found, at)
+    return alternatives, formats
+
+
+_PLAIN_SIGNALS: Final = frozenset({
+    "jwt", "bearer", "bearer_upper", "bearer_lower", "basic", "basic_upper", "basic_lower", "userinfo", "percent",
+    "escape", "escape_x", "escape_long",
+})  # fmt: skip
+_SHAPE_SIGNALS: Final = frozenset({
+    "jwt", "bearer", "bearer_upper", "bearer_lower", "basic", "basic_upper", "basic_lower", "userinfo", "param",
+    "path_revoke", "path_codes",
+})  # fmt: skip
+
+
+def _modes(alternatives: Iterable[str]) -> dict[str, frozenset[str]]:
+    """Which alternatives run in each mode of a view."""
+    names = list(alternatives)
+    return {
+        "cassette": frozenset(names),
+        "plain": frozenset(n for n in names if n in _PLAIN_SIGNALS or n.startswith(("base64_", "format_"))),
+        # A binary body read as Latin-1: the shape rules only, as the sanitizer applies them.
+        "binary": frozenset(n for n in names if n in _SHAPE_SIGNALS or n.startswith("format_")),
+    }
+
+
+def _master(alternatives: dict[str, tuple[str, str]]) -> re.Pattern[str]:
+    """One pattern, alternatives grouped by their opening literal (one test per distinct opening)."""
+    by_first: dict[str, list[str]] = {}
+    for name, (first, rest) in alternatives.items():
+        by_first.setdefault(first, []).append(f"{rest}(?P<{name}>)")
+    frequent = "bukJUVKBWq"
+    order = sorted(by_first, key=lambda c: (c not in frequent, frequent.find(c), c))
+    return re.compile("|".join(f"{re.escape(first)}(?:{'|'.join(by_first[first])})" for first in order))
+
+
+def _key_end(key_names: Iterable[str]) -> re.Pattern[str]:
+    """Ends of JSON keys that can name a secret (written once, twice or three times escaped).
+
+    Python then checks the whole key.  The pattern opens on the literal ``":``.
+    """
+    names = list(key_names)
+
+    def chars(index: int) -> str:
+        found = {c for name in names if len(name) >= -index for c in (name[index].lower(), name[index].upper())}
+        return "[" + re.escape("".join(sorted(found))) + "]"
+
+    two = chars(-2) + chars(-1)  # a cheap filter on the key's last two characters
+    levels = ('":', '\\":', '\\\\\\":')
+    return re.compile('":(?:' + "|".join(f"(?<={two}{re.escape(q)}){_endings(names, q)}" for q in levels) + ")")
+
+
+def _after(alternatives: dict[str, tuple[str, str]]) -> dict[str, re.Pattern[str] | None]:
+    """Per alternative, the credential formats after it that share its opening (tried at the same place).
+
+    A format anchored on '=' must not hide behind the parameter signal.  Other signals
+    keep first-wins: "!!binary" is no other tag.
+    """
+    after: dict[str, re.Pattern[str] | None] = {}
+    by_first: dict[str, list[str]] = {}
+    for name, (first, _) in alternatives.items():
+        by_first.setdefault(first, []).append(name)
+    for first, names in by_first.items():
+        for at, name in enumerate(names):
+            later = [n for n in names[at + 1 :] if n.startswith("format_")]
+            rests = "|".join(f"{alternatives[n][1]}(?P<{n}>)" for n in later)
+            after[name] = re.compile(f"{re.escape(first)}(?:{rests})") if later else None
+    return after
+
+
+class Patterns:
+    """The signal pass's patterns for one rule table (built once per table: see :func:`patterns_for`)."""
+
+    def __init__(self, table: RuleTable) -> None:
+        self.table = table
+        signals = _signal_alternatives(table.param_triggers)
+        formats, self.formats = _format_alternatives(table)
+        #: alternative name -> (opening literal, the rest of its pattern)
+        self.alternatives = alternatives = {**signals, **formats}
+        #: mode -> the alternatives that run in it
+        self.allowed = _modes(alternatives)
+        self.masters = {
+            mode: _master({n: a for n, a in alternatives.items() if n in names}) for mode, names in self.allowed.items()
+        }
+        self.key_end = _key_end(table.key_triggers)
+        # Header keys where vcrpy writes them: a key, then its values as list items at the
+        # same indent.  Every header name is found (a literal prefix keeps this at memory
+        # speed); the table, memoised per name, says which ones a rule owns.
+        self.yaml_headers = {
+            indent: re.compile("\n" + " " * (indent + 6) + f"({HEADER_NAME}):(?=\\r?\\n" + " " * (indent + 6) + "- )")
+            for indent in (0, 2)
+        }
+        self.json_headers = re.compile("\n" + " " * 20 + f"({JSON_STRING})" + r": \[")
+        # Alternatives sharing an opening: when one matches, the credential formats after it
+        # are tried at the same place too.
+        self.after = _after(alternatives)
+
+
+@functools.lru_cache(maxsize=16)
+def patterns_for(table: RuleTable) -> Patterns:
+    """The patterns for *table*, built once."""
+    return Patterns(table)

@@ -1,0 +1,730 @@
+"""The signal pass: one file's raw text read at the speed of compiled regular expressions.
+
+The master pattern of :mod:`cfreplay.hygiene._patterns` stops at every signal; a handler
+per signal settles it with the table's own functions (or the sanitizer's walker, for a
+header value) and records a *hit*: the rule, the value and where it stands.  Encoded
+text (escapes, URL encoding, base64 holding a token, ``!!binary`` bodies) is decoded
+into a *view* and read the same way.  What raw text cannot settle — an env map, a
+credentials object, YAML anchors and tags, a scalar folded with ``\\`` — marks its
+interaction (or the file) *unsure*, for the exact engine.  Turning hits into findings is
+the scanner's.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import bisect
+import json
+import re
+import urllib.parse
+from collections.abc import Callable
+from typing import Final, NamedTuple
+
+from cfreplay.cf import tokens
+from cfreplay.errors import BodyTooLarge, CassetteError
+from cfreplay.hygiene import bodies, detectors, redaction, rules
+from cfreplay.hygiene._exact import dry_walker
+from cfreplay.hygiene._layout import (
+    LEVELS,
+    STRUCTURE_LINE,
+    Format,
+    in_docker_credentials,
+    json_values,
+    object_follows,
+    readings,
+    redacted_object,
+    string_value,
+    yaml_items,
+)
+from cfreplay.hygiene._patterns import PLAIN_RULES, patterns_for
+from cfreplay.hygiene._walker import Walker
+from cfreplay.hygiene.rules import RuleTable
+
+__all__ = ["SignalPass"]
+
+#: Decoded views nest (a gzip body holding a JSON-escaped line…); this bounds the work.
+_MAX_DEPTH: Final = 3
+#: Base64 runs are decoded up to this length.
+_MAX_BLOB: Final = 1024 * 1024
+
+#: A sighting: (file offset for the line, rule, secret, location suffix, view id, start and end in the
+#: view, whether a name handler settled it (it then owns its value's span)).
+_Hit = tuple[int, str, str, str, int, int, int, bool]
+
+
+class _View(NamedTuple):
+    """A text being scanned: the file itself, or something decoded from it."""
+
+    text: str
+    anchor: int | None  # None for the file itself; else the file offset all hits point at
+    suffix: str
+    depth: int
+    #: Which rules run: "cassette" (all), "binary" (shapes, no decodings: a body read as
+    #: Latin-1), "plain" (what needs no context: files that are no cassette).
+    mode: str
+    ident: int
+    #: A body decoded from the file: a ``name=`` at its start is a form field.
+    body: bool = False
+
+    @property
+    def cassette(self) -> bool:
+        return self.mode == "cassette"
+
+
+class SignalPass:
+    """One file's signal pass: hits from the file and its decoded views, and what it could not settle."""
+
+    def __init__(self, text: str, path: str, fmt: Format, *, cassette: bool, table: RuleTable) -> None:
+        self.text = text
+        self.path = path
+        self.fmt: Format = fmt
+        self.cassette = cassette
+        self.table = table
+        self.patterns = patterns_for(table)
+        self.hits: list[_Hit] = []
+        self.covered: dict[int, list[tuple[int, int]]] = {}
+        self.dangerous = False
+        self.uncertain: set[int | None] = set()  # interactions to read exactly (None: the whole file)
+        self.base64_decoded: dict[str, str | None] = {}
+        #: Per view, where the last base64 run read ends.
+        self.run_ends: dict[int, int] = {}
+        self.public_jwts: dict[str, bool] = {}
+        self.starts: list[int] = []
+        self.indent = 0
+        self.decoded_lines: set[tuple[int, str]] = set()
+        self.views = 0
+        self._walker: Walker | None = None
+        self.handlers: dict[str, Callable[[_View, re.Match[str]], int]] = {
+            "jwt": self._jwt,
+            "bearer": self._bearer,
+            "bearer_upper": self._bearer,
+            "bearer_lower": self._bearer,
+            "basic_lower": self._basic,
+            "escape_x": self._escape,
+            "escape_long": self._escape,
+            "path_revoke": self._path_token,
+            "path_codes": self._path_token,
+            "basic": self._basic,
+            "basic_upper": self._basic,
+            "param": self._param,
+            "userinfo": self._userinfo,
+            "percent": self._percent,
+            "tag_directive": self._tag,
+            "binary": self._binary,
+            "tag": self._tag,
+            "escape": self._escape,
+            "hazard_map": self._hazard,
+            "hazard_list": self._hazard,
+            "hazard_anchor": self._hazard,
+            "hazard_alias": self._hazard,
+            "interaction": self._interaction,
+            "interaction_indented": self._interaction,
+            "interaction_json": self._interaction,
+        }
+        for name in self.patterns.alternatives:
+            if name.startswith("base64_"):
+                self.handlers[name] = self._base64
+            elif name.startswith("format_"):
+                self.handlers[name] = self._format
+
+    @property
+    def walker(self) -> Walker:
+        """The sanitizer's own walker, replacing nothing: what it would note is what the scan finds."""
+        if self._walker is None:
+            self._walker = dry_walker(self.table)
+        return self._walker
+
+    def run(self) -> None:
+        """Read the whole text (and every view decoded from it) once."""
+        self._scan(self._new_view(self.text, None, "", 0, "cassette" if self.cassette else "plain"))
+
+    # ----------------------------------------------------------------- driving
+
+    def _new_view(
+        self, text: str, anchor: int | None, suffix: str, depth: int, mode: str, *, body: bool = False
+    ) -> _View:
+        self.views += 1
+        return _View(text, anchor, suffix, depth, mode, self.views, body)
+
+    def _scan(self, view: _View) -> None:
+        """Every signal in one view, then what needs a pass of its own."""
+        saved = self.decoded_lines
+        self.decoded_lines = set()
+        if view.cassette and view.anchor is None:
+            self._file_headers(view)
+        self._signals(view)
+        if view.mode != "plain" and "--" in view.text:
+            self._flags(view)
+        if view.cassette:
+            self._keys(view)
+        self._project_patterns(view)
+        self.decoded_lines = saved
+
+    def _file_headers(self, view: _View) -> None:
+        """Headers first: the values they settle need no second look from the signal pass."""
+        if self.fmt == "yaml":
+            text = view.text
+            first = text.find("- request:")
+            self.indent = 2 if first >= 2 and text.startswith("  - request:", first - 2) else 0
+        self._headers(view)
+
+    def _signals(self, view: _View) -> None:
+        """The master pattern's matches, each handed to its signal's handler."""
+        text = view.text
+        handlers = self.handlers
+        search = self.patterns.masters[view.mode].search
+        after = self.patterns.after
+        allowed = self.patterns.allowed[view.mode]
+        pos = 0
+        while (match := search(text, pos)) is not None:
+            pos = handlers[match.lastgroup](view, match)  # type: ignore[index]
+            following = after[match.lastgroup]  # type: ignore[index]
+            while following is not None and (again := following.match(text, match.start())) is not None:
+                if again.lastgroup in allowed:
+                    pos = max(pos, handlers[again.lastgroup](view, again))
+                following = after[again.lastgroup]  # type: ignore[index]
+
+    def _flags(self, view: _View) -> None:
+        """``--password value`` (the ``--name=value`` form is a parameter signal).
+
+        A pass of its own: '-' is the commonest opening there could be.
+        """
+        text = view.text
+        for flag in _FLAG.finditer(text):
+            if flag.start() == 0 or text[flag.start() - 1] not in _FLAG_BOUNDARY:
+                self._command_line(view, flag.start())
+
+    def _keys(self, view: _View) -> None:
+        """JSON keys that may name a secret (and, in the file itself, YAML scalars folded with ``\\``)."""
+        if view.anchor is None and self.fmt == "yaml":
+            self._continuations(view)
+        for match in self.patterns.key_end.finditer(view.text):
+            self._key(view, match)
+
+    def _project_patterns(self, view: _View) -> None:
+        """The project's own patterns (``[tool.cfreplay.sanitize] patterns``), over the whole view."""
+        text = view.text
+        for fmt in self.table.patterns:
+            for hit in fmt.hits(text):
+                value = text[hit.start : hit.end]
+                if value and not redaction.is_redacted(value):
+                    self._hit(view, hit.start, "pattern", value, hit.end)
+
+    def _hit(
+        self, view: _View, start: int, rule: str, value: str, end: int | None = None, *, owner: bool = False
+    ) -> None:
+        offset = start if view.anchor is None else view.anchor
+        stop = start + len(value) if end is None else end
+        self.hits.append((offset, rule, value, view.suffix, view.ident, start, stop, owner))
+
+    def _cover(self, view: _View, start: int, end: int) -> None:
+        self.covered.setdefault(view.ident, []).append((start, end))
+
+    def _view(
+        self, parent: _View, text: str, offset: int, suffix: str, *, mode: str | None = None, body: bool = False
+    ) -> None:
+        if parent.depth >= _MAX_DEPTH:
+            return
+        anchor = offset if parent.anchor is None else parent.anchor
+        chosen = mode if mode is not None and parent.mode != "plain" else parent.mode
+        self._scan(self._new_view(text, anchor, parent.suffix or suffix, parent.depth + 1, chosen, body=body))
+
+    def _interaction_at(self, view: _View, offset: int) -> int | None:
+        point = offset if view.anchor is None else view.anchor
+        index = bisect.bisect_right(self.starts, point) - 1
+        return index if index >= 0 else None
+
+    def _unsure(self, view: _View, offset: int) -> None:
+        """The signal pass cannot decide here: read this interaction (or the file) exactly."""
+        if not view.cassette:
+            return
+        self.uncertain.add(self._interaction_at(view, offset))
+
+    def _public(self, token: str) -> bool:
+        known = self.public_jwts.get(token)
+        if known is None:
+            known = self.public_jwts[token] = redaction.is_public_jwt(token.replace("\\/", "/"))
+        return known
+
+    # ----------------------------------------------------------------- value rules
+
+    def _covered(self, view: _View, offset: int) -> bool:
+        """Whether a name handler settled the value at *offset* already (its spans come in order)."""
+        covers = self.covered.get(view.ident)
+        if not covers:
+            return False
+        at = bisect.bisect_right(covers, (offset, _END)) - 1
+        return at >= 0 and offset < covers[at][1]
+
+    def _jwt(self, view: _View, match: re.Match[str]) -> int:
+        start = match.start() - 2
+        if self._covered(view, start):
+            return match.end()
+        text = view.text
+        for token_start, token_end, kind in detectors.iter_tokens(text[start : match.end()]):
+            token = text[start + token_start : start + token_end]
+            if kind == "jwe":
+                self._hit(view, start + token_start, "jwe", token)
+            elif not self._public(token):
+                self._hit(view, start + token_start, "jwt", token)
+        if view.mode != "binary" and len(match.group()) >= 22:
+            # Base64 of '{"' opens on eyJ too: a run the alternative consumed may wrap a token.
+            run = text[start : match.end()]
+            if any(signature in run for signature in detectors.SIGNATURES):
+                self._decode_run(view, start)
+        return match.end()
+
+    def _bearer(self, view: _View, match: re.Match[str]) -> int:
+        return self._credential(view, match, basic=False)
+
+    def _basic(self, view: _View, match: re.Match[str]) -> int:
+        return self._credential(view, match, basic=True)
+
+    def _credential(self, view: _View, match: re.Match[str], *, basic: bool) -> int:
+        if self._covered(view, match.start()):
+            return match.end()  # a header value the sanitizer's own function has read
+        found = detectors.auth_credential(view.text, match.end(), basic)
+        if found is not None:
+            start, end, credential = found
+            if not redaction.is_redacted(credential):
+                self._hit(view, start, "authorization", credential, end)
+        return match.end()
+
+    def _userinfo(self, view: _View, match: re.Match[str]) -> int:
+        text = view.text
+        at = match.start()
+        lowest = max(0, at - 2048)
+        starts = [
+            text.rfind(separator, lowest, at) + len(separator)
+            for separator in ("://", ":\\/\\/", ":\\\\/\\\\/")
+            if text.rfind(separator, lowest, at) >= 0
+        ]
+        if not starts:
+            return match.end()
+        found = detectors.userinfo(text, max(starts))
+        if found is not None and found.end == at:
+            self._hit(view, found.start, "url-userinfo", found.secret, found.end)
+        return match.end()
+
+    def _path_token(self, view: _View, match: re.Match[str]) -> int:
+        if not view.cassette:
+            return match.end()
+        found = detectors.PATH_TOKEN.match(view.text, _path_start(view.text, match))
+        if found is not None:
+            token = found.group(1)
+            if not redaction.is_redacted(token) and detectors.token_kind(token) is None:
+                self._hit(view, found.start(1), "url-path", token)
+        return match.end()
+
+    def _format(self, view: _View, match: re.Match[str]) -> int:
+        """A credential format's anchor: its pattern decides, in a window around the anchor."""
+        text = view.text
+        formats, opening_at = self.patterns.formats[match.lastgroup]  # type: ignore[index]
+        start = match.start() - opening_at
+        fold = view.anchor is None and self.fmt == "yaml"  # the file itself, where YAML folds long scalars
+        for fmt in formats:
+            before, after = fmt.reach
+            low = max(0, start - before - 8)
+            high = min(len(text), start + after + 64)
+            window = text[low:high]
+            if fmt.block:
+                folded = _GAP_RE.sub(" ", window) if ("\n" in window or "\\ " in window) else window
+                marker = fmt.pattern.search(folded)
+                if marker is not None:
+                    self._hit(view, low + marker.start(), fmt.rule, marker.group(), low + marker.end())
+                continue
+            group = 1 if fmt.pattern.groups else 0
+            for reading, at in readings(window, start - low, fold=fold, levels=_MAX_DEPTH):
+                for found in fmt.pattern.finditer(reading):
+                    if found.start() <= at < found.end() and found.start(group) < found.end(group):
+                        value = found.group(group)
+                        if not redaction.is_redacted(value):
+                            if reading is window:
+                                self._hit(view, low + found.start(group), fmt.rule, value, low + found.end(group))
+                            else:  # positions in a reading are not the text's: the anchor stands for them
+                                self._hit(view, start, fmt.rule, value, start + len(value))
+                        return match.end()
+        return match.end()
+
+    # ----------------------------------------------------------------- name rules
+
+    def _headers(self, view: _View) -> None:
+        """Every header key a header rule owns, read where vcrpy writes headers."""
+        text = view.text
+        header_rule = self.table.header_rule
+        if self.fmt == "json":
+            matches = self.patterns.json_headers.finditer(text)
+        else:
+            matches = self.patterns.yaml_headers[self.indent].finditer(text)
+        for match in matches:
+            name = match.group(1)
+            if self.fmt == "json":
+                try:
+                    name = json.loads(name)
+                except ValueError:
+                    self._unsure(view, match.start())
+                    continue
+            rule = header_rule(name)
+            if rule is None and name.lower() != "content-type":
+                continue
+            if self.fmt == "json":
+                values = json_values(text, match.end() - 1)
+            else:
+                values = yaml_items(text, match.end(), self.indent + 6)
+            if rule is not None:
+                self._header(view, name, values, match.start())
+            elif values is not None and any("yaml" in value.lower() for _, _, value in values):
+                self._unsure(view, match.start())  # a YAML body: the exact engine reads it as YAML
+
+    def _continuations(self, view: _View) -> None:
+        """Double-quoted YAML scalars folded with ``\\``: their lines join without a space."""
+        text = view.text
+        at = text.find("\\\n")
+        while at >= 0:
+            # A double-quoted scalar folded with '\': its lines join without a space.
+            self._unsure(view, at)
+            at = text.find("\\\n", at + 2)
+
+    def _header(self, view: _View, name: str, values: list[tuple[int, int, str]] | None, at: int) -> None:
+        """A header the table knows: its values go through the sanitizer's own header function."""
+        if self.table.header_rule(name) is None:
+            return
+        if values is None:
+            self._unsure(view, at)
+            return
+        for start, end, value in values:
+            noted: list[tuple[str, str, str]] = []
+            self.walker.header_value(name, value, lambda *seen, into=noted: into.append(seen), "")
+            for _, rule, secret in noted:
+                self._hit(view, start, rule, secret, end, owner=True)
+            self._cover(view, start, end)
+
+    def _param(self, view: _View, match: re.Match[str]) -> int:
+        """``name=value``: a query parameter, a form field, or a command-line assignment."""
+        text = view.text
+        equals = match.start()
+        start = equals
+        lowest = max(0, equals - 130)
+        while start > lowest and text[start - 1] in detectors.NAME_CHARS:
+            start -= 1
+        if start == equals:
+            return match.end()
+        lead = text[start - 1] if start > 0 else ""
+        raw_name = text[start:equals]
+        if lead and lead in "?&#;":
+            rule = detectors.param_rule(text, start)
+        elif start == 0 and view.body:
+            rule = "form-field"  # a decoded body that opens with the field
+        elif view.cassette and view.anchor is None and _FORM_START.search(text, max(0, start - 16), start):
+            rule = "form-field"
+        else:
+            self._command_line(view, start)
+            return match.end()
+        name = urllib.parse.unquote_plus(raw_name)
+        secret = self.table.secret_form(name) if rule == "form-field" else self.table.secret_query(name)
+        if not secret:
+            return match.end()
+        found = _PARAM_VALUE.match(text, equals + 1)
+        raw = found.group() if found is not None else ""
+        value = urllib.parse.unquote_plus(raw) if rule == "form-field" else urllib.parse.unquote(raw)
+        if value and not redaction.is_redacted(value) and detectors.token_kind(value) != "jwt":
+            self._hit(view, equals + 1, rule, value, equals + 1 + len(raw), owner=True)
+            self._cover(view, equals + 1, equals + 1 + len(raw))
+        return match.end()
+
+    def _command_line(self, view: _View, start: int) -> None:
+        text = view.text
+        found = detectors.COMMAND_LINE.match(text, start)
+        if found is None:
+            return
+        name, value, value_start, value_end, assignment = detectors.command_line_pair(found)
+        if not (self.table.secret_env(name) if assignment else self.table.secret_key(name)):
+            return
+        if redaction.is_redacted(value) or rules.is_link(value) or detectors.token_kind(value) == "jwt":
+            return
+        self._hit(view, value_start, "command-line", value, value_end)
+
+    def _key(self, view: _View, match: re.Match[str]) -> None:
+        """A JSON key that may name a secret: its string value is settled by the table, as the sanitizer does."""
+        found = self._key_at(view, match)
+        if found is None:
+            return
+        key, opening, close, level = found
+        text = view.text
+        lower = key.lower()
+        after = match.end()
+        if (lower in rules.CREDENTIAL_OBJECT_KEYS or lower in rules.DOCKER_CREDENTIAL_KEYS) and object_follows(
+            text, after
+        ):
+            if not redacted_object(text, after):
+                self._unsure(view, close)
+            return
+        if lower in self.table.env_maps:
+            return
+        value = string_value(text, after, level, self.fmt == "yaml" and view.anchor is None)
+        if value is None:
+            return
+        if lower == "jti":
+            self._token_id(view, opening, value)
+        else:
+            self._key_value(view, key, opening, close, value)
+
+    def _key_at(self, view: _View, match: re.Match[str]) -> tuple[str, int, int, int] | None:
+        """The key whose closing quote precedes *match*: (key, its opening quote, its closing quote, escape level).
+
+        ``None`` for no key worth reading (the exact engine is told when it cannot be read).
+        """
+        text = view.text
+        colon = match.end() - 1
+        quote_at = colon - 1
+        run = 0
+        while quote_at - run - 1 >= 0 and text[quote_at - run - 1] == "\\":
+            run += 1
+        level = LEVELS.get(run)
+        if level is None:
+            self._unsure(view, colon)  # JSON escaped three times over: the exact engine reads it
+            return None
+        quote = "\\" * run + '"'
+        close = quote_at - run
+        opening = text.rfind(quote, max(0, close - 200), close)
+        if opening < 0:
+            return None
+        key = text[opening + len(quote) : close]
+        if not key or "\n" in key or '"' in key or "\\" in key:
+            return None
+        return key, opening, close, level
+
+    def _token_id(self, view: _View, opening: int, found: tuple[int, int, str]) -> None:
+        """A ``jti``: a finding unless the sanitizer keeps it (see :meth:`_jti_kept`)."""
+        start, end, value = found
+        if value and not redaction.is_placeholder(value) and self._jti_kept(view.text, opening, value) is not True:
+            self._hit(view, start, "token-id", value, end, owner=True)
+
+    def _key_value(self, view: _View, key: str, opening: int, close: int, found: tuple[int, int, str]) -> None:
+        """A string value under a key: secret by its key's name, or unsure when only an env map would make it one."""
+        start, end, value = found
+        if not value or redaction.is_redacted(value) or detectors.token_kind(value) == "jwt":
+            return
+        if self.table.secret_key(key):
+            if rules.is_link(value):
+                return
+            if in_docker_credentials(view.text, opening):
+                self._unsure(view, close)
+                return
+            self._hit(view, start, "secret-key", value, end, owner=True)
+            self._cover(view, start, end)
+        elif self.table.secret_env(key) and not rules.is_link(value):
+            self._unsure(view, close)  # a secret only inside an env map: is it in one?
+
+    def _jti_kept(self, text: str, opening: int, jti: str) -> bool | None:
+        """Whether the sanitizer keeps a token response's ``jti``: only when it is its access token's
+        own id and that token is published (a fake's jti is a placeholder already).  ``None``: unsure."""
+        # The token is a sibling in the same object: between the braces around the jti.
+        lowest = text.rfind("{", max(0, opening - 16384), opening)
+        highest = text.find("}", opening, opening + 16384)
+        found = _ACCESS_TOKEN.search(text, max(lowest, 0), highest if highest >= 0 else len(text))
+        if found is None:
+            return False
+        token = found.group(1).replace("\\/", "/")
+        if detectors.token_kind(token) != "jwt" or not self._public(token):
+            return False
+        decoded = tokens.try_decode(token)
+        return decoded is not None and decoded[1].get("jti") == jti
+
+    # ----------------------------------------------------------------- decodings and structure
+
+    def _interaction(self, view: _View, match: re.Match[str]) -> int:
+        if view.anchor is not None:
+            return match.end()
+        kind = match.lastgroup
+        if kind == "interaction_json":
+            self.starts.append(match.end() - len('"request":'))
+            return match.end()
+        indent = 2 if kind == "interaction_indented" else 0
+        if not self.starts:
+            self.indent = indent
+        if indent == self.indent:
+            self.starts.append(match.start() - len("- re") - indent)
+        return match.end()
+
+    def _tag(self, view: _View, match: re.Match[str]) -> int:
+        if view.anchor is None:
+            self.dangerous = True
+        return match.end()
+
+    def _hazard(self, view: _View, match: re.Match[str]) -> int:
+        """YAML the signal pass does not read itself (anchors, aliases, flow collections).
+
+        Only where a line's own key or item marker holds it: inside a scalar (an env
+        value ``{ jre: { version: 17.+ } }``) it is text.
+        """
+        if view.anchor is None and self.fmt == "yaml":
+            text = view.text
+            line = text.rfind("\n", 0, match.start()) + 1
+            structure = STRUCTURE_LINE.fullmatch(text, line, match.start() - 1)
+            # vcrpy's structure sits at most three levels into an interaction; deeper lines
+            # continue a scalar folded onto them.
+            if structure is not None and structure.end(1) - line <= self.indent + 6:
+                self.uncertain.add(None)
+        return match.end()
+
+    def _percent(self, view: _View, match: re.Match[str]) -> int:
+        self._decode_line(view, match, urllib.parse.unquote, " (url-encoded)")
+        return match.end()
+
+    def _escape(self, view: _View, match: re.Match[str]) -> int:
+        self._decode_line(view, match, detectors.unescape, " (json-escaped)")
+        return match.end()
+
+    def _decode_line(self, view: _View, match: re.Match[str], decode: Callable[[str], str], suffix: str) -> None:
+        text = view.text
+        start = text.rfind("\n", 0, match.start()) + 1
+        if (start, suffix) in self.decoded_lines:
+            return
+        self.decoded_lines.add((start, suffix))
+        end = text.find("\n", match.end())
+        line = text[start : end if end >= 0 else len(text)]
+        decoded = decode(line)
+        if decoded != line:
+            self._view(view, decoded, match.start(), suffix)
+
+    def _base64(self, view: _View, match: re.Match[str]) -> int:
+        self._decode_run(view, match.start())
+        return match.end()
+
+    def _decode_run(self, view: _View, start: int) -> None:
+        """The base64 run around *start*, decoded when it holds a token (each run once per view)."""
+        text = view.text
+        if start < self.run_ends.get(view.ident, -1):
+            return  # inside a run read already: a long run holds many signatures
+        lowest = max(0, start - 65536)
+        while start > lowest and text[start - 1] in _BASE64_CHARS:
+            start -= 1
+        run = _BASE64_RUN.match(text, start, start + _MAX_BLOB)
+        end = run.end() if run is not None else start
+        self.run_ends[view.ident] = end
+        blob = text[start:end]
+        if len(blob) < 24:
+            return
+        if blob not in self.base64_decoded:
+            wrapped = detectors.decode_wrapped(blob)
+            self.base64_decoded[blob] = wrapped[1].decode("utf-8", "replace") if wrapped is not None else None
+        decoded = self.base64_decoded[blob]
+        if decoded is not None:
+            self._view(view, decoded, start, " (base64)")
+
+    def _binary(self, view: _View, match: re.Match[str]) -> int:
+        if view.anchor is not None or self.fmt != "yaml":
+            return match.end()
+        text = view.text
+        block = _BINARY_BLOCK.match(text, match.end()) or _BINARY_INLINE.match(text, match.end())
+        if block is None:
+            return match.end()
+        try:
+            data = base64.b64decode("".join(block.group(1).split()))
+        except (binascii.Error, ValueError):
+            return block.end()
+        codings = self._codings(match.start())
+        if codings is None:
+            self._unsure(view, match.start())
+            return block.end()
+        try:
+            decoded = bodies.decode(data, codings) if codings else None
+        except BodyTooLarge as error:
+            raise CassetteError(self.path, f"cannot be proven clean: {error}") from None
+        if decoded is not None:
+            payload, label = decoded.data, "+".join(codings)
+        else:
+            payload, label = data, "binary"
+        try:
+            body = payload.decode("utf-8")
+        except UnicodeDecodeError:
+            # Read as Latin-1, as the sanitizer reads a binary body: ASCII stays ASCII.
+            self._view(view, payload.decode("latin-1"), match.start(), f" ({label})", mode="binary")
+            return block.end()
+        self._view(view, body, match.start(), f" ({label})", body=True)
+        return block.end()
+
+    def _codings(self, offset: int) -> tuple[str, ...] | None:
+        """The Content-Encoding of the side whose body starts at *offset* (YAML); ``None`` if unsure."""
+        text = self.text
+        index = bisect.bisect_right(self.starts, offset) - 1
+        start = self.starts[index] if index >= 0 else 0
+        end = self.starts[index + 1] if index + 1 < len(self.starts) else len(text)
+        pad = " " * (self.indent + 2)
+        response = text.find(f"\n{pad}response:", start, end)
+        if response >= 0 and offset > response:
+            side_start, side_end = response, end
+        else:
+            side_start, side_end = start, response if response >= 0 else end
+        found = _CONTENT_ENCODING.search(text, side_start, side_end)
+        if found is None:
+            return ()
+        values = yaml_items(text, found.end(), len(found.group(1)))
+        if not values:
+            return None
+        return bodies.content_encoding({"Content-Encoding": [values[0][2]]})
+
+    # ----------------------------------------------------------------- hits
+
+    def resolved(self) -> list[_Hit]:
+        """Hits after the table's precedence.
+
+        A value a name handler settled (a header, a key, a parameter) is its own: what
+        the signal pass saw inside it is not reported again.  Of two signal hits on one
+        span, the rule earlier in the table wins — the order the sanitizer applies them.
+        """
+        if not self.cassette:
+            allowed = PLAIN_RULES | {fmt.rule for fmt in self.table.formats}
+            candidates = [hit for hit in self.hits if hit[1] in allowed]
+        else:
+            candidates = list(self.hits)
+        by_view: dict[int, list[_Hit]] = {}
+        for hit in candidates:
+            by_view.setdefault(hit[4], []).append(hit)
+        priority = self.table.priority
+        kept: list[_Hit] = []
+        for ident, hits in by_view.items():
+            covers = sorted(self.covered.get(ident, []))
+            cover_starts = [a for a, _ in covers]
+            chosen = [hit for hit in hits if hit[7]]
+            taken: list[tuple[int, int]] = []  # spans of signal hits kept, sorted
+            for hit in sorted((hit for hit in hits if not hit[7]), key=lambda h: (priority(h[1]), h[5])):
+                start, end = hit[5], hit[6]
+                at = bisect.bisect_right(cover_starts, start) - 1
+                if at >= 0 and start < covers[at][1]:
+                    continue  # a name rule owns this span
+                at = bisect.bisect_left(taken, (start, -1))
+                if (at < len(taken) and taken[at][0] < end) or (at > 0 and taken[at - 1][1] > start):
+                    continue  # an earlier rule took it
+                taken.insert(at, (start, end))
+                chosen.append(hit)
+            kept.extend(chosen)
+        return kept
+
+
+# --------------------------------------------------------------------------- what the handlers read
+
+#: Whitespace as YAML may write it between two words of a scalar (see :data:`detectors.GAP`).
+_GAP_RE: Final = re.compile(detectors.GAP)
+#: Past every offset: ``(offset, _END)`` sorts after every span that starts at *offset*.
+_END: Final = 1 << 62
+
+
+def _path_start(text: str, match: re.Match[str]) -> int:
+    """Where the path rule's own pattern starts, for a match of ``…revoke/`` or ``…odes/``."""
+    return match.end() - (len("/oauth/token/revoke/") if match.lastgroup == "path_revoke" else len("/Codes/"))
+
+
+_ACCESS_TOKEN: Final = re.compile(r'access_token\\*"\s*:\s*\\*"(eyJ[A-Za-z0-9_\-+/=.\\]+?)\\*"')
+_PARAM_VALUE: Final = re.compile(r"""[^&#;\s"'\\<>]*""")
+_FLAG: Final = re.compile(r"--(?=[A-Za-z][\w-]{0,128}[ \t])")
+#: Characters that, before "--", make it no command-line flag (COMMAND_LINE's lookbehind).
+_FLAG_BOUNDARY: Final = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-/&?#;=%:[]")
+_FORM_START: Final = re.compile(r"""(?:body|string)\\?"?:[ \t]*\\?["']?\Z""")
+_BASE64_CHARS: Final = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/_-")
+_BASE64_RUN: Final = re.compile(r"[A-Za-z0-9+/_-]*=*")
+_BINARY_BLOCK: Final = re.compile(r"[ \t]*[|>][-+0-9]*[ \t]*\r?\n((?:[ \t]+[A-Za-z0-9+/=]+[ \t]*\r?(?:\n|\Z))+)")
+_BINARY_INLINE: Final = re.compile(r"""[ \t]+["']?([A-Za-z0-9+/=\s]+)""")
+_CONTENT_ENCODING: Final = re.compile(r"\n( *)(?i:content-encoding):[ \t]*(?=\r?\n)")
