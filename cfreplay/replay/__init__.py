@@ -2,7 +2,11 @@
 
 - ``recorder``: ``use_cassette`` (the one place that builds ``vcr.VCR``);
 - ``matchers``, ``patching``: how requests meet recordings, and the HTTP clients patched;
-- ``clock``: time frozen at the recording's moment; ``network``: no network in replay.
+- ``_vcr``: the adapter, the only module that touches vcrpy's internals (checked at import,
+  with a fallback to vcrpy's public behaviour);
+- ``clock``: time frozen at the recording's moment, and the freezegun adapter: the only
+  module that touches freezegun's internals (checked at import, with a fallback to
+  freezegun's own ``start()``); ``network``: no network in replay.
 
 Imports ``cfreplay.hygiene``, ``cfreplay.cf``, ``cfreplay.cassette`` and the leaves.
 """

@@ -170,7 +170,11 @@ def _clock_copies(ignore: tuple[str, ...], real_ids: set[int]) -> list[tuple[Mod
     return copies
 
 
-class _IncrementalFreeze(_api._freeze_time):
+#: freezegun's freezer class, when it has one by that name: without it, no subclass (and no import error).
+_Freezer: Any = getattr(_api, "_freeze_time", object)
+
+
+class _IncrementalFreeze(_Freezer):  # type: ignore[misc]
     """freezegun's ``freeze_time`` whose ``start()`` finds clock copies through the cache above.
 
     Everything else — the fakes, the stacks of active freezes, ``stop()`` — is

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import itertools
+import subprocess
 import sys
 import time
 import types
@@ -200,6 +201,18 @@ def test_falls_back_to_freezegun_start_when_its_internals_moved(monkeypatch: pyt
     with clock.frozen_at(MOMENT):
         assert dt.datetime.now().year == 2015
     assert calls == ["freezegun"]
+
+
+def test_imports_when_freezeguns_freezer_class_is_gone() -> None:
+    """A freezegun that renamed ``_freeze_time``: cfreplay still imports (and freezes with freezegun's start())."""
+    code = (
+        "import freezegun.api\n"
+        "del freezegun.api._freeze_time\n"
+        "from cfreplay.replay import clock\n"
+        "print(clock._COMPATIBLE)\n"
+    )
+    done = subprocess.run([sys.executable, "-W", "error", "-c", code], capture_output=True, text=True, check=False)
+    assert (done.returncode, done.stdout.strip()) == (0, "False"), done.stderr[-500:]
 
 
 _EXAMPLES = itertools.count()
