@@ -2,10 +2,11 @@
 
 Every cassette holds one interaction: the request as cf-python-client sends it
 to :data:`TARGET` for the app :data:`APP_GUID`, and one answer Cloud Controller
-gives — the 201 of the seed era (``restage/201``, API 2.43.0), the 201 of the
-newest era (``restage/201-2.293``, API 2.293.0), or one error of the restage
-catalog (``restage/AppNotFound`` …) at the first era that returns it.  Use them
-by name after ``pip install cfreplay``::
+gives — the 201 of the default era (``restage/201``, API 2.293.0, the era of
+:data:`cfreplay.DEFAULT_API_VERSION`, like the factories and the simulator), the
+201 of the documented era (``restage/201-2.43``, API 2.43.0, the apidocs
+exchange), or one error of the restage catalog (``restage/AppNotFound`` …) in the
+default era.  Use them by name after ``pip install cfreplay``::
 
     import vcr
     from cfreplay import shipped
@@ -40,7 +41,7 @@ from cfreplay.errors import UnknownNameError
 from cfreplay.hygiene.sanitizer import Sanitizer
 from cfreplay.types import Request, Response
 
-__all__ = ["APP_GUID", "PREFIX", "TARGET", "build", "main", "names", "path", "write_all"]
+__all__ = ["APP_GUID", "PREFIX", "TARGET", "api_version", "build", "main", "names", "path", "write_all"]
 
 #: The host every shipped cassette's requests go to: the factories' API endpoint.
 TARGET: Final = f"https://api.{factories.DEFAULT_SYSTEM_DOMAIN}"
@@ -53,10 +54,14 @@ _GROUP: Final = "restage"
 _SUFFIX: Final = ".yaml"
 _NO_TOKEN: Final = f"{_GROUP}/NotAuthenticated"
 _RECORDED_AT: Final = DEFAULT_NOW.strftime("%Y-%m-%dT%H:%M:%SZ")
-# The 201 in the seed era (pretty JSON, docker_credentials_json) and in the newest
-# (compact JSON, docker_credentials): the two shapes clients most need to handle.
+# The 201 in the default era, as the factories and the simulator make it (compact JSON,
+# docker_credentials), and in the documented seed era (pretty JSON, docker_credentials_json):
+# the two shapes clients most need to handle.
 _CREATED: Final[dict[str, ApiVersion]] = {
-    f"{_GROUP}/201": cfapi.SEED_API_VERSION,
+    f"{_GROUP}/201": cfapi.DEFAULT_API_VERSION,
+    f"{_GROUP}/201-{cfapi.SEED_API_VERSION.major}.{cfapi.SEED_API_VERSION.minor}": cfapi.SEED_API_VERSION,
+    # The name the newest era's 201 shipped under before one default era: kept, so tests
+    # that name it go on replaying (the same bytes as restage/201 while the default is the newest).
     f"{_GROUP}/201-{cfapi.LATEST_API_VERSION.major}.{cfapi.LATEST_API_VERSION.minor}": cfapi.LATEST_API_VERSION,
 }
 # A source checkout (and an editable install) keeps the cassettes beside the package;
@@ -66,10 +71,10 @@ _SOURCE_DIR: Final = _SOURCE_ROOT / "cassettes"
 
 
 def _error_versions() -> dict[str, tuple[cfapi.CatalogError, ApiVersion]]:
-    # Each error at the first era that returns it, but no earlier than the seed era, so
-    # the old errors look as they did in the documented exchange.
+    # Each error in the default era, as the factories and the simulator answer it (an
+    # error newer than that era would be shipped in the first era that returns it).
     return {
-        f"{_GROUP}/{error.name}": (error, max(error.since, cfapi.SEED_API_VERSION)) for error in cfapi.RESTAGE_ERRORS
+        f"{_GROUP}/{error.name}": (error, max(error.since, cfapi.DEFAULT_API_VERSION)) for error in cfapi.RESTAGE_ERRORS
     }
 
 
@@ -112,6 +117,9 @@ def _interaction(request: Request, response: Response) -> dict[str, Any]:
         "response": {
             "body": {"string": response.body.decode("utf-8")},
             "headers": _headers(response.headers),
+            # Where cfreplay dates each exchange (cassette.recorded_at): inside the response,
+            # so plain vcrpy and pytest-recording load the cassette unchanged.
+            "recorded_at": _RECORDED_AT,
             "status": {"code": response.status, "message": response.reason},
         },
     }
@@ -144,6 +152,11 @@ def _exchange(name: str) -> tuple[Request, Response, ApiVersion]:
     return request, response, version
 
 
+def api_version(name: str) -> ApiVersion:
+    """The Cloud Controller API version shipped cassette *name* answers as (``restage/201-2.43`` → 2.43.0)."""
+    return _exchange(_check_name(name))[2]
+
+
 def build(name: str) -> dict[str, Any]:
     """The cassette data (vcrpy format version 1) of shipped cassette *name*.
 
@@ -152,16 +165,10 @@ def build(name: str) -> dict[str, Any]:
     cassettes must hold no secret to begin with).
     """
     bare = _check_name(name)
-    request, response, version = _exchange(bare)
+    request, response, _version = _exchange(bare)
     data: dict[str, Any] = {
         "interactions": [_interaction(request, response)],
         "version": cassette.FORMAT_VERSION,
-        "metadata": {
-            "recorded_at": _RECORDED_AT,
-            "recorded_with": "cfreplay",
-            "api_version": str(version),
-            "name": bare,
-        },
     }
     before = cassette.dumps(data, "yaml")
     report = Sanitizer().sanitize_data(data, path=f"{PREFIX}{bare}")

@@ -239,13 +239,23 @@ def _draw_staged(s: Seeder, buildpack: _Buildpack, values: dict[str, Any], *, do
 
 # --------------------------------------------------------------------------- envelopes
 
+#: Every field name an app envelope has in some era: a name outside it is a typo, not an era question.
+_FIELD_NAMES: Final = frozenset(f.name for f in (*cfapi.METADATA_FIELDS, *cfapi.APP_FIELDS))
+
 
 def apply_overrides(
     metadata: dict[str, Any], entity: dict[str, Any], overrides: Mapping[str, Any], version: ApiVersion
 ) -> None:
-    """Set fields by name, each checked against its schema in *version*; a new guid moves ``url`` too."""
+    """Set fields by name, each checked against its schema in *version*; a new guid moves ``url`` too.
+
+    A name no era of the envelope has raises :class:`cfreplay.UnknownNameError` with the
+    closest field names (``memroy`` → did you mean ``'memory'``?); a field of another era
+    raises :class:`cfreplay.SchemaError` saying when it came or went.
+    """
     metadata_names = {f.name for f in cfapi.METADATA_FIELDS}
     for key, value in overrides.items():
+        if key not in _FIELD_NAMES:
+            raise UnknownNameError("app field", key, _FIELD_NAMES)
         where = "metadata" if key in metadata_names else "entity"
         check_field(key, value, version, where=where)
         (metadata if where == "metadata" else entity)[key] = copy.deepcopy(value)

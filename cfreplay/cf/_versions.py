@@ -12,7 +12,7 @@ from typing import Final
 
 from cfreplay.errors import ApiVersionError
 
-__all__ = ["LATEST_API_VERSION", "SEED_API_VERSION", "V2_0", "ApiVersion", "v2"]
+__all__ = ["DEFAULT_API_VERSION", "LATEST_API_VERSION", "SEED_API_VERSION", "V2_0", "ApiVersion", "v2"]
 
 
 _VERSION_PATTERN: Final = re.compile(r"^v?(\d+)\.(\d+)(?:\.(\d+))?$")
@@ -28,9 +28,9 @@ class ApiVersion:
 
     @classmethod
     def parse(cls, value: str | ApiVersion | None) -> ApiVersion:
-        """Read ``"2.43"``, ``"2.43.0"`` or ``"v2.43.0"``; ``None`` means the seed era."""
+        """Read ``"2.43"``, ``"2.43.0"`` or ``"v2.43.0"``; ``None`` means :data:`DEFAULT_API_VERSION`."""
         if value is None:
-            return SEED_API_VERSION
+            return DEFAULT_API_VERSION
         if isinstance(value, ApiVersion):
             return value
         match = _VERSION_PATTERN.match(str(value).strip())
@@ -55,3 +55,17 @@ V2_0: Final = v2(0)
 SEED_API_VERSION: Final = v2(43)
 #: The newest v2 version in the reference snapshot (CCNG config/version_v2).
 LATEST_API_VERSION: Final = ApiVersion(2, 293, 0)
+#: The one default era: of the factories, ``cfreplay fake``, ``validate``, the simulator
+#: (so ``cfreplay record`` and ``serve --simulate``) and the shipped ``restage/*`` cassettes.
+#:
+#: It is the newest era, not the documented one, on purpose.  Any foundation a v2 client
+#: still talks to today is a late one: compact JSON (≈2.233), ``docker_credentials``
+#: (≈2.83), Diego and v3 builds, ``log_rate_limit`` — a default of 2.43.0 would hand out
+#: pretty-printed DEA apps with ``docker_credentials_json`` that no live Cloud Controller
+#: sends, and tests written against them would pass against a server nobody runs.  The
+#: simulator also needs a late era for the checks it exists to show (AppPackageInvalid
+#: for an app without bits ≈2.64, StagingError for zero instances ≈2.94).  The
+#: documented era stays one argument away — ``api_version=SEED_API_VERSION``,
+#: ``--api-version 2.43``, the shipped ``restage/201-2.43`` — and ``cfreplay record
+#: --from-docs`` still writes the documented exchange byte for byte.
+DEFAULT_API_VERSION: Final = LATEST_API_VERSION

@@ -53,7 +53,7 @@ from cfreplay.cf._uaa import (
     TOKEN_RESPONSE_KEYS,
     audience,
 )
-from cfreplay.cf._versions import LATEST_API_VERSION, SEED_API_VERSION, V2_0, ApiVersion
+from cfreplay.cf._versions import DEFAULT_API_VERSION, LATEST_API_VERSION, SEED_API_VERSION, V2_0, ApiVersion
 from cfreplay.cf._versions import v2 as _v
 from cfreplay.errors import UnknownNameError
 
@@ -66,6 +66,7 @@ __all__ = [
     "CF_CLIENT_BASIC",
     "CF_CLIENT_ID",
     "COMPACT_JSON_SINCE",
+    "DEFAULT_API_VERSION",
     "DEFAULT_EXPIRES_IN",
     "DEFAULT_RESULTS_PER_PAGE",
     "DEVELOPER_SCOPES",

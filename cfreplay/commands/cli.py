@@ -79,8 +79,23 @@ def _parse_now(text: str | None) -> Now:
     return moment
 
 
+def _version_line() -> str:
+    """cfreplay's version and the engines it runs on: what a bug report needs first."""
+    from importlib import metadata
+
+    engines = []
+    for name in ("cfreplay", "vcrpy", "freezegun", "faker", "pytest"):
+        try:
+            engines.append(f"{name} {metadata.version(name)}")
+        except metadata.PackageNotFoundError:
+            engines.append(f"{name} (not installed)")
+    own, *others = engines
+    return f"{own} ({', '.join(others)}; Python {sys.version.split()[0]})"
+
+
 def _build_parser() -> _Parser:
     parser = _Parser(prog="cfreplay", description="Test Cloud Foundry v2 tooling offline.")
+    parser.add_argument("--version", action="version", version=_version_line())
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     fake = commands.add_parser(
         "fake",
@@ -93,8 +108,9 @@ def _build_parser() -> _Parser:
     fake.add_argument("--seed", default="0", help="seed for every random value (default 0)")
     fake.add_argument(
         "--api-version",
-        default=str(cfapi.SEED_API_VERSION),
-        help=f"CC v2 API era (default {cfapi.SEED_API_VERSION}, the documented exchange)",
+        default=str(cfapi.DEFAULT_API_VERSION),
+        help=f"CC v2 API era (default {cfapi.DEFAULT_API_VERSION}, as the factories and the simulator; "
+        f"{cfapi.SEED_API_VERSION} is the documented exchange's)",
     )
     fake.add_argument(
         "--set",
@@ -163,6 +179,11 @@ def _build_parser() -> _Parser:
     serve.add_argument("--simulate", action="store_true", help="serve the simulator instead of cassettes")
     serve.add_argument("--port", type=int, default=0, help="port (default: any free port)")
     serve.add_argument("--seed", type=int, default=0, help="seed of the simulated foundation (default 0)")
+    serve.add_argument(
+        "--repeat",
+        action="store_true",
+        help="answer a request whose recordings were all played with the last of them again, not 404",
+    )
 
     importer = commands.add_parser(
         "import",
@@ -382,7 +403,9 @@ def _fake(args: argparse.Namespace) -> bytes:
         return wire(factories.app_envelope(*args.trait, api_version=version, seed=seeder, **values))
     if args.kind == "restage":
         app = factories.app_envelope(*args.trait, api_version=version, seed=seeder) if args.trait else None
-        return factories.restage_response(app, api_version=version, seed=seeder, **values).to_http() + b"\n"
+        # Exactly the response's bytes, as for 'fake error': a newline after the body would
+        # disagree with its Content-Length when piped into something that reads HTTP.
+        return factories.restage_response(app, api_version=version, seed=seeder, **values).to_http()
     if args.kind == "error":
         if not args.name:
             raise _UsageError("'fake error' needs an error NAME, e.g. 'cfreplay fake error AppNotFound'")
@@ -431,6 +454,8 @@ def _record(args: argparse.Namespace) -> int:
           f"from {result.target.source}")  # fmt: skip
     state = f", package_state {result.package_state}" if result.package_state else ""
     print(f"  restage: {result.status} {reason_phrase(result.status)}{state}")
+    if result.staged is not None:
+        print(f"  staging: {result.staged} after {result.polls} poll{'s' if result.polls != 1 else ''}")
     for note in result.notes:
         print(f"  note: {note}")
     counts = result.report.counts()
@@ -460,6 +485,8 @@ class _Spinner:
 def _serve(args: argparse.Namespace) -> int:
     if args.simulate == bool(args.cassettes):
         raise _UsageError("give cassettes to replay, or --simulate (not both)")
+    if args.simulate and args.repeat:
+        raise _UsageError("--repeat replays cassettes; the simulator answers every request anyway")
     if args.cassettes:
         return _serve_cassettes(args)
     from cfreplay.serve import simulator  # the server pulls in http.server and threads: only when asked
@@ -493,7 +520,7 @@ def _serve_cassettes(args: argparse.Namespace) -> int:
         print(sanitizer.sanitize_text(line), file=sys.stderr, flush=True)
 
     try:
-        server.serve(paths, port=args.port, ready=ready, log=log)
+        server.serve(paths, port=args.port, ready=ready, log=log, repeat=args.repeat)
     except OSError as error:
         raise _UsageError(f"cannot listen on 127.0.0.1:{args.port}: {error.strerror or error}") from None
     return EXIT_OK
@@ -524,7 +551,9 @@ def _colour(args: argparse.Namespace) -> bool:
 def _show(args: argparse.Namespace) -> int:
     from cfreplay.commands import show
 
-    output = show.show(Path(args.cassette), index=args.index, fmt=args.format, color=_colour(args))
+    output = show.show(
+        Path(args.cassette), index=args.index, fmt=args.format, color=_colour(args), cut_urls=sys.stdout.isatty()
+    )
     # A cassette someone did not sanitize must not leak through its listing either.
     sys.stdout.write(Sanitizer(SanitizeConfig.from_pyproject()).sanitize_text(output))
     return EXIT_OK

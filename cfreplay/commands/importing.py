@@ -493,7 +493,8 @@ def import_files(paths: Sequence[Path], *, fmt: Format | None = None) -> dict[st
     """One unsanitized cassette (vcrpy version 1) of every exchange in *paths*, in order.
 
     *fmt* forces the format of every file; by default each file's is detected.  The
-    metadata's ``recorded_at`` is the earliest timestamp found (omitted when none is).
+    earliest timestamp found dates every exchange (``response.recorded_at``; omitted when
+    none is found).
     """
     if not paths:
         raise CfreplayError("no traffic files to import")
@@ -509,9 +510,11 @@ def import_files(paths: Sequence[Path], *, fmt: Format | None = None) -> dict[st
         interactions.extend(found)
         if moment is not None and (first is None or moment < first):
             first = moment
-    metadata: dict[str, Any] = {}
     if first is not None:
-        metadata["recorded_at"] = first.strftime(_STAMP)
-    metadata["recorded_with"] = "cfreplay import"
-    metadata["imported_from"] = [path.name for path in paths]
-    return {"interactions": interactions, "metadata": metadata, "version": 1}
+        # Replay freezes the clock at the capture's first moment (cassette.recorded_at): each
+        # exchange carries it where cfreplay dates exchanges, inside the response, so plain
+        # vcrpy and pytest-recording load the cassette unchanged (no top-level metadata).
+        stamp = first.strftime(_STAMP)
+        for interaction in interactions:
+            interaction["response"].setdefault("recorded_at", stamp)
+    return {"interactions": interactions, "version": 1}

@@ -67,7 +67,11 @@ class RecordResult:
     target: Target
     report: Report
     status: int
+    #: What the restage's 201 said (PENDING): the restage's own answer, never a later poll's.
     package_state: str | None = None
+    #: With --wait: the state staging ended in (STAGED or FAILED) and how many polls it took.
+    staged: str | None = None
+    polls: int = 0
     notes: list[str] = field(default_factory=list)
 
 
@@ -247,7 +251,7 @@ def record_restage(
             else:
                 result.package_state = body["entity"]["package_state"] if isinstance(body, dict) else None
                 if wait:
-                    result.package_state = _wait(client, guid, timeout, interval, progress)
+                    result.staged, result.polls = _wait(client, guid, timeout, interval, progress)
         _finish(temporary, output, sanitizer)
         result.interactions = len(cassette_files.load(output).interactions)
         return result
@@ -267,20 +271,23 @@ def _find_app(client: _Client, name: str) -> str:
     return guid
 
 
-def _wait(client: _Client, guid: str, timeout: float, interval: float, progress: Callable[[str], None] | None) -> str:
+def _wait(
+    client: _Client, guid: str, timeout: float, interval: float, progress: Callable[[str], None] | None
+) -> tuple[str, int]:
+    """Poll the app until staging ends: the final package_state and the number of polls."""
     deadline = time.monotonic() + timeout
     spinner = "|/-\\"
     polls = 0
     while True:
         status, body = client.cc("GET", f"/v2/apps/{guid}")
+        polls += 1
         if status != 200 or not isinstance(body, dict):
             raise RecordError(f"polling the app answered {_describe_error(status, body)}")
         state: str = body["entity"]["package_state"]
         if progress is not None:
-            progress(f"{spinner[polls % 4]} staging: {state} ({polls + 1} polls)")
+            progress(f"{spinner[(polls - 1) % 4]} staging: {state} (poll {polls})")
         if state in ("STAGED", "FAILED"):
-            return state
-        polls += 1
+            return state, polls
         if time.monotonic() + interval > deadline:
             raise RecordError(f"staging did not finish within {timeout:g} s (still {state}); nothing was written")
         time.sleep(interval)
@@ -323,8 +330,10 @@ def record_from_docs(output: Path) -> RecordResult:
     )
     request = factories.restage_request(guid, token=token)
     seeder_now = datetime(2015, 11, 3, 0, 54, 16, tzinfo=UTC)
+    era = cfapi.SEED_API_VERSION  # the documented exchange's era, whatever the default
     app = factories.app_envelope(
-        "stopped", "staging", "dea", seed=0, now=seeder_now, guid=guid, created_at=stamp, updated_at=stamp,
+        "stopped", "staging", "dea", api_version=era, seed=0, now=seeder_now, guid=guid, created_at=stamp,
+        updated_at=stamp,
         name="name-2319", space_guid="879e3af7-de9c-4313-96b5-46d8589d2fb1",
         stack_guid="9d26dede-5e3a-465c-acac-65e8b19deffb", buildpack=None, detected_buildpack=None,
         environment_json=None, memory=1024, instances=1, disk_quota=1024, command=None, staging_task_id=None,
@@ -332,7 +341,7 @@ def record_from_docs(output: Path) -> RecordResult:
         detected_start_command="", enable_ssh=True, ports=None,
     )  # fmt: skip
     response = factories.restage_response(
-        app, seed=0, now=seeder_now, version="caf0179d-bac4-41db-8361-19a855b40db6",
+        app, api_version=era, seed=0, now=seeder_now, version="caf0179d-bac4-41db-8361-19a855b40db6",
         request_id="b8fcfa2f-1042-49e5-9611-aae741f89f24",
     )  # fmt: skip
     data = {
@@ -347,11 +356,11 @@ def record_from_docs(output: Path) -> RecordResult:
                 "response": {
                     "body": {"string": response.body.decode()},
                     "headers": {name: [value] for name, value in response.headers},
+                    "recorded_at": stamp,
                     "status": {"code": response.status, "message": response.reason},
                 },
             }
         ],
-        "metadata": {"recorded_at": stamp, "recorded_with": "cfreplay --from-docs"},
         "version": 1,
     }
     sanitizer = Sanitizer(SanitizeConfig.from_pyproject())

@@ -118,12 +118,9 @@ def _status(response: Mapping[str, Any]) -> tuple[int, str]:
 
 
 def _recorded_at(loaded: cassette.Cassette) -> str | None:
-    recorded = (loaded.data.get("metadata") or {}).get("recorded_at")
-    if recorded:
-        return str(recorded)
-    if loaded.interactions:
-        return _header(loaded.interactions[0]["response"].get("headers") or {}, "Date")
-    return None
+    """The instant replay freezes the clock at (the same reading: cassette.recorded_at)."""
+    moment = cassette.recorded_at(loaded.data)
+    return None if moment is None else cassette.stamp(moment)
 
 
 # --- colour ---------------------------------------------------------------------------
@@ -143,15 +140,18 @@ def _status_colour(code: int) -> str:
 # --- show -----------------------------------------------------------------------------
 
 
-def show(path: Path, *, index: int | None = None, fmt: Fmt = "text", color: bool = False) -> str:
+def show(path: Path, *, index: int | None = None, fmt: Fmt = "text", color: bool = False, cut_urls: bool = True) -> str:
     """The cassette at *path* as a table of interactions, or interaction *index* decoded.
+
+    *cut_urls* shortens long URLs in the middle to keep the table in a terminal; the
+    command line turns it off when its output is piped, so a guid reaches ``grep`` whole.
 
     Raises :class:`cfreplay.CassetteError` when the file cannot be loaded and
     :class:`cfreplay.CfreplayError` when *index* is out of range.
     """
     loaded = cassette.load(path)
     if index is None:
-        return _table_json(loaded) if fmt == "json" else _table_text(loaded, color)
+        return _table_json(loaded) if fmt == "json" else _table_text(loaded, color, cut_urls)
     count = len(loaded)
     if not 0 <= index < count:
         have = f"it has {count} ({0}-{count - 1})" if count else "it has none"
@@ -188,13 +188,13 @@ def _plural(count: int, noun: str) -> str:
     return f"{count} {noun}{'s' if count != 1 else ''}"
 
 
-def _table_text(loaded: cassette.Cassette, color: bool) -> str:
+def _table_text(loaded: cassette.Cassette, color: bool, cut_urls: bool) -> str:
     rows = [_summary(i, interaction) for i, interaction in enumerate(loaded)]
     lines = [f"{loaded.path}: {_plural(len(rows), 'interaction')}, recorded {_recorded_at(loaded) or 'unknown'}"]
     if not rows:
         return "\n".join(lines) + "\n"
     cells = [
-        (str(r["index"]), r["method"], _truncate(r["uri"], _URL_WIDTH), str(r["status"]),
+        (str(r["index"]), r["method"], _truncate(r["uri"], _URL_WIDTH) if cut_urls else r["uri"], str(r["status"]),
          str(r["request_bytes"]), str(r["response_bytes"]))
         for r in rows
     ]  # fmt: skip

@@ -194,7 +194,7 @@ def test_bad_versions_are_refused(text: str) -> None:
 
 def test_versions_parse_and_order() -> None:
     assert ApiVersion.parse("v2.43") == ApiVersion(2, 43, 0)
-    assert ApiVersion.parse(None) == cfapi.SEED_API_VERSION
+    assert ApiVersion.parse(None) == cfapi.DEFAULT_API_VERSION == cfapi.LATEST_API_VERSION
     assert ApiVersion.parse("2.100.1") > ApiVersion.parse("2.99.9")
     assert str(ApiVersion.parse("2.7")) == "2.7.0"
 

@@ -89,8 +89,8 @@ def test_buildpack_apps_never_show_docker_credentials() -> None:
 @pytest.mark.parametrize(
     ("traits", "message"),
     [
-        (("started", "stopped"), "traits: 'started' and 'stopped' cannot both apply (API 2.43.0)"),
-        (("docker", "dea"), "traits: 'docker' apps cannot run on DEAs (CF-DockerAppToDea) (API 2.43.0)"),
+        (("started", "stopped"), "traits: 'started' and 'stopped' cannot both apply (API 2.293.0)"),
+        (("docker", "dea"), "traits: 'docker' apps cannot run on DEAs (CF-DockerAppToDea) (API 2.293.0)"),
         (("stoped",), "unknown trait 'stoped'; did you mean 'stopped', 'staged', 'started'?"),
     ],
 )
@@ -98,6 +98,21 @@ def test_conflicting_and_unknown_traits(traits: tuple[str, ...], message: str) -
     with pytest.raises(cfreplay.CfreplayError) as raised:
         factories.app_envelope(*traits)
     assert str(raised.value) == message
+
+
+def test_a_misspelled_field_gets_a_did_you_mean_like_a_misspelled_trait() -> None:
+    with pytest.raises(cfreplay.UnknownNameError) as raised:
+        factories.app_envelope(memroy=512)
+    assert str(raised.value) == "unknown app field 'memroy'; did you mean 'memory'?"
+    assert (raised.value.kind, raised.value.name) == ("app field", "memroy")
+    # The same for every factory that takes app fields, metadata fields included.
+    with pytest.raises(cfreplay.UnknownNameError, match=r"^unknown app field 'gudi'; did you mean 'guid'\?$"):
+        factories.restage_response(gudi="x")
+    with pytest.raises(cfreplay.UnknownNameError, match=r"did you mean 'instances'\?$"):
+        factories.list_page(instnaces=2)
+    # A real field of another era is no typo: it says when the field came.
+    with pytest.raises(cfreplay.SchemaError, match=r"^entity\.log_rate_limit: not in this API version; introduced"):
+        factories.app_envelope(api_version="2.43", log_rate_limit=-1)
 
 
 def test_links_follow_the_guids() -> None:
@@ -213,7 +228,7 @@ def test_error_details() -> None:
     with pytest.raises(cfreplay.SchemaError, match=r"^guid: CF-NotStaged takes no detail"):
         factories.error_response("NotStaged", guid="x")
     with pytest.raises(cfreplay.ApiVersionError, match=r"CF-CNBDisabled is not returned by API 2.43.0"):
-        factories.error_response("CNBDisabled")
+        factories.error_response("CNBDisabled", api_version="2.43")
 
 
 # ------------------------------------------------------------------------- lists

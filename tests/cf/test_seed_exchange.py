@@ -59,9 +59,13 @@ PAGE_APP = {
 
 def _response() -> cfreplay.Response:
     with cfreplay.seeded(0, now=datetime(2015, 11, 3, 0, 54, 16, tzinfo=UTC)) as seeder:
-        app = factories.app_envelope("stopped", "staging", seed=seeder, **PAGE_APP)
+        app = factories.app_envelope("stopped", "staging", api_version=SEED_API_VERSION, seed=seeder, **PAGE_APP)
         return factories.restage_response(
-            app, seed=seeder, version="caf0179d-bac4-41db-8361-19a855b40db6", request_id=REQUEST_ID
+            app,
+            api_version=SEED_API_VERSION,
+            seed=seeder,
+            version="caf0179d-bac4-41db-8361-19a855b40db6",
+            request_id=REQUEST_ID,
         )
 
 
@@ -93,9 +97,11 @@ def test_the_headers_are_the_documented_headers_in_order() -> None:
     assert _response().status == 201
 
 
-def test_the_default_era_is_the_documented_era() -> None:
+def test_the_documented_era_is_2_43_and_not_the_default() -> None:
     assert str(SEED_API_VERSION) == "2.43.0"
-    cfreplay.validate(_response().json())
+    cfreplay.validate(_response().json(), SEED_API_VERSION)
+    # The default era is the newest (cfapi.DEFAULT_API_VERSION): the documented one is asked for by name.
+    assert cfreplay.DEFAULT_API_VERSION > SEED_API_VERSION
 
 
 def test_the_request_is_the_documented_request() -> None:

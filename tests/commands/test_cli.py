@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 
@@ -28,9 +29,11 @@ def test_fake_app_prints_the_wire_json(capbin: pytest.CaptureFixture[bytes]) -> 
     code, out, err = run(capbin, "fake", "app", "--seed", "7", "--set", "memory=512", "--set", "command=null")
     assert (code, err) == (0, "")
     app = json.loads(out)
-    assert app == factories.app_envelope(seed=7, memory=512, command=None)
-    assert out.startswith(b'{\n  "metadata"')  # 2.43 pretty-prints
+    assert app == factories.app_envelope(seed=7, memory=512, command=None)  # one default era for both
+    assert out.startswith(b'{"metadata":')  # the default era (2.293) writes compact JSON
     cfreplay.validate(app)
+    code, out, _ = run(capbin, "fake", "app", "--api-version", "2.43")
+    assert code == 0 and out.startswith(b'{\n  "metadata"')  # the documented era pretty-prints
 
 
 def test_fake_app_in_a_compact_era_with_traits(capbin: pytest.CaptureFixture[bytes]) -> None:
@@ -44,7 +47,10 @@ def test_fake_app_in_a_compact_era_with_traits(capbin: pytest.CaptureFixture[byt
 def test_fake_restage_prints_an_http_response(capbin: pytest.CaptureFixture[bytes]) -> None:
     code, out, _ = run(capbin, "fake", "restage", "--seed", "42")
     assert code == 0
-    assert out == factories.restage_response(seed=42).to_http() + b"\n"
+    assert out == factories.restage_response(seed=42).to_http()
+    head, _, body = out.partition(b"\r\n\r\n")
+    length = re.search(rb"\r\nContent-Length: (\d+)\r\n", head + b"\r\n")
+    assert length is not None and int(length.group(1)) == len(body)  # piped bytes agree with the header
     assert out.startswith(b"HTTP/1.1 201 Created\r\nContent-Type: application/json;charset=utf-8\r\n")
 
 
@@ -80,7 +86,7 @@ def test_now_sets_the_clock(capbin: pytest.CaptureFixture[bytes]) -> None:
         ),
         (
             ["fake", "app", "--set", "memory=lots"],
-            "cfreplay: error: entity.memory: expected integer, got string 'lots' (API 2.43.0)",
+            "cfreplay: error: entity.memory: expected integer, got string 'lots' (API 2.293.0)",
         ),
         (["fake", "app", "--set", "memory"], "cfreplay: error: --set expects FIELD=VALUE, got 'memory'"),
         (
@@ -96,7 +102,7 @@ def test_now_sets_the_clock(capbin: pytest.CaptureFixture[bytes]) -> None:
         (
             ["fake", "token", "--set", "color=red"],
             "cfreplay: error: color: not a token option; options: grant_type, username, client_id, scopes, "
-            "expires_in, opaque, system_domain (API 2.43.0)",
+            "expires_in, opaque, system_domain (API 2.293.0)",
         ),
         (
             ["fake", "app", "--now", "yesterday"],
@@ -127,9 +133,18 @@ def test_python_dash_m_in_a_real_subprocess() -> None:
         [sys.executable, "-m", "cfreplay", "fake", "restage", "--seed", "42"], capture_output=True, check=False
     )
     assert ok.returncode == 0
-    assert ok.stdout == factories.restage_response(seed=42).to_http() + b"\n"
+    assert ok.stdout == factories.restage_response(seed=42).to_http()
     bad = subprocess.run(
         [sys.executable, "-m", "cfreplay", "fake", "error", "Nope"], capture_output=True, text=True, check=False
     )
     assert bad.returncode == 2
     assert bad.stderr.count("\n") == 1 and bad.stderr.startswith("cfreplay: error: unknown error 'Nope'")
+
+
+def test_version_names_cfreplay_and_its_engines(capbin: pytest.CaptureFixture[bytes]) -> None:
+    code, out, err = run(capbin, "--version")
+    assert (code, err) == (0, "")
+    line = out.decode()
+    assert line.startswith(f"cfreplay {cfreplay.__version__} (vcrpy ") and line.endswith(")\n")
+    for engine in ("vcrpy", "freezegun", "faker", "pytest", "Python"):
+        assert f"{engine} " in line

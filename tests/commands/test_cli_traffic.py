@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import io
 import json
+import queue
 import secrets
 import signal
 import subprocess
 import sys
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -148,3 +151,93 @@ def test_serve_a_cassette_in_a_real_subprocess(tmp_path: Path) -> None:
     assert process.returncode == 0
     assert f"GET /v2/apps/{GUID}" in stderr  # the log names the unmatched request…
     assert query_token not in stderr  # …but never a token it carried
+
+
+class _Watched(io.StringIO):
+    """stdout that hands the served URL to another thread as soon as ``serve`` prints it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.urls: queue.Queue[str] = queue.Queue()
+
+    def write(self, text: str) -> int:
+        if " at http://" in text:
+            self.urls.put(text.split(" at ", 1)[1].split()[0])
+        return super().write(text)
+
+
+def serve_in_process(args: list[str], client: Any, monkeypatch: pytest.MonkeyPatch) -> tuple[int, str, list[Any]]:
+    """``main(["serve", *args])`` in this (the main) thread, *client(url)* in another; SIGTERM when it is done."""
+    if threading.current_thread() is not threading.main_thread():
+        pytest.skip("serve waits for signals, which only the main thread receives")
+    stdout = _Watched()
+    monkeypatch.setattr(sys, "stdout", stdout)
+    seen: list[Any] = []
+
+    def drive() -> None:
+        try:
+            url = stdout.urls.get(timeout=30)
+        except queue.Empty:
+            return  # serve never listened: main() returns by itself
+        try:
+            seen.append(client(url))
+        except BaseException as error:  # reported by the test, in the main thread
+            seen.append(error)
+        finally:
+            signal.pthread_kill(threading.main_thread().ident or 0, signal.SIGTERM)
+
+    thread = threading.Thread(target=drive, daemon=True)
+    thread.start()
+    code = main(["serve", *args])
+    thread.join(timeout=30)
+    return code, stdout.getvalue(), seen
+
+
+def info_cassette(tmp_path: Path) -> Path:
+    info = factories.info()
+    body = json.dumps(info)
+    data = {
+        "interactions": [
+            {
+                "request": {"body": None, "headers": {}, "method": "GET", "uri": "https://api.sys.example.com/v2/info"},
+                "response": {
+                    "body": {"string": body},
+                    "headers": {"Content-Type": ["application/json"], "Content-Length": [str(len(body))]},
+                    "status": {"code": 200, "message": "OK"},
+                },
+            }
+        ],
+        "version": 1,
+    }
+    path = tmp_path / "info.yaml"
+    path.write_bytes(cassette.dumps(data, "yaml"))
+    return path
+
+
+def test_serve_repeat_answers_v2_info_again_pointing_at_the_served_address(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = info_cassette(tmp_path)
+
+    def client(url: str) -> list[tuple[int, str, str]]:
+        answers = [requests.get(f"{url}/v2/info", timeout=5) for _ in range(3)]
+        return [(a.status_code, a.json()["token_endpoint"], a.json()["doppler_logging_endpoint"]) for a in answers]
+
+    code, out, seen = serve_in_process([str(path), "--repeat"], client, monkeypatch)
+    assert code == 0, out
+    assert out.startswith("replaying 1 cassette at http://127.0.0.1:")
+    url = out.split(" at ", 1)[1].split()[0]
+    [answers] = seen
+    assert answers == [(200, url, url.replace("http://", "ws://"))] * 3
+
+    def statuses(url: str) -> list[int]:
+        return [requests.get(f"{url}/v2/info", timeout=5).status_code for _ in range(2)]
+
+    code, out, seen = serve_in_process([str(path)], statuses, monkeypatch)  # without --repeat: played once
+    assert (code, seen) == (0, [[200, 404]])
+
+
+def test_serve_repeat_is_for_cassettes(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["serve", "--simulate", "--repeat"]) == 2
+    err = capsys.readouterr().err
+    assert err == "cfreplay: error: --repeat replays cassettes; the simulator answers every request anyway\n"

@@ -292,9 +292,13 @@ def test_wait_records_the_polls_until_staged(
     guid = seeded_guid("stopped-app")
     assert code == 0
     # stderr is no terminal here: one plain progress line per poll.
-    assert stderr == "| staging: PENDING (1 polls)\n/ staging: PENDING (2 polls)\n- staging: STAGED (3 polls)\n"
+    assert stderr == "| staging: PENDING (poll 1)\n/ staging: PENDING (poll 2)\n- staging: STAGED (poll 3)\n"
     assert stdout.startswith("recorded 7 interactions from the embedded simulator at ")
-    assert stdout.splitlines()[1] == "  restage: 201 Created, package_state STAGED"
+    # The restage's own answer, then what the polls saw: the 201 never said STAGED.
+    assert stdout.splitlines()[1:3] == [
+        "  restage: 201 Created, package_state PENDING",
+        "  staging: STAGED after 3 polls",
+    ]
     interactions = cassette.load(out).interactions
     polls = [
         i for i, (m, p, _) in zip(interactions, exchange(out), strict=True) if (m, p) == ("GET", f"/v2/apps/{guid}")
@@ -319,7 +323,7 @@ def test_wait_timeout_writes_nothing(
         assert slow.simulator.app("my-app").package_state == "PENDING"  # the restage did happen
     assert (code, stdout) == (2, "")
     assert stderr == (
-        "| staging: PENDING (1 polls)\n"
+        "| staging: PENDING (poll 1)\n"
         "cfreplay: error: staging did not finish within 0.5 s (still PENDING); nothing was written\n"
     )
     assert_nothing_written(out.parent)

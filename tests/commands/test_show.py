@@ -12,6 +12,7 @@ import pytest
 
 from cfreplay import cassette
 from cfreplay.cf import factories
+from cfreplay.cf.cfapi import SEED_API_VERSION
 from cfreplay.commands.show import diff, show
 from cfreplay.errors import CassetteError, CfreplayError
 from cfreplay.hygiene.redaction import PLACEHOLDER_PREFIX
@@ -59,8 +60,9 @@ def recording(
 ) -> dict[str, Any]:
     """A restage and a failed GET, as a recorder would capture them at *now*."""
     auth = f"bearer {token or placeholder(42)}"
-    app = factories.app_envelope(seed=7, now=now, memory=memory)
-    restage = factories.restage_response(app, seed=7, now=now, request_id=request_id)
+    # The documented era (pretty JSON) keeps these golden outputs as they were written.
+    app = factories.app_envelope(seed=7, now=now, memory=memory, api_version=SEED_API_VERSION)
+    restage = factories.restage_response(app, seed=7, now=now, request_id=request_id, api_version=SEED_API_VERSION)
     date = now.strftime("%a, %d %b %Y %H:%M:%S GMT")
     volatile = (
         ("Date", date),
@@ -68,7 +70,7 @@ def recording(
         ("Set-Cookie", f"__VCAP_ID__={placeholder(cookie)}; Path=/; HttpOnly"),
     )
     detail = {"guid": GUID} if error == "AppNotFound" else {}
-    failed = factories.error_response(error, seed=7, request_id=request_id, **detail)
+    failed = factories.error_response(error, seed=7, request_id=request_id, api_version=SEED_API_VERSION, **detail)
     interactions = [
         interaction("POST", f"{API}/v2/apps/{GUID}/restage", [("Authorization", auth)], None, restage, volatile),
         interaction("GET", f"{API}/v2/apps/{GUID}", [("Authorization", auth), ("Accept", "application/json")],
@@ -80,7 +82,9 @@ def recording(
                 "GET", f"{API}/v2/info?n={i}", [], None, Response(200, (("Content-Type", "text/plain"),), b"ok")
             )
         )
-    return {"interactions": interactions, "metadata": {"recorded_at": now.isoformat()}, "version": 1}
+    for one in interactions:
+        one["response"]["recorded_at"] = cassette.stamp(now)
+    return {"interactions": interactions, "version": 1}
 
 
 def write(tmp_path: Path, name: str, data: dict[str, Any]) -> Path:
@@ -96,7 +100,7 @@ def a(tmp_path: Path) -> Path:
 
 def test_show_table_text(a: Path) -> None:
     assert show(a) == (
-        f"{a}: 2 interactions, recorded 2015-11-03T00:54:16+00:00\n"
+        f"{a}: 2 interactions, recorded 2015-11-03T00:54:16Z\n"
         "#  METHOD  URL                                                                       STATUS  REQ  RESP\n"
         "0  POST    https://api.example.org/v2/apps/606…-95e6-400b-bc03-be65e6d59622/restage  201       0  1436\n"
         "1  GET     https://api.example.org/v2/apps/6064d98a-95e6-400b-bc03-be65e6d59622      404       0   140\n"
@@ -107,7 +111,7 @@ def test_show_table_json(a: Path) -> None:
     summary = {"method": "GET", "uri": f"{API}/v2/apps/{GUID}", "request_bytes": 0}
     assert json.loads(show(a, fmt="json")) == {
         "path": str(a),
-        "recorded_at": "2015-11-03T00:54:16+00:00",
+        "recorded_at": "2015-11-03T00:54:16Z",
         "count": 2,
         "interactions": [
             {**summary, "index": 0, "method": "POST", "uri": f"{API}/v2/apps/{GUID}/restage", "status": 201,
@@ -188,8 +192,10 @@ def test_show_form_text_and_binary_bodies(tmp_path: Path) -> None:
 
 def test_recorded_at_falls_back_to_the_first_date_header(tmp_path: Path) -> None:
     data = recording()
-    del data["metadata"]
-    assert show(write(tmp_path, "x.json", data)).splitlines()[0].endswith("recorded Tue, 03 Nov 2015 00:54:16 GMT")
+    for one in data["interactions"]:
+        del one["response"]["recorded_at"]
+    # The same reading replay freezes the clock at (cassette.recorded_at), in the same notation.
+    assert show(write(tmp_path, "x.json", data)).splitlines()[0].endswith("recorded 2015-11-03T00:54:16Z")
 
 
 def test_long_urls_keep_both_ends(tmp_path: Path) -> None:
@@ -300,3 +306,17 @@ def test_header_names_cookie_names_and_auth_scheme_still_count(a: Path, tmp_path
         '  response.headers set-cookie: "__VCAP_ID__" → "JSESSIONID"',
         '  response.headers x-cf-warnings: added "deprecated"',
     ]
+
+
+def test_piped_output_keeps_every_url_whole(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """In a terminal a long URL is cut in the middle; piped (to grep, say) it is printed whole."""
+    from cfreplay.commands.cli import main
+
+    data = recording()
+    long_uri = f"{API}/v2/apps?q=" + "x" * 200 + "&page=9"
+    data["interactions"][1]["request"]["uri"] = long_uri
+    path = write(tmp_path, "x.json", data)
+    assert "…" not in show(path, cut_urls=False)
+    assert main(["show", str(path)]) == 0  # capsys: stdout is not a terminal
+    out = capsys.readouterr().out
+    assert long_uri in out and f"{API}/v2/apps/{GUID}/restage" in out and "…" not in out
