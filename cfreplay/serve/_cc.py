@@ -84,6 +84,7 @@ class CcWorld(Protocol):
 
     api_version: ApiVersion
     base_url: str
+    uaa_url: str
     apps: list[SimulatedApp]
     organization_guid: str
     vcap_instance_id: str
@@ -300,15 +301,15 @@ class CloudController:
     def _hrefs(self) -> dict[str, str]:
         split = urllib.parse.urlsplit(self._world.base_url)
         websocket = f"{'wss' if split.scheme == 'https' else 'ws'}://{split.netloc}"
-        base = self._world.base_url
+        base, uaa = self._world.base_url, self._world.uaa_url
         return {
             "self": base,
             "cloud_controller_v2": f"{base}/v2",
             "cloud_controller_v3": f"{base}/v3",
             "network_policy_v0": f"{base}/networking/v0/external",
             "network_policy_v1": f"{base}/networking/v1/external",
-            "login": base,
-            "uaa": base,
+            "login": uaa,
+            "uaa": uaa,
             "routing": f"{base}/routing",
             "logging": websocket,
             "log_cache": base,
@@ -327,8 +328,8 @@ class CloudController:
     def _info_document(self) -> dict[str, Any]:
         hrefs = self._hrefs()
         wanted = {
-            "authorization_endpoint": self._world.base_url,
-            "token_endpoint": self._world.base_url,
+            "authorization_endpoint": self._world.uaa_url,
+            "token_endpoint": self._world.uaa_url,
             "app_ssh_endpoint": hrefs["app_ssh"],
             "logging_endpoint": hrefs["logging"],
             "doppler_logging_endpoint": hrefs["logging"],

@@ -13,6 +13,7 @@ import binascii
 import email.utils
 import hmac
 import json
+import random
 import secrets
 import time
 import urllib.parse
@@ -39,7 +40,7 @@ _JAVA_DATE: Final = "%a %b %d %H:%M:%S UTC %Y"
 class UaaDirectory(Protocol):
     """What UAA reads of the simulator each time it needs it: where it is, its one user, the token lifetime."""
 
-    base_url: str
+    uaa_url: str
     token_lifetime: int
     username: str
     user_id: str
@@ -77,11 +78,16 @@ class Uaa:
 
     *directory* is read at each request (the user's password, the base URL …);
     the clients are fixed here: the cf CLI's public ``cf`` client and one
-    confidential client for the client_credentials grant.
+    confidential client for the client_credentials grant.  *entropy* is where
+    token ids, cookies and the signing key come from: ``None`` for fresh
+    randomness, or a seeded ``random.Random`` for answers that repeat.
     """
 
-    def __init__(self, directory: UaaDirectory, *, client_id: str, client_secret: str) -> None:
+    def __init__(
+        self, directory: UaaDirectory, *, client_id: str, client_secret: str, entropy: random.Random | None = None
+    ) -> None:
         self._directory = directory
+        self._entropy = entropy
         self._clients: dict[str, _Client] = {
             cfapi.CF_CLIENT_ID: _Client("", ("password", "refresh_token"), cfapi.DEVELOPER_SCOPES),
             client_id: _Client(client_secret, ("client_credentials",), _CLIENT_SCOPES),
@@ -89,8 +95,14 @@ class Uaa:
         self._live_access: set[str] = set()
         # Like a real UAA, the simulator signs with a key of its own, not cfreplay's published
         # test key: its tokens are secrets to the sanitizer, so no recording keeps one.
-        self._signing_key = secrets.token_hex(32)
+        self._signing_key = self._hex(32)
         self._refresh_grants: dict[str, _RefreshGrant] = {}
+
+    def _hex(self, nbytes: int) -> str:
+        """*nbytes* random bytes as hex: fresh, or from the seeded *entropy*."""
+        if self._entropy is None:
+            return secrets.token_hex(nbytes)
+        return f"{self._entropy.getrandbits(nbytes * 8):0{nbytes * 2}x}"
 
     def expire_tokens(self) -> None:
         """Every access token issued so far stops being live; refresh tokens still work."""
@@ -215,10 +227,11 @@ class Uaa:
             client_id=client_id,
             scopes=scopes,
             expires_in=self._directory.token_lifetime,
-            # Fresh randomness: token ids must not repeat across simulators with one seed.
-            seed=Seeder(secrets.randbits(64), now="wall"),
+            # Fresh randomness: token ids must not repeat across simulators with one seed
+            # (unless this one was asked to repeat itself).
+            seed=Seeder(int(self._hex(8), 16), now="wall"),
         )
-        updates: dict[str, Any] = {"iss": f"{self._directory.base_url}/oauth/token"}
+        updates: dict[str, Any] = {"iss": f"{self._directory.uaa_url}/oauth/token"}
         if user_grant:
             updates.update(user_id=self._directory.user_id, sub=self._directory.user_id, auth_time=auth_time)
         for key in ("access_token", "id_token"):
@@ -237,7 +250,7 @@ class Uaa:
 
     def _resign(self, token: str, updates: Mapping[str, Any]) -> str:
         header, claims = tokens.decode_unverified(token)
-        header["jku"] = f"{self._directory.base_url}/token_keys"
+        header["jku"] = f"{self._directory.uaa_url}/token_keys"
         header["kid"] = _SIGNING_KEY_ID
         claims.update({key: value for key, value in updates.items() if key in claims})
         return tokens.sign(claims, header=header, key=self._signing_key)
@@ -266,13 +279,9 @@ class Uaa:
         if cookies:
             # UAA's session and CSRF cookies (reference §5); fresh values, as UAA's are.
             expires = email.utils.formatdate(time.time() + 86400, usegmt=True)
-            headers.append(("Set-Cookie", f"JSESSIONID={secrets.token_hex(16).upper()}; Path=/; Secure; HttpOnly"))
-            headers.append(
-                (
-                    "Set-Cookie",
-                    f"X-Uaa-Csrf={secrets.token_urlsafe(16)[:22]}; Path=/; Max-Age=86400; Expires={expires}; HttpOnly",
-                )
-            )
+            headers.append(("Set-Cookie", f"JSESSIONID={self._hex(16).upper()}; Path=/; Secure; HttpOnly"))
+            csrf = base64.urlsafe_b64encode(bytes.fromhex(self._hex(16))).decode("ascii").rstrip("=")[:22]
+            headers.append(("Set-Cookie", f"X-Uaa-Csrf={csrf}; Path=/; Max-Age=86400; Expires={expires}; HttpOnly"))
         return Response(status, tuple(headers), body)
 
     def _error(self, exchange: Exchange, refusal: _Refusal) -> Response:

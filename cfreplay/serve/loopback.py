@@ -6,6 +6,12 @@ part: a keep-alive server bound to loopback only (never resolving the host
 name, which can stall offline), daemon threads, a prompt and complete
 ``stop()`` (kept-alive connections are closed, so nothing answers afterwards),
 and serving in the foreground until SIGINT or SIGTERM.
+
+:func:`routed` makes host names reach a loopback server from inside this
+process: while it is active, ``socket.getaddrinfo`` answers those names with
+127.0.0.1 and the server's port, without asking any resolver.  A simulator can
+then call itself ``http://api.cfreplay.invalid`` (a name RFC 6761 guarantees
+never resolves anywhere), and nothing a client records holds its port.
 """
 
 from __future__ import annotations
@@ -16,7 +22,7 @@ import socket
 import socketserver
 import sys
 import threading
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager, suppress
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import FrameType
@@ -24,7 +30,7 @@ from typing import Any, Final, TypeVar
 
 from cfreplay.types import Response
 
-__all__ = ["HOST", "Handle", "Listening", "listen", "serve_until_signalled"]
+__all__ = ["HOST", "Handle", "Listening", "listen", "routed", "serve_until_signalled"]
 
 HOST: Final = "127.0.0.1"
 _log = logging.getLogger("cfreplay.serve.loopback")
@@ -207,3 +213,63 @@ def serve_until_signalled(open_: Callable[[], AbstractContextManager[_T]], ready
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler if handler is not None else signal.SIG_DFL)
+
+
+# --------------------------------------------------------------------------- names routed to loopback
+
+_ROUTES_LOCK: Final = threading.Lock()
+#: Host name (lower case) -> the ports it is routed to, innermost block last.
+_routes: dict[str, list[int]] = {}
+#: What ``socket.getaddrinfo`` was when routing started: every other name still goes there.
+_resolver: Callable[..., Any] = socket.getaddrinfo
+
+
+def _routed_port(host: Any) -> int | None:
+    if isinstance(host, bytes):
+        host = host.decode("ascii", "replace")
+    if not isinstance(host, str):
+        return None
+    ports = _routes.get(host.lower().rstrip("."))
+    return ports[-1] if ports else None
+
+
+def _routed_getaddrinfo(host: Any, port: Any, family: int = 0, type: int = 0, proto: int = 0, flags: int = 0) -> Any:
+    routed_port = _routed_port(host)
+    if routed_port is None:
+        return _resolver(host, port, family, type, proto, flags)
+    if family not in (socket.AF_UNSPEC, socket.AF_INET):
+        raise socket.gaierror(socket.EAI_FAMILY, f"{host} is routed to {HOST}, an IPv4 address")
+    socktype = type or socket.SOCK_STREAM
+    protocol = proto or (socket.IPPROTO_TCP if socktype == socket.SOCK_STREAM else 0)
+    return [(socket.AF_INET, socktype, protocol, "", (HOST, routed_port))]
+
+
+@contextmanager
+def routed(hosts: Iterable[str], port: int) -> Iterator[None]:
+    """Within the block, this process resolves each of *hosts* to 127.0.0.1:*port*, whatever port is asked.
+
+    Only ``socket.getaddrinfo`` is answered (what ``socket.create_connection``,
+    urllib3, httpx, asyncio and aiohttp resolve with); no resolver is asked for
+    these names, so none sees them.  Blocks nest: the innermost route of a name
+    wins, and ``socket.getaddrinfo`` is restored when the last block ends (if
+    nobody replaced it meanwhile; then it keeps passing other names through).
+    """
+    global _resolver
+    names = [host.lower().rstrip(".") for host in hosts]
+    with _ROUTES_LOCK:
+        if socket.getaddrinfo is not _routed_getaddrinfo:
+            _resolver = socket.getaddrinfo
+            socket.getaddrinfo = _routed_getaddrinfo
+        for name in names:
+            _routes.setdefault(name, []).append(port)
+    try:
+        yield
+    finally:
+        with _ROUTES_LOCK:
+            for name in names:
+                ports = _routes[name]
+                ports.pop()
+                if not ports:
+                    del _routes[name]
+            if not _routes and socket.getaddrinfo is _routed_getaddrinfo:
+                socket.getaddrinfo = _resolver

@@ -9,6 +9,9 @@ Two layers, so the logic can be tested without sockets and the sockets stay dumb
   (reference §1.1), list pages and their links (§3), UAA's grants and errors (§4).
 * :func:`run` (a context manager, for tests) and :func:`serve` (blocking, for the
   CLI) put a simulator behind a ``ThreadingHTTPServer`` bound to 127.0.0.1 only.
+  ``run(url=..., uaa_url=...)`` names it by host names this process then routes
+  to its port (:func:`cfreplay.serve.loopback.routed`), so nothing it answers
+  holds the port.
 
 What is seeded and what is not:
 
@@ -17,7 +20,10 @@ What is seeded and what is not:
   same world in any process.
 * Tokens, request ids and cookies come from fresh randomness.  A token must not
   be guessable by another simulator started with the same seed, because "issued
-  by this simulator" is one of the things the simulator checks.
+  by this simulator" is one of the things the simulator checks.  With
+  ``repeatable=True`` they are drawn from the seed too, so the same requests get
+  byte-identical answers (under a frozen clock): what a recording needs, and what
+  the pytest plugin's ``cfreplay_simulator`` fixture uses.
 * Tokens always use the real clock (``iat``/``exp``), so live clients that look
   at ``exp`` keep working; freezegun's frozen time is honoured.
 
@@ -39,6 +45,7 @@ CC in :mod:`cfreplay.serve._cc`, which asks UAA only whether a token is live.
 from __future__ import annotations
 
 import logging
+import random
 import re
 import threading
 import urllib.parse
@@ -132,25 +139,34 @@ class Simulator:
     """Cloud Controller v2 and UAA as a state machine: :meth:`handle` maps a request to a response.
 
     ``seed`` fixes the world (apps, guids, names, the password and the client
-    secret); ``api_version`` the era every body is built for; ``base_url`` where
-    the simulator is reachable (every link and endpoint points there);
+    secret); ``api_version`` the era every body is built for (default
+    ``cfapi.DEFAULT_API_VERSION``, as the factories); ``base_url`` where
+    the simulator is reachable (every link and endpoint points there), and
+    ``uaa_url`` where its UAA is (the token and authorization endpoints, the
+    tokens' issuer; default ``base_url``: both answer on either);
     ``token_lifetime`` the access tokens' ``expires_in``; ``polls_to_stage`` how
     many GETs of a restaged app read PENDING before it reads STAGED, or
     ``staging_seconds`` how long staging takes instead.  ``now`` is the clock the
     apps' timestamps are drawn against (``"wall"``, a datetime, or ``None`` for
-    the factories' 2015 default).  Thread-safe: one lock serialises requests.
+    the factories' 2015 default).  ``repeatable`` draws request ids, tokens,
+    cookies and the signing key from the seed instead of fresh randomness, so
+    the same requests at the same (frozen) time get byte-identical answers; its
+    tokens are then accepted by any repeatable simulator with the same seed.
+    Thread-safe: one lock serialises requests.
     """
 
     def __init__(
         self,
         *,
         seed: int | str = 0,
-        api_version: str | ApiVersion = cfapi.LATEST_API_VERSION,
+        api_version: str | ApiVersion = cfapi.DEFAULT_API_VERSION,
         base_url: str,
+        uaa_url: str | None = None,
         token_lifetime: int = cfapi.DEFAULT_EXPIRES_IN,
         polls_to_stage: int = 2,
         staging_seconds: float | None = None,
         now: Now = "wall",
+        repeatable: bool = False,
     ) -> None:
         if polls_to_stage < 0:
             raise ValueError(f"polls_to_stage must be 0 or more, not {polls_to_stage}")
@@ -159,6 +175,8 @@ class Simulator:
         self.seed = seed
         self.api_version = ApiVersion.parse(api_version)
         self.base_url = base_url.rstrip("/")
+        self.uaa_url = (uaa_url or base_url).rstrip("/")
+        self.repeatable = repeatable
         self.token_lifetime = token_lifetime
         self.polls_to_stage = polls_to_stage
         self.staging_seconds = staging_seconds
@@ -168,6 +186,8 @@ class Simulator:
         # one, so a given sequence of requests yields the same versions and build guids.
         self._world = Seeder(seed, now=now)
         self._runtime = Seeder(f"{seed}/runtime", now=now)
+        # Request ids and UAA's secrets: fresh, or drawn from the seed when asked to repeat.
+        self._request_ids = Seeder(f"{seed}/request-ids") if repeatable else None
         self.organization_guid = self._world.uuid()
         self.space_guid = self._world.uuid()
         self.stack_guid = self._world.uuid()
@@ -180,7 +200,12 @@ class Simulator:
         self.client_id = CLIENT_CREDENTIALS_CLIENT_ID
         self.client_secret = self._world.hex(32)
         self.vcap_instance_id = self._world.uuid()
-        self._uaa = Uaa(self, client_id=self.client_id, client_secret=self.client_secret)
+        self._uaa = Uaa(
+            self,
+            client_id=self.client_id,
+            client_secret=self.client_secret,
+            entropy=random.Random(f"{seed}/uaa") if repeatable else None,
+        )
         self._cc = CloudController(self, runtime=self._runtime, live_claims=self._uaa.live_claims)
         # The route table, tried in order: the first row whose method and whole path match
         # answers.  UAA answers every method on its path itself, after authenticating the client.
@@ -230,16 +255,16 @@ class Simulator:
         """Answer one request.  *path* may carry a query; header names are matched case-insensitively."""
         split = urllib.parse.urlsplit(path)
         lowered = {key.lower(): value for key, value in headers.items()}
-        exchange = Exchange(
-            method=method.upper(),
-            path=split.path or "/",
-            query=split.query,
-            headers=lowered,
-            body=body,
-            generated_id=str(uuid.uuid4()),
-            incoming_id=lowered.get("x-vcap-request-id") or lowered.get("x-request-id"),
-        )
         with self._lock:
+            exchange = Exchange(
+                method=method.upper(),
+                path=split.path or "/",
+                query=split.query,
+                headers=lowered,
+                body=body,
+                generated_id=self._request_ids.uuid() if self._request_ids is not None else str(uuid.uuid4()),
+                incoming_id=lowered.get("x-vcap-request-id") or lowered.get("x-request-id"),
+            )
             try:
                 response = self._route(exchange)
             except Exception:
@@ -265,10 +290,15 @@ class Simulator:
 
 
 class RunningSimulator:
-    """A simulator being served: where it is, its state machine, and how to stop it."""
+    """A simulator being served: where it is, its state machine, and how to stop it.
+
+    ``url`` is where its Cloud Controller answers and ``uaa_url`` its UAA: the
+    bound ``http://127.0.0.1:PORT`` for both, unless :func:`run` was given names.
+    """
 
     def __init__(self, listening: loopback.Listening, simulator: Simulator) -> None:
-        self.url = listening.url
+        self.url = simulator.base_url
+        self.uaa_url = simulator.uaa_url
         self.simulator = simulator
         self._listening = listening
 
@@ -291,7 +321,14 @@ class RunningSimulator:
 
 
 @contextmanager
-def run(*, seed: int | str = 0, port: int = 0, **simulator_kwargs: Any) -> Iterator[RunningSimulator]:
+def run(
+    *,
+    seed: int | str = 0,
+    port: int = 0,
+    url: str | None = None,
+    uaa_url: str | None = None,
+    **simulator_kwargs: Any,
+) -> Iterator[RunningSimulator]:
     """Serve a :class:`Simulator` on 127.0.0.1 in a daemon thread for the block (``port=0``: any free port).
 
     ::
@@ -300,20 +337,39 @@ def run(*, seed: int | str = 0, port: int = 0, **simulator_kwargs: Any) -> Itera
             client = CloudFoundryClient(cf.url)
             client.init_with_user_credentials(cf.username, cf.password)
 
-    *simulator_kwargs* go to :class:`Simulator` (``api_version``, ``polls_to_stage``…).
+    With *url* (and *uaa_url*), ``http://`` URLs on names of your choosing, the
+    simulator names itself by them in every body and header, and for the block
+    this process resolves their host names to its port
+    (:func:`cfreplay.serve.loopback.routed`): clients in this process reach it
+    there, and what they record holds no port.  Pick names that never resolve
+    elsewhere, under ``.invalid`` or ``.test`` (RFC 6761); another process does
+    not see the route.  *simulator_kwargs* go to :class:`Simulator`
+    (``api_version``, ``polls_to_stage``, ``repeatable``…).
     """
+    names = [_routable_host(u) for u in (url, uaa_url) if u is not None]
     made: list[Simulator] = []
 
-    def make(url: str) -> loopback.Handle:
-        made.append(Simulator(seed=seed, base_url=url, **simulator_kwargs))
+    def make(bound: str) -> loopback.Handle:
+        made.append(Simulator(seed=seed, base_url=url or bound, uaa_url=uaa_url or url or bound, **simulator_kwargs))
         return made[0].handle
 
     # A live CC answers with Server and Date; recordings then say what answered them,
     # without the Python version. Sinatra answers HEAD like GET.
-    with loopback.listen(
-        make, port=port, name="cfreplay-simulator", server_name="cfreplay-simulator", head_as_get=True
-    ) as listening:
+    with (
+        loopback.listen(
+            make, port=port, name="cfreplay-simulator", server_name="cfreplay-simulator", head_as_get=True
+        ) as listening,
+        loopback.routed(names, listening.address[1]),
+    ):
         yield RunningSimulator(listening, made[0])
+
+
+def _routable_host(url: str) -> str:
+    """The host name of a URL :func:`run` may route to the simulator: plain HTTP, a name, no path."""
+    split = urllib.parse.urlsplit(url)
+    if split.scheme != "http" or not split.hostname or split.path not in ("", "/") or split.query:
+        raise ValueError(f"the simulator serves plain HTTP at the root of a host: not {url!r} (try http://api.cf.test)")
+    return split.hostname
 
 
 def serve(

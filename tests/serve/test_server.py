@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import json
 import shutil
 import signal
@@ -9,6 +10,7 @@ import subprocess
 import sys
 import threading
 import time
+import zlib
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -262,3 +264,151 @@ def test_serve_refuses_other_threads(restage_cassette: Path) -> None:
     thread.start()
     thread.join(timeout=5)
     assert len(errors) == 1 and "main thread" in str(errors[0])
+
+
+# --------------------------------------------------------------------------- what clients are told
+
+
+def json_response(document: Any, *, status: int = 200, extra: Sequence[tuple[str, str]] = ()) -> Response:
+    body = json.dumps(document).encode("utf-8")
+    headers = (("Content-Type", "application/json;charset=utf-8"), ("Content-Length", str(len(body))), *extra)
+    return Response(status, headers, body)
+
+
+def page(number: int, guid: str) -> dict[str, Any]:
+    app = factories.app_envelope("started", "staged", seed=number, guid=guid)
+    app["metadata"]["url"] = f"{HOST_URI}/v2/apps/{guid}"  # absolute, as some proxies and v3 write them
+    return {
+        "total_results": 2,
+        "total_pages": 2,
+        "prev_url": None if number == 1 else f"{HOST_URI}/v2/apps?page=1&results-per-page=1",
+        "next_url": f"{HOST_URI}/v2/apps?page=2&results-per-page=1" if number == 1 else None,
+        "resources": [app],
+    }
+
+
+def on_host(origin: str, recorded: dict[str, Any]) -> dict[str, Any]:
+    recorded["request"]["uri"] = recorded["request"]["uri"].replace(HOST_URI, origin, 1)
+    return recorded
+
+
+@pytest.fixture
+def foundation_cassette(tmp_path: Path) -> Path:
+    """A login and a paged listing recorded against https://api.sys.example.com and its UAA."""
+    token = {"access_token": "eyJ.fake.token", "token_type": "bearer", "expires_in": 599}
+    escaped = json.dumps({"issuer": "https://uaa.sys.example.com/oauth/token"}).replace("/", "\\/")
+    recorded = [
+        interaction("GET", "/", json_response(factories.root())),
+        interaction("GET", "/v2/info", json_response(factories.info())),
+        on_host("https://uaa.sys.example.com", interaction("POST", "/oauth/token", json_response(token))),
+        interaction("GET", "/v2/apps?results-per-page=1", json_response(page(1, GUID))),
+        interaction("GET", "/v2/apps?page=2&results-per-page=1", json_response(page(2, OTHER_GUID))),
+        interaction(
+            "GET", "/login", Response(302, (("Location", "https://login.sys.example.com/login?next=%2F"),), b"")
+        ),
+        interaction(
+            "GET",
+            "/elsewhere",
+            Response(200, (("Content-Type", "application/json"),), b""),
+            body=escaped[:-1]
+            + ', "mirror": "https://api.sys.example.com.evil.org/v2", "ssh": "ssh.sys.example.com:2222"}',
+        ),
+    ]
+    return write_cassette(tmp_path / "foundation.yaml", recorded)
+
+
+def test_recorded_hosts_become_the_served_address_so_clients_stay_on_it(foundation_cassette: Path) -> None:
+    with run([foundation_cassette]) as running, requests.Session() as session:
+        served = running.url
+        ws = served.replace("http://", "ws://")
+        links = session.get(f"{served}/", timeout=5).json()["links"]
+        assert links["self"]["href"] == links["login"]["href"] == links["uaa"]["href"] == served
+        assert links["cloud_controller_v2"]["href"] == f"{served}/v2"
+        assert links["logging"]["href"] == ws  # wss://doppler.sys.example.com:443: scheme and port too
+        assert links["app_ssh"]["href"] == "ssh.sys.example.com:2222"  # host:port, no scheme: not HTTP
+
+        info = session.get(f"{served}/v2/info", timeout=5)
+        assert info.json()["authorization_endpoint"] == info.json()["token_endpoint"] == served
+        assert info.json()["doppler_logging_endpoint"] == ws
+        assert info.json()["routing_endpoint"] == f"{served}/routing"
+        assert info.raw.headers.getlist("Content-Length") == [str(len(info.content))]
+
+        # A client that follows what it is told: the token endpoint, then next_url to the last page.
+        token = session.post(f"{info.json()['token_endpoint']}/oauth/token", timeout=5)
+        assert token.json()["access_token"] == "eyJ.fake.token"
+        listing = session.get(f"{served}/v2/apps?results-per-page=1", timeout=5).json()
+        assert listing["next_url"] == f"{served}/v2/apps?page=2&results-per-page=1"
+        assert listing["resources"][0]["metadata"]["url"] == f"{served}/v2/apps/{GUID}"
+        assert listing["resources"][0]["entity"]["buildpack"] == page(1, GUID)["resources"][0]["entity"]["buildpack"]
+        last = session.get(listing["next_url"], timeout=5)
+        assert last.status_code == 200 and last.json()["prev_url"] == f"{served}/v2/apps?page=1&results-per-page=1"
+        assert last.json()["resources"][0]["metadata"]["guid"] == OTHER_GUID
+
+        redirect = session.get(f"{served}/login", allow_redirects=False, timeout=5)
+        assert (redirect.status_code, redirect.headers["Location"]) == (302, f"{served}/login?next=%2F")
+
+        other = session.get(f"{served}/elsewhere", timeout=5)
+        assert other.json() == {
+            "issuer": f"{served}/oauth/token",  # JSON's escaped slashes are rewritten as well, and stay escaped
+            "mirror": "https://api.sys.example.com.evil.org/v2",  # another host that merely starts alike
+            "ssh": "ssh.sys.example.com:2222",
+        }
+        assert b"\\/\\/127.0.0.1:" in other.content
+        assert running.server.unmatched == []
+
+
+def test_without_a_served_address_responses_keep_the_recorded_hosts(foundation_cassette: Path) -> None:
+    replay = CassetteServer([foundation_cassette])
+    recorded = cassette.load(foundation_cassette).interactions[1]["response"]["body"]["string"]
+    assert replay.handle("GET", "/v2/info", {}, b"").body == recorded.encode()
+
+
+def test_repeat_plays_the_last_recording_again_instead_of_404(restage_cassette: Path) -> None:
+    lines: list[str] = []
+    replay = CassetteServer([restage_cassette], log=lines.append, repeat=True)
+    states = [replay.handle("GET", f"/v2/apps/{GUID}", {}, b"").json()["entity"]["package_state"] for _ in range(5)]
+    assert states == ["PENDING", "PENDING", "STAGED", "STAGED", "STAGED"]
+    first = replay.handle("POST", f"/v2/apps/{GUID}/restage", {}, b"")
+    again = replay.handle("POST", f"/v2/apps/{GUID}/restage", {}, b"")
+    assert first == again and first.status == 201
+    assert replay.handle("GET", "/v2/info", {}, b"").status == 404  # never recorded: still CC's 404
+    assert replay.unmatched == ["GET /v2/info"] and len(lines) == 1
+    assert replay.remaining == 0
+
+
+def test_repeat_over_http_answers_v2_info_as_often_as_asked(foundation_cassette: Path) -> None:
+    with run([foundation_cassette], repeat=True) as running, requests.Session() as session:
+        answers = [session.get(f"{running.url}/v2/info", timeout=5) for _ in range(3)]
+        assert [a.status_code for a in answers] == [200, 200, 200]
+        assert answers[2].json()["token_endpoint"] == running.url
+    with run([foundation_cassette]) as running:  # without it, each recording plays once
+        assert requests.get(f"{running.url}/v2/info", timeout=5).status_code == 200
+        assert requests.get(f"{running.url}/v2/info", timeout=5).status_code == 404
+
+
+def test_compressed_bodies_naming_a_recorded_host_are_sent_decoded_and_rewritten(tmp_path: Path) -> None:
+    naming = json.dumps({"token_endpoint": "https://uaa.sys.example.com"}).encode()
+    silent = gzip.compress(json.dumps({"name": "no host here"}).encode())
+
+    def coded(path: str, coding: str, body: bytes) -> dict[str, Any]:
+        return interaction("GET", path, Response(200, (("Content-Encoding", coding),), b""), body=body)
+
+    recorded = [
+        coded("/v2/info", "gzip", gzip.compress(naming)),
+        coded("/silent", "gzip", silent),
+        coded("/deflated", "deflate", zlib.compress(naming)),
+        coded("/brotli", "br", b"\x8b\x03\x80opaque\x03"),
+    ]
+    path = write_cassette(tmp_path / "compressed.yaml", recorded)
+    replay = CassetteServer([path], served_url="http://127.0.0.1:9")
+    expected = json.dumps({"token_endpoint": "http://127.0.0.1:9"}).encode()
+    for target in ("/v2/info", "/deflated"):
+        sent = replay.handle("GET", target, {}, b"")
+        assert sent.body == expected
+        assert sent.headers == (("Content-Length", str(len(expected))),)  # decoded: no Content-Encoding left
+    untouched = replay.handle("GET", "/silent", {}, b"")  # nothing to rewrite: byte for byte
+    assert untouched.body == silent
+    assert untouched.headers == (("Content-Encoding", "gzip"), ("Content-Length", str(len(silent))))
+    opaque = replay.handle("GET", "/brotli", {}, b"")
+    assert opaque.body == b"\x8b\x03\x80opaque\x03"
+    assert opaque.headers == (("Content-Encoding", "br"), ("Content-Length", "10"))

@@ -452,3 +452,93 @@ def test_cloudfoundry_client_drives_the_simulator(cf: RunningSimulator) -> None:
         HandledRequest("POST", "/oauth/token", 200),
         HandledRequest("POST", f"/v2/apps/{docker}/restage", 201),
     ]
+
+
+# --------------------------------------------------------------------------- names instead of a port
+
+
+def test_run_under_names_answers_there_and_names_nothing_else(monkeypatch: pytest.MonkeyPatch) -> None:
+    looked_up: list[Any] = []
+    resolver = socket.getaddrinfo
+
+    def spy(host: Any, *args: Any, **kwargs: Any) -> Any:
+        looked_up.append(host)
+        return resolver(host, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", spy)
+    with run(seed=0, url="http://api.sim.invalid", uaa_url="http://uaa.sim.invalid") as cf:
+        port = cf.address[1]
+        assert (cf.url, cf.uaa_url) == ("http://api.sim.invalid", "http://uaa.sim.invalid")
+        root = requests.get(f"{cf.url}/", timeout=5)
+        links = root.json()["links"]
+        assert links["self"]["href"] == cf.url and links["login"]["href"] == links["uaa"]["href"] == cf.uaa_url
+        info = requests.get(f"{cf.url}/v2/info", timeout=5).json()
+        assert info["authorization_endpoint"] == info["token_endpoint"] == cf.uaa_url
+        assert info["doppler_logging_endpoint"] == "ws://api.sim.invalid"
+        granted = requests.post(
+            f"{info['token_endpoint']}/oauth/token",
+            data={"grant_type": "password", "username": cf.username, "password": cf.password},
+            headers=CF_BASIC,
+            timeout=5,
+        )
+        header, claims = tokens.decode_unverified(granted.json()["access_token"])
+        assert claims["iss"] == "http://uaa.sim.invalid/oauth/token"
+        assert header["jku"] == "http://uaa.sim.invalid/token_keys"
+        for answer in (root, granted):
+            assert f":{port}".encode() not in answer.content and b"127.0.0.1" not in answer.content
+            assert not any(f":{port}" in value for value in answer.headers.values())
+        assert [r.path for r in cf.simulator.requests] == ["/", "/v2/info", "/oauth/token"]
+    assert socket.getaddrinfo is spy  # the route ends with the block…
+    assert looked_up == []  # …and no resolver was ever asked for the names
+
+
+def test_cloudfoundry_client_follows_the_names() -> None:
+    client_module: Any = pytest.importorskip("cloudfoundry_client.client")
+    with run(seed=0, url="http://api.sim.invalid", uaa_url="http://uaa.sim.invalid") as named:
+        client = client_module.CloudFoundryClient(named.url)
+        client.init_with_user_credentials(named.username, named.password)
+        assert client.v2.apps.get(named.simulator.app("my-app").guid)["entity"]["name"] == "my-app"
+        assert ("POST", "/oauth/token", 200) in named.simulator.requests
+
+
+@pytest.mark.parametrize("url", ["https://api.sim.invalid", "http://api.sim.invalid/v2", "http://", "api.sim.invalid"])
+def test_run_refuses_urls_it_cannot_serve_under(url: str) -> None:
+    with pytest.raises(ValueError, match="plain HTTP at the root of a host"), run(url=url):
+        pytest.fail("served")
+
+
+def exchange(simulator: Simulator) -> list[tuple[int, tuple[tuple[str, str], ...], bytes]]:
+    """Log in, list, restage, poll, refresh after expiry: every answer, whole."""
+    form = f"grant_type=password&username={simulator.username}&password={simulator.password}".encode()
+    answers = [simulator.handle("POST", "/oauth/token", {"Authorization": "Basic Y2Y6"}, form)]
+    grant = answers[0].json()
+    bearer_ = {"Authorization": f"bearer {grant['access_token']}"}
+    guid = simulator.app("my-app").guid
+    answers += [
+        simulator.handle("GET", "/v2/info", {}),
+        simulator.handle("GET", "/v2/apps?results-per-page=2", bearer_),
+        simulator.handle("POST", f"/v2/apps/{guid}/restage", bearer_),
+        *(simulator.handle("GET", f"/v2/apps/{guid}", bearer_) for _ in range(3)),
+    ]
+    simulator.expire_tokens()
+    refresh = f"grant_type=refresh_token&refresh_token={grant['refresh_token']}".encode()
+    answers += [
+        simulator.handle("GET", f"/v2/apps/{guid}", bearer_),
+        simulator.handle("POST", "/oauth/token", {"Authorization": "Basic Y2Y6"}, refresh),
+    ]
+    return [(answer.status, answer.headers, answer.body) for answer in answers]
+
+
+def test_repeatable_simulators_answer_the_same_requests_byte_for_byte() -> None:
+    moment = datetime(2024, 5, 6, 7, 8, 9, tzinfo=UTC)
+    with freeze_time(moment):
+        first, again = (
+            exchange(Simulator(seed=3, base_url="http://api.sim.invalid", repeatable=True)) for _ in range(2)
+        )
+        fresh = exchange(Simulator(seed=3, base_url="http://api.sim.invalid"))
+        other = exchange(Simulator(seed=4, base_url="http://api.sim.invalid", repeatable=True))
+    assert [status for status, _, _ in first] == [200, 200, 200, 201, 200, 200, 200, 401, 200]
+    assert first == again
+    # Not repeatable: request ids, tokens and cookies are fresh every time.
+    assert [h for _, h, _ in fresh] != [h for _, h, _ in first] and fresh[0][2] != first[0][2]
+    assert other[0][2] != first[0][2]
