@@ -13,21 +13,24 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-from cfreplay.cf.cfapi import LATEST_API_VERSION, SEED_API_VERSION, ApiVersion
+from cfreplay.cf.cfapi import DEFAULT_API_VERSION, LATEST_API_VERSION, SEED_API_VERSION, ApiVersion
 from cfreplay.cf.seeding import Seeder, seed, seeded
 from cfreplay.errors import (
     ApiVersionError,
     CassetteError,
     CfreplayError,
     NetworkBlocked,
+    OptionError,
     SchemaError,
     SecretWarning,
     UnknownNameError,
     UnmatchedRequest,
+    UnplayedInteractions,
 )
 from cfreplay.types import Request, Response
 
 __all__ = [
+    "DEFAULT_API_VERSION",
     "LATEST_API_VERSION",
     "SEED_API_VERSION",
     "ActiveCassette",
@@ -36,6 +39,7 @@ __all__ = [
     "CassetteError",
     "CfreplayError",
     "NetworkBlocked",
+    "OptionError",
     "Request",
     "Response",
     "SanitizeConfig",
@@ -45,6 +49,7 @@ __all__ = [
     "Seeder",
     "UnknownNameError",
     "UnmatchedRequest",
+    "UnplayedInteractions",
     "app_schema",
     "factories",
     "seed",

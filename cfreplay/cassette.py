@@ -29,6 +29,8 @@ import tempfile
 import threading
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 from pathlib import Path
 from typing import Any, Final, Literal, get_args
 
@@ -44,6 +46,7 @@ except ImportError:  # pragma: no cover - depends on how PyYAML was built
     from yaml import SafeLoader as _SafeLoader  # type: ignore[assignment]
 
 __all__ = [
+    "RECORDED_AT_FORMAT",
     "Cassette",
     "atomic_write",
     "detect_format",
@@ -51,7 +54,10 @@ __all__ = [
     "load",
     "loads",
     "read_bytes",
+    "recorded_at",
     "save",
+    "stamp",
+    "written_by_cfreplay",
 ]
 
 Format = Literal["yaml", "json"]
@@ -409,3 +415,71 @@ def _fsync_directory(directory: Path) -> None:
         pass
     finally:
         os.close(fd)
+
+
+# --------------------------------------------------------------------------- when a cassette was recorded
+
+#: How cfreplay writes when an exchange was recorded: UTC to the second, as Ruby VCR does.
+RECORDED_AT_FORMAT: Final = "%Y-%m-%dT%H:%M:%SZ"
+
+
+def stamp(moment: datetime) -> str:
+    """*moment* as cfreplay writes ``recorded_at``."""
+    return moment.astimezone(UTC).strftime(RECORDED_AT_FORMAT)
+
+
+def _parse_stamp(value: Any) -> datetime | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        return datetime.strptime(value, RECORDED_AT_FORMAT).replace(tzinfo=UTC)
+    except ValueError:
+        return None
+
+
+def recorded_at(data: Mapping[str, Any]) -> datetime | None:
+    """When the recording of cassette *data* began: the moment replay freezes the clock at.
+
+    Read, in order: the earliest ``response.recorded_at`` (cfreplay writes one per
+    exchange; inside the response, where vcrpy and pytest-recording ignore it, and where
+    vcrpy's sorted YAML keeps ``request`` first); Ruby VCR's ``recorded_at`` beside
+    ``request``; ``metadata.recorded_at`` (cfreplay before per-exchange stamps); else the
+    first response's ``Date`` header.  ``None`` when nothing dates it.
+    """
+    interactions = [i for i in data.get("interactions") or [] if isinstance(i, Mapping)]
+    stamps = [
+        moment
+        for interaction in interactions
+        for holder in (interaction.get("response"), interaction)
+        if isinstance(holder, Mapping) and (moment := _parse_stamp(holder.get("recorded_at"))) is not None
+    ]
+    if stamps:
+        return min(stamps)
+    metadata = data.get("metadata")
+    if isinstance(metadata, Mapping) and (moment := _parse_stamp(metadata.get("recorded_at"))) is not None:
+        return moment
+    for interaction in interactions:
+        response = interaction.get("response")
+        headers = response.get("headers") if isinstance(response, Mapping) else None
+        for name, values in (headers or {}).items():
+            if str(name).lower() == "date" and values:
+                with contextlib.suppress(TypeError, ValueError, IndexError):
+                    return parsedate_to_datetime(values[0]).astimezone(UTC)
+    return None
+
+
+def written_by_cfreplay(data: Mapping[str, Any]) -> bool:
+    """Whether cfreplay wrote cassette *data* (its write path proved it clean then).
+
+    Every exchange cfreplay records carries ``response.recorded_at``; cassettes written
+    before that carry ``metadata.recorded_with: cfreplay…``.
+    """
+    metadata = data.get("metadata")
+    recorded_with = metadata.get("recorded_with") if isinstance(metadata, Mapping) else None
+    if isinstance(recorded_with, str) and recorded_with.startswith("cfreplay"):
+        return True
+    interactions = data.get("interactions") or []
+    return bool(interactions) and all(
+        isinstance(i, Mapping) and isinstance(i.get("response"), Mapping) and "recorded_at" in i["response"]
+        for i in interactions
+    )

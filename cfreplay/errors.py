@@ -14,12 +14,15 @@ callers can catch the whole family with one ``except``::
     ├── BodyTooLarge         a body that decodes past the limit (a compression bomb?; also a ValueError)
     ├── RecordError          ``cfreplay record`` could not complete; nothing was written
     ├── TrafficFormatError   captured traffic ``cfreplay import`` cannot read (``path:line: message``)
+    ├── OptionError          a keyword a cassette does not take, or of the wrong type (also a TypeError)
     ├── UnmatchedRequest     a request replay found no recording for (also an AssertionError)
-    └── NetworkBlocked       a connection attempted during replay (also an AssertionError)
+    ├── UnplayedInteractions recorded interactions a replay never played, with
+    │                        ``assert_all_played`` (also an AssertionError)
+    └── NetworkBlocked       a connection or name lookup attempted during replay (also an AssertionError)
 
     SecretWarning (a UserWarning)  a replayed cassette that still holds secrets
 
-The last two derive from ``AssertionError`` so that pytest reports a failed
+The last three derive from ``AssertionError`` so that pytest reports a failed
 test, not a crash, and HTTP clients do not mistake them for connection errors.
 
 ``SchemaError`` also derives from ``ValueError`` and ``UnknownNameError`` from
@@ -39,6 +42,7 @@ __all__ = [
     "CassetteError",
     "CfreplayError",
     "NetworkBlocked",
+    "OptionError",
     "RecordError",
     "SchemaError",
     "SecretLeft",
@@ -46,6 +50,7 @@ __all__ = [
     "TrafficFormatError",
     "UnknownNameError",
     "UnmatchedRequest",
+    "UnplayedInteractions",
 ]
 
 
@@ -114,7 +119,27 @@ class CassetteChanged(CassetteError):
 
 
 class NetworkBlocked(CfreplayError, AssertionError):
-    """A test tried to open a network connection while replaying a cassette."""
+    """A test tried to open a network connection, or to look a host name up, while replaying a cassette."""
+
+
+class OptionError(CfreplayError, TypeError):
+    """A keyword ``use_cassette``, ``@pytest.mark.cfreplay`` or ``cfreplay_config`` does not take, or a value of the
+    wrong type.
+
+    The message names the keyword and, for a typo, the keyword meant.
+    """
+
+
+class UnplayedInteractions(CfreplayError, AssertionError):
+    """A replay with ``assert_all_played`` ended with recorded interactions it never played.
+
+    The message says how many of how many were played and lists the others (method and
+    URI, passed through the sanitizer).  ``unplayed`` holds them as ``(method, uri)`` pairs.
+    """
+
+    def __init__(self, message: str, unplayed: Iterable[tuple[str, str]] = ()) -> None:
+        self.unplayed = tuple(unplayed)
+        super().__init__(message)
 
 
 class UnmatchedRequest(CfreplayError, AssertionError):

@@ -72,7 +72,7 @@ _JSON_BAD_LINE: Final = re.compile(
     r"\n(?!"
     r" {8}[{}]"
     r"| {12}(?:\"(?:request|response)\": \{|\})"
-    r"| {16}(?:\"(?:body|headers|method|uri|status)\": |\})"
+    r"| {16}(?:\"(?:body|headers|method|uri|status)\": |\"recorded_at\": \"[0-9T:Z-]{20}\",?\r?$|\})"
     rf"| {{20}}(?:\"(?:string|code|message)\": |{JSON_STRING}: \[|[\]}}])"
     rf"| {{24}}{JSON_STRING},?\r?$"
     r"| {4}\]"
@@ -159,6 +159,8 @@ def _yaml_interaction(indent: int) -> re.Pattern[str]:
         rf"{pad}- request:{nl}{body}?{headers}?"
         rf"(?:{pad}    method: {value}{nl})?(?:{pad}    uri: {value}{nl}{deeper(6)})?"
         rf"{pad}  response:{nl}{body}?{headers}?"
+        # When cfreplay recorded the exchange (it sorts between headers and status).
+        rf"(?:{pad}    recorded_at: '\d{{4}}-\d\d-\d\dT\d\d:\d\d:\d\dZ'{nl})?"
         rf"(?:{pad}    status:{nl}{pad}      code: \d+{nl}(?:{pad}      message: {value}{nl}{deeper(8)})?)?"
     )
 
@@ -236,7 +238,7 @@ class Locator:
 
 #: Structure lines of a JSON interaction as vcrpy writes it: the response, a section, a header key.
 _JSON_STRUCTURE: Final = re.compile(
-    r'\n {12}"(?P<side>response)":|\n {16}"(?P<section>body|headers|method|uri|status)":'
+    r'\n {12}"(?P<side>response)":|\n {16}"(?P<section>body|headers|method|uri|status|recorded_at)":'
     r'|\n {20}(?P<header>"(?:[^"\\\n]|\\.)*"): \['
 )
 
@@ -246,7 +248,7 @@ def _yaml_structure(indent: int) -> re.Pattern[str]:
     """Structure lines of a YAML interaction as vcrpy writes it: the response, a section, a header key."""
     pad = " " * indent
     return re.compile(
-        rf"\n{pad}  (?P<side>response):|\n{pad}    (?P<section>body|headers|method|uri|status):"
+        rf"\n{pad}  (?P<side>response):|\n{pad}    (?P<section>body|headers|method|uri|status|recorded_at):"
         rf"|\n{pad}      (?P<header>{HEADER_NAME}):(?=\r?\n{pad}      - )"
     )
 

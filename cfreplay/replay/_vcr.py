@@ -64,6 +64,7 @@ import contextlib
 import copy
 import functools
 import http.client
+import inspect
 import re
 import sys
 from collections.abc import Callable, Iterator, Mapping
@@ -84,6 +85,7 @@ from vcr.request import Request
 from cfreplay.replay import matchers
 
 __all__ = [
+    "CASSETTE_OPTIONS",
     "FAST_PATH",
     "REASON",
     "CassetteInUse",
@@ -109,6 +111,22 @@ _SharedPatches = Callable[[Any], AbstractContextManager[Any] | None]
 _Cassette: Any = getattr(vcr.cassette, "Cassette", object)
 _Context: Any = getattr(vcr.cassette, "CassetteContextDecorator", object)
 _vcr_parse_headers: Final[Any] = getattr(vcr.stubs, "parse_headers", None)
+
+
+# ----------------------------------------------------------------------------- cassette options
+
+
+def _cassette_options() -> frozenset[str]:
+    """The keywords ``VCR.use_cassette`` acts on in this vcrpy: the ``VCR`` ones and the Cassette's own."""
+    names: set[str] = set()
+    for function in (vcr.VCR.__init__, _Cassette.__init__):
+        with contextlib.suppress(TypeError, ValueError):
+            names.update(inspect.signature(function).parameters)
+    return frozenset(names - {"self"})
+
+
+#: Every option this vcrpy's cassettes take (some of cfreplay's vcrpy options came in later releases).
+CASSETTE_OPTIONS: Final = _cassette_options()
 
 
 # ----------------------------------------------------------------------------- cassette data
@@ -210,6 +228,8 @@ class IndexedCassette(_Cassette):  # type: ignore[misc]
         self._cursor.clear()
 
     def _candidates(self, request: Any) -> tuple[tuple[Any, ...], list[int]]:
+        if request is None:  # a request the hooks leave out (an allowed host's): never in the cassette
+            return (), []
         key = matchers.index_key(request, self._match_on)
         found = self._index.get(key, [])
         if not self._exact:

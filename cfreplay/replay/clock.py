@@ -26,6 +26,7 @@ import copyreg
 import datetime as _datetime
 import operator
 import sys
+import threading
 import time
 import uuid
 import warnings
@@ -253,16 +254,61 @@ def _event_loop_class() -> type[asyncio.AbstractEventLoop]:
     return type(loop)
 
 
-def _freeze(moment: datetime) -> Any:
+def _freeze(moment: datetime, *, tick: bool = True) -> Any:
     # freeze_time() adds freezegun's configured default ignore list; build through it, then re-class.
-    freezer = freezegun.freeze_time(moment, tick=True, real_asyncio=True)
+    freezer = freezegun.freeze_time(moment, tick=tick, real_asyncio=True)
     if _COMPATIBLE:
         freezer.__class__ = _IncrementalFreeze
     return freezer
 
 
 @contextmanager
-def frozen_at(moment: datetime) -> Iterator[None]:
-    """Within the block, ``time.time()``, ``datetime.now()``… start at *moment* and tick on."""
-    with _freeze(moment):
+def frozen_at(moment: datetime, *, skip_sleep: bool = True, tick: bool = True) -> Iterator[None]:
+    """Within the block, ``time.time()``, ``datetime.now()``… start at *moment* and tick on.
+
+    With *skip_sleep*, ``time.sleep(s)`` and ``await asyncio.sleep(s)`` in the thread that
+    entered the block return at once and move the frozen clock *s* seconds forward: a
+    polling loop replays at full speed, and a deadline computed from ``time.time()`` or
+    ``time.monotonic()`` still passes where it did when recorded.  Other threads (a server
+    the test runs) sleep for real.
+
+    ``tick=False`` stops the clock at *moment* except for those skipped sleeps:
+    what a byte-identical recording needs (the ``cfreplay_simulator`` fixture's).
+    """
+    with _freeze(moment, tick=tick) as factory:
+        if skip_sleep:
+            with _sleeps_move_the_clock(factory):
+                yield
+        else:
+            yield
+
+
+@contextmanager
+def _sleeps_move_the_clock(factory: Any) -> Iterator[None]:
+    """Patch ``time.sleep`` and ``asyncio.sleep`` to advance *factory* (a freezegun time factory) instead."""
+    owner = threading.get_ident()
+    real_sleep = time.sleep
+    real_async_sleep = asyncio.sleep
+
+    def advance(seconds: float) -> bool:
+        if threading.get_ident() != owner or not seconds > 0:
+            return False
+        # Both of freezegun's factories date everything from time_to_freeze (public since 1.0).
+        factory.time_to_freeze += _datetime.timedelta(seconds=seconds)
+        return True
+
+    def sleep(seconds: float) -> None:
+        if seconds < 0:
+            raise ValueError("sleep length must be non-negative")  # as time.sleep says it
+        real_sleep(0 if advance(seconds) else seconds)  # 0: other threads still get their turn
+
+    async def async_sleep(delay: float, result: Any = None) -> Any:
+        return await real_async_sleep(0 if advance(delay) else delay, result)
+
+    time.sleep = sleep  # type: ignore[assignment]
+    asyncio.sleep = async_sleep
+    try:
         yield
+    finally:
+        time.sleep = real_sleep
+        asyncio.sleep = real_async_sleep

@@ -35,11 +35,10 @@ import gc
 import inspect
 import os
 import weakref
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Final, TypeVar, cast
@@ -50,10 +49,17 @@ from vcr.persisters.filesystem import CassetteNotFoundError
 from vcr.request import Request as VcrRequest
 
 from cfreplay import cassette as cassette_files
-from cfreplay.errors import CassetteError, CfreplayError, SecretWarning, UnmatchedRequest
+from cfreplay.errors import (
+    CassetteError,
+    CfreplayError,
+    OptionError,
+    SecretWarning,
+    UnmatchedRequest,
+    UnplayedInteractions,
+)
 from cfreplay.hygiene import bodies, writing
 from cfreplay.hygiene.sanitizer import Report, SanitizeConfig, Sanitizer
-from cfreplay.replay import _vcr, clock, patching
+from cfreplay.replay import _vcr, clock, options, patching
 from cfreplay.replay.network import block_network
 from cfreplay.types import RECORD_MODES, RecordMode
 
@@ -65,7 +71,6 @@ __all__ = [
 ]
 
 _F = TypeVar("_F", bound=Callable[..., Any])
-_STAMP: Final = "%Y-%m-%dT%H:%M:%SZ"
 
 
 # ----------------------------------------------------------------------------- files
@@ -74,14 +79,12 @@ _STAMP: Final = "%Y-%m-%dT%H:%M:%SZ"
 class _Serializer:
     """vcrpy serializer over cfreplay's safe loader and byte-exact dumper.
 
-    It stamps ``metadata.recorded_at``: kept when new episodes join an existing
-    cassette (its first recording still dates the old ones), renewed when
-    *restamp* says every interaction is being recorded afresh.
+    Every exchange carries the moment it was recorded (``response.recorded_at``):
+    new episodes keep the old ones' dates, and re-recorded exchanges get new ones.
     """
 
-    def __init__(self, fmt: cassette_files.Format, sanitizer: Sanitizer, *, restamp: bool = False) -> None:
+    def __init__(self, fmt: cassette_files.Format, sanitizer: Sanitizer) -> None:
         self.format = fmt
-        self.restamp = restamp
         self.sanitizer = sanitizer
         #: What the file was when this cassette loaded it: a write finding it changed merges.
         self.baseline: writing.Fingerprint | str = writing.ANY
@@ -90,13 +93,16 @@ class _Serializer:
         return cassette_files.loads(text, path=f"<{self.format} cassette>", format=self.format).data
 
     def stamp(self, data: dict[str, Any]) -> dict[str, Any]:
-        metadata = data.setdefault("metadata", {})
-        now = datetime.now(UTC).strftime(_STAMP)
-        if self.restamp:
-            metadata["recorded_at"] = now
-        else:
-            metadata.setdefault("recorded_at", now)
-        metadata.setdefault("recorded_with", "cfreplay")
+        """Date every exchange; no top-level key (vcrpy 9.4 then returns a third value pytest-recording
+        cannot unpack).  Exchanges recorded now were stamped as they happened (``_Hooks.response``);
+        one loaded from an older cassette keeps its date (its ``metadata`` one, else now)."""
+        metadata = data.pop("metadata", None)
+        inherited = metadata.get("recorded_at") if isinstance(metadata, dict) else None
+        fallback = inherited if isinstance(inherited, str) else cassette_files.stamp(datetime.now(UTC))
+        for interaction in data.get("interactions") or []:
+            response = interaction.get("response")
+            if isinstance(response, dict):
+                response.setdefault("recorded_at", fallback)
         return data
 
     def serialize(self, data: dict[str, Any]) -> str:
@@ -104,6 +110,15 @@ class _Serializer:
 
 
 _FORMATS: Final = ("yaml", "json")
+
+
+def _check_vcrpy_has(vcr_kwargs: dict[str, Any]) -> None:
+    """Refuse an option the installed vcrpy does not know (options.VCRPY names some older releases lack):
+    vcrpy would drop it without a word."""
+    for name in vcr_kwargs:
+        if name not in _vcr.CASSETTE_OPTIONS:
+            version = getattr(vcr, "__version__", "(unknown version)")
+            raise OptionError(f"use_cassette(): {name} needs a newer vcrpy than the installed {version}")
 
 
 class _Persister:
@@ -146,6 +161,32 @@ class _Persister:
             merge=writing.merge_recordings,
         )
         serializer.baseline = writing.fingerprint(path)
+
+
+class _CombinedPersister(_Persister):
+    """Loads the cassette and, after its interactions, those of the extra cassettes (a missing one is skipped).
+
+    Only a cassette that replays reads extras, so nothing of theirs is ever written back.
+    """
+
+    def __init__(self, extras: Sequence[Path]) -> None:
+        self.extras = tuple(extras)
+
+    def load_cassette(self, cassette_path: str | os.PathLike[str], serializer: _Serializer) -> Any:  # type: ignore[override]
+        first = Path(cassette_path)
+        serializer.baseline = writing.fingerprint(first)
+        loaded = []
+        for path in (first, *self.extras):
+            try:
+                loaded.append(_Persister.load_cassette(path, serializer))
+            except CassetteNotFoundError:
+                continue
+        serializer.baseline = writing.fingerprint(first)
+        if not loaded:
+            raise CassetteNotFoundError()
+        requests = [request for found in loaded for request in found[0]]
+        responses = [response for found in loaded for response in found[1]]
+        return (requests, responses, *loaded[0][2:])
 
 
 def _binary_body(cassette_dict: dict[str, Any]) -> str:
@@ -253,30 +294,16 @@ def _written_by_cfreplay(path: Path) -> bool:
         data = _parsed(path)
     except (CassetteNotFoundError, CassetteError):
         return False
-    recorded_with = ((data or {}).get("metadata") or {}).get("recorded_with")
-    return isinstance(recorded_with, str) and recorded_with.startswith("cfreplay")
+    return data is not None and cassette_files.written_by_cfreplay(data)
 
 
 def recorded_at(path: str | os.PathLike[str]) -> datetime | None:
-    """When the cassette at *path* was recorded: its metadata, else the first response's ``Date``."""
+    """When the recording of the cassette at *path* began (see :func:`cfreplay.cassette.recorded_at`)."""
     try:
         data = _parsed(Path(path))
     except (CassetteError, CassetteNotFoundError):
         return None
-    if data is None:
-        return None
-    stamp = (data.get("metadata") or {}).get("recorded_at")
-    if isinstance(stamp, str):
-        try:
-            return datetime.strptime(stamp, _STAMP).replace(tzinfo=UTC)
-        except ValueError:
-            pass
-    for interaction in data["interactions"]:
-        for name, values in interaction["response"].get("headers", {}).items():
-            if name.lower() == "date" and values:
-                with contextlib.suppress(TypeError, ValueError):
-                    return parsedate_to_datetime(values[0]).astimezone(UTC)
-    return None
+    return cassette_files.recorded_at(data) if data is not None else None
 
 
 # ----------------------------------------------------------------------------- sanitizing hooks
@@ -291,8 +318,10 @@ _LOADING: Final[contextvars.ContextVar[bool]] = contextvars.ContextVar("cfreplay
 class _Hooks:
     """vcrpy's before-record hooks, sanitizing with one Sanitizer (so replacements stay consistent)."""
 
-    def __init__(self, sanitizer: Sanitizer, *, writes: bool = True) -> None:
+    def __init__(self, sanitizer: Sanitizer, *, writes: bool = True, passthrough: frozenset[str] = frozenset()) -> None:
         self.sanitizer = sanitizer
+        # Hosts whose live requests go to the network and are never recorded (allow_hosts).
+        self.passthrough = passthrough
         # Loaded requests are always sanitized (live ones are, and they must match), but
         # loaded responses only matter if the cassette may be written back.
         self.writes = writes
@@ -302,9 +331,11 @@ class _Hooks:
         # report from counting one replacement several times.
         self._seen: dict[tuple[Any, ...], VcrRequest] = {}
 
-    def request(self, request: VcrRequest) -> VcrRequest:
+    def request(self, request: VcrRequest) -> VcrRequest | None:
         if _TRUSTED_LOAD.get():
             return request
+        if self.passthrough and not _LOADING.get() and (request.host or "").lower() in self.passthrough:
+            return None  # vcrpy leaves it to the network and records nothing of it
         body = request.body
         key = (request.method, request.uri, body if isinstance(body, (bytes, str, type(None))) else id(body),
                tuple(sorted(request.headers.items())))  # fmt: skip
@@ -336,6 +367,9 @@ class _Hooks:
             _store_decoded(response)
         elif _LOADING.get() and not self.writes:
             return response  # replay only: nothing is written back
+        if not _LOADING.get():
+            # A live exchange: dated as it happens, so replay's clock starts where recording did.
+            response.setdefault("recorded_at", cassette_files.stamp(datetime.now(UTC)))
         # vcrpy passes a deep copy here: the live response keeps its real values.
         interaction = {"request": {"method": "GET", "uri": "", "headers": {}, "body": None}, "response": response}
         self.sanitizer.sanitize_interaction(interaction, None, self.report)
@@ -343,10 +377,11 @@ class _Hooks:
 
 
 @contextlib.contextmanager
-def _loading(path: str) -> Iterator[None]:
-    """While vcrpy loads the cassette at *path* (and runs the record hooks on what it loads)."""
-    # cfreplay sanitized what it wrote: loading it, the sanitizing hooks can stand aside.
-    trusted = _TRUSTED_LOAD.set(_written_by_cfreplay(Path(path)))
+def _loading(path: str, also: Sequence[Path] = ()) -> Iterator[None]:
+    """While vcrpy loads the cassette at *path*, and those *also* read (and runs the record hooks on what it loads)."""
+    # cfreplay sanitized what it wrote: loading only that, the sanitizing hooks can stand aside.
+    present = [candidate for candidate in (Path(path), *also) if candidate.is_file()]
+    trusted = _TRUSTED_LOAD.set(bool(present) and all(_written_by_cfreplay(candidate) for candidate in present))
     loading = _LOADING.set(True)
     # Loading builds two objects per interaction and copies every response, none of them
     # cyclic garbage: the cyclic collector would only sweep them again and again.
@@ -481,6 +516,9 @@ class ActiveCassette:
     offline: bool
     vcr_cassette: Any = None
     report: Report = field(default_factory=Report)
+    #: The other cassettes this replay reads (``extra_cassettes``; empty while recording).
+    extra_cassettes: tuple[Path, ...] = ()
+    sanitizer: Sanitizer | None = field(default=None, repr=False)
 
     @property
     def play_count(self) -> int:
@@ -493,6 +531,38 @@ class ActiveCassette:
     def __len__(self) -> int:
         return len(self.vcr_cassette) if self.vcr_cassette is not None else 0
 
+    def unplayed(self) -> list[tuple[str, str]]:
+        """The recorded interactions not played so far, as ``(method, uri)``, in recorded order."""
+        if self.vcr_cassette is None:
+            return []
+        counts = self.vcr_cassette.play_counts
+        return [
+            (str(request.method), str(request.uri))
+            for index, (request, _response) in enumerate(self.vcr_cassette.data)
+            if counts[index] == 0
+        ]
+
+    def assert_all_played(self) -> None:
+        """Raise :class:`cfreplay.UnplayedInteractions` if this replay left recorded interactions unplayed.
+
+        A cassette that records is never checked: what it holds is being decided.
+        """
+        __tracebackhide__ = True  # pytest shows the message, not this method
+        unplayed = self.unplayed() if self.offline else []
+        if not unplayed:
+            return
+        clean = self.sanitizer.sanitize_text if self.sanitizer is not None else str
+        shown = [(method, clean(uri)) for method, uri in unplayed]
+        total = len(self)
+        lines = "\n".join(f"  {method} {uri}" for method, uri in shown)
+        raise UnplayedInteractions(
+            f"{clean(str(self.path))}: {total - len(shown)} of {total} recorded interactions were played, "
+            f"{len(shown)} never were (assert_all_played):\n{lines}\n"
+            "How to fix: if the code no longer sends these requests, record the cassette again "
+            "(record_mode 'all' with drop_unused_requests=True); if it should, find out why it did not.",
+            shown,
+        )
+
 
 class use_cassette(contextlib.ContextDecorator):
     """Record or replay HTTP traffic through a sanitized cassette; a context manager and a decorator.
@@ -500,9 +570,18 @@ class use_cassette(contextlib.ContextDecorator):
     ``record_mode`` is vcrpy's (``none``, ``once``, ``new_episodes``, ``all``)
     and defaults to ``none``: replay only.  While the cassette only replays the
     network is blocked (except *allow_hosts*) and, with ``freeze_time=True``,
-    the clock is frozen (ticking) at the moment the cassette was recorded.
-    Other keyword arguments go to vcrpy (``match_on``,
-    ``allow_playback_repeats``, ``serializer``…).
+    the clock is frozen (ticking) at the moment the cassette was recorded, and
+    ``time.sleep`` / ``asyncio.sleep`` in the test's thread return at once and move
+    that clock on by the time asked (``skip_sleep=False``: they sleep for real).
+    Requests to *allow_hosts* (one name, names separated by commas, or a list)
+    go to the network and are never recorded.  *extra_cassettes* are replayed
+    from too, after the cassette's own recordings; only *path* is recorded into.
+    With *assert_all_played*, a replay that ends cleanly with recordings it never
+    played raises :class:`cfreplay.UnplayedInteractions`.
+
+    The vcrpy options cfreplay passes on are in :data:`cfreplay.replay.options.VCRPY`
+    (``match_on``, ``allow_playback_repeats``…); any other keyword, or a value of the
+    wrong type, raises :class:`cfreplay.OptionError`.
     """
 
     def __init__(
@@ -511,32 +590,48 @@ class use_cassette(contextlib.ContextDecorator):
         *,
         record_mode: RecordMode = "none",
         freeze_time: bool = True,
-        allow_hosts: Iterable[str] = (),
+        skip_sleep: bool = True,
+        allow_hosts: str | Iterable[str] = (),
         sanitizer: Sanitizer | None = None,
         sanitize_config: SanitizeConfig | None = None,
+        serializer: str | None = None,
+        assert_all_played: bool = False,
+        extra_cassettes: Sequence[str | os.PathLike[str]] = (),
         **vcr_kwargs: Any,
     ) -> None:
-        if record_mode not in RECORD_MODES:
-            raise CfreplayError(f"record_mode {record_mode!r} is not one of {', '.join(RECORD_MODES)}")
         for hook in ("before_record_request", "before_record_response", "before_record"):
             if hook in vcr_kwargs:
-                raise CfreplayError(f"{hook} is cfreplay's (it sanitizes); use before_save_interaction instead")
+                raise OptionError(f"{hook} is cfreplay's (it sanitizes); use before_save_interaction instead")
+        given = {
+            "record_mode": record_mode, "freeze_time": freeze_time, "skip_sleep": skip_sleep,
+            "allow_hosts": allow_hosts, "sanitizer": sanitizer, "sanitize_config": sanitize_config,
+            "serializer": serializer, "assert_all_played": assert_all_played, "extra_cassettes": extra_cassettes,
+        }  # fmt: skip
+        options.check({name: value for name, value in given.items() if value is not None}, where="use_cassette()")
+        options.check(vcr_kwargs, where="use_cassette()")  # cfreplay's own were taken by name above
+        _check_vcrpy_has(vcr_kwargs)
+        if record_mode not in RECORD_MODES:
+            raise OptionError(f"record_mode {record_mode!r} is not one of {', '.join(RECORD_MODES)}")
         self.path = Path(path)
         self.record_mode = record_mode
         self.freeze_time = freeze_time
-        self.allow_hosts = tuple(allow_hosts)
+        self.skip_sleep = skip_sleep
+        self.allow_hosts = options.hosts(allow_hosts, where="use_cassette()")
+        self.assert_all_played = assert_all_played
+        self.extra_cassettes = tuple(Path(extra) for extra in extra_cassettes)
         # The project's [tool.cfreplay.sanitize] applies to every cassette written, whoever
         # writes it: pytest passes the one at its rootdir, everyone else gets the working
         # directory's.
         config = sanitize_config if sanitize_config is not None else SanitizeConfig.from_pyproject()
         self.sanitizer = sanitizer or _sanitizer_for(config)
-        self.serializer = vcr_kwargs.pop("serializer", None) or ("json" if self.path.suffix == ".json" else "yaml")
+        self.serializer = serializer or ("json" if self.path.suffix == ".json" else "yaml")
         if self.serializer not in _FORMATS:
-            raise CfreplayError(f"serializer {self.serializer!r} is not one of yaml, json")
+            raise OptionError(f"serializer {self.serializer!r} is not one of yaml, json")
         self.vcr_kwargs = vcr_kwargs
         self._stack: contextlib.ExitStack | None = None
+        self._active: ActiveCassette | None = None
 
-    def _vcr(self, hooks: _Hooks) -> vcr.VCR:
+    def _vcr(self, hooks: _Hooks, extras: Sequence[Path] = ()) -> vcr.VCR:
         name = f"cfreplay-{self.serializer}"
         instance = vcr.VCR(
             serializer=name,
@@ -546,29 +641,34 @@ class use_cassette(contextlib.ContextDecorator):
             decode_compressed_response=False,
         )
         fmt: cassette_files.Format = "json" if self.serializer == "json" else "yaml"
-        instance.register_serializer(name, _Serializer(fmt, self.sanitizer, restamp=self.record_mode == "all"))
-        instance.register_persister(_Persister)
+        instance.register_serializer(name, _Serializer(fmt, self.sanitizer))
+        instance.register_persister(_CombinedPersister(extras) if extras else _Persister)
         return instance
 
     def __enter__(self) -> ActiveCassette:
         # An empty file is recorded again (as vcrpy does), so it does not count as a cassette.
         exists = self.path.is_file() and _has_content(self.path)
         replay_only = self.record_mode == "none" or (self.record_mode == "once" and exists)
-        moment = recorded_at(self.path) if exists and replay_only and self.freeze_time else None
-        if exists and replay_only:
-            _warn_if_dirty(self.path, self.sanitizer)
+        # Extra cassettes are read only by a replay: a recording would copy them into this one.
+        extras = self.extra_cassettes if replay_only else ()
+        sources = [path for path in (self.path, *extras) if path.is_file() and _has_content(path)]
+        sources = sources if replay_only else []
+        moment = recorded_at(sources[0]) if sources and self.freeze_time else None
+        for source in sources:
+            _warn_if_dirty(source, self.sanitizer)
         active = ActiveCassette(self.path, self.record_mode, moment, frozen=moment is not None, offline=replay_only)
-        hooks = _Hooks(self.sanitizer, writes=not replay_only)
+        active.extra_cassettes, active.sanitizer = extras, self.sanitizer
+        hooks = _Hooks(self.sanitizer, writes=not replay_only, passthrough=options.passthrough(self.allow_hosts))
         active.report = hooks.report
         stack = contextlib.ExitStack()
         try:
             # vcrpy takes per-cassette options (allow_playback_repeats…) in use_cassette, not VCR().
             context = _vcr.cassette_context(
-                self._vcr(hooks),
+                self._vcr(hooks, extras),
                 str(self.path),
                 self.vcr_kwargs,
                 hooks=(hooks.request, hooks.response),
-                loading=_loading,
+                loading=functools.partial(_loading, also=extras) if extras else _loading,
                 shared=_shared_patches,
             )
             active.vcr_cassette = stack.enter_context(context)
@@ -576,19 +676,23 @@ class use_cassette(contextlib.ContextDecorator):
             if replay_only:
                 stack.enter_context(block_network(self.allow_hosts))
             if moment is not None:
-                stack.enter_context(clock.frozen_at(moment))
+                stack.enter_context(clock.frozen_at(moment, skip_sleep=self.skip_sleep))
         except BaseException:
             stack.close()
             raise
-        self._stack = stack
+        self._stack, self._active = stack, active
         return active
 
     def __exit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, traceback: TracebackType | None
     ) -> None:
         stack, self._stack = self._stack, None
+        active, self._active = self._active, None
         if stack is not None:
             stack.__exit__(exc_type, exc, traceback)
+        # Only a block that ended cleanly: a failure already says what went wrong.
+        if exc_type is None and self.assert_all_played and active is not None:
+            active.assert_all_played()
 
     def __call__(self, function: _F) -> _F:
         if inspect.iscoroutinefunction(function):
@@ -613,8 +717,11 @@ class use_cassette(contextlib.ContextDecorator):
             self.path,
             record_mode=self.record_mode,
             freeze_time=self.freeze_time,
+            skip_sleep=self.skip_sleep,
             allow_hosts=self.allow_hosts,
             sanitizer=self.sanitizer,
             serializer=self.serializer,
+            assert_all_played=self.assert_all_played,
+            extra_cassettes=self.extra_cassettes,
             **copy.copy(self.vcr_kwargs),
         )

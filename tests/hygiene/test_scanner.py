@@ -856,3 +856,19 @@ def test_metadata_read_only_with_the_interactions_is_reported_once() -> None:
         (-1, "jwt", "metadata"),
         (0, "jwt", "request.headers.X-Note"),
     ]
+
+
+@pytest.mark.parametrize("fmt", ["yaml", "json"])
+def test_cfreplays_own_recording_stamps_stay_on_the_fast_path(tmp_path: Path, fmt: cassette.Format) -> None:
+    """Each exchange cfreplay records carries response.recorded_at: vcrpy's layout plus that line, read raw."""
+    token = foreign_jwt()
+    interactions = [exchange(request_headers={"Authorization": f"bearer {token}"}), exchange()]
+    for interaction in interactions:
+        interaction["response"]["recorded_at"] = "2026-12-02T01:02:03Z"
+    path = tmp_path / f"c.{fmt}"
+    path.write_text(dump(interactions, fmt))
+    result = scan_paths([path])
+    assert result.exact == 0
+    assert [(f.interaction, f.rule, f.location) for f in result.findings] == [
+        (0, "jwt", "request.headers.Authorization")
+    ]

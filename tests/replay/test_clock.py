@@ -299,3 +299,68 @@ def test_libraries_the_code_under_test_calls_see_the_frozen_clock() -> None:
         assert jwt.decode(token, key, algorithms=["HS256"])["exp"] > time.time()
     with pytest.raises(jwt.ExpiredSignatureError):
         jwt.decode(token, key, algorithms=["HS256"])
+
+
+# --------------------------------------------------------------------------- sleeping in replay
+
+
+def test_a_sleep_returns_at_once_and_moves_the_frozen_clock() -> None:
+    with clock.frozen_at(MOMENT):
+        start_real = freezegun.api.real_perf_counter()  # freezegun fakes perf_counter: read the real one
+        before, monotonic = time.time(), time.monotonic()
+        time.sleep(30)
+        slept_real = freezegun.api.real_perf_counter() - start_real
+        assert 30 <= time.time() - before < 31
+        assert 30 <= time.monotonic() - monotonic < 31
+        assert dt.datetime.now() >= MOMENT + dt.timedelta(seconds=30)
+    assert slept_real < 1
+    assert time.sleep.__module__ == "time"  # the real one is back
+
+
+def test_a_polling_loop_with_a_deadline_expires_where_it_did() -> None:
+    """A poller giving up after 60 s of time.time(): recorded polls are replayed, then the same timeout."""
+    with clock.frozen_at(MOMENT):
+        deadline = time.time() + 60
+        polls = 0
+        while time.time() < deadline:
+            polls += 1
+            time.sleep(5)
+    assert polls == 12
+
+
+def test_asyncio_sleep_moves_the_clock_too() -> None:
+    async def poll() -> float:
+        start = time.time()
+        await asyncio.sleep(45)
+        return time.time() - start
+
+    with clock.frozen_at(MOMENT):
+        started = freezegun.api.real_perf_counter()
+        assert 45 <= asyncio.run(poll()) < 46
+        assert freezegun.api.real_perf_counter() - started < 1
+
+
+def test_other_threads_and_skip_sleep_false_sleep_for_real() -> None:
+    import threading
+
+    slept: list[float] = []
+
+    def worker() -> None:
+        started = freezegun.api.real_perf_counter()
+        time.sleep(0.2)
+        slept.append(freezegun.api.real_perf_counter() - started)
+
+    with clock.frozen_at(MOMENT):
+        thread = threading.Thread(target=worker)
+        thread.start()
+        thread.join()
+    assert slept[0] >= 0.2
+    with clock.frozen_at(MOMENT, skip_sleep=False):
+        started = freezegun.api.real_perf_counter()
+        time.sleep(0.2)
+        assert freezegun.api.real_perf_counter() - started >= 0.2
+
+
+def test_a_negative_sleep_is_refused_as_time_sleep_refuses_it() -> None:
+    with clock.frozen_at(MOMENT), pytest.raises(ValueError, match="must be non-negative"):
+        time.sleep(-1)

@@ -167,7 +167,7 @@ def test_recording_hands_live_values_to_the_code_and_writes_none_of_them(cloud: 
     assert client.http.cookies.get("JSESSIONID") == cloud.cookies[1]
     assert [app["entity"]["package_state"] for app in flow.polls] == list(STATES)
     assert flow.restage[0] == 201 and flow.restage[1]["metadata"]["guid"] == cloud.guid
-    assert flow.info["api_version"] == str(cfreplay.SEED_API_VERSION)
+    assert flow.info["api_version"] == str(cfreplay.DEFAULT_API_VERSION)
     assert cloud.served == 8
 
     # On disk: none of the secrets, in any form the scanner knows.
@@ -198,11 +198,14 @@ def test_recording_hands_live_values_to_the_code_and_writes_none_of_them(cloud: 
     assert refresh_form["refresh_token"] == recorded_grant["refresh_token"]
     assert interactions[1]["request"]["headers"]["Authorization"] == [f"bearer {recorded_grant['access_token']}"]
 
-    # When it was recorded.
-    stamp = data["metadata"]["recorded_at"]
-    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", stamp)
+    # When each exchange was recorded, and no key of its own (pytest-recording cannot load one).
+    assert "metadata" not in data
+    stamps = [interaction["response"]["recorded_at"] for interaction in interactions]
+    assert all(re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", stamp) for stamp in stamps)
+    assert stamps == sorted(stamps)
     moment = recorded_at(path)
-    assert moment is not None and before <= moment <= after
+    assert moment is not None and before.replace(microsecond=0) <= moment <= after
+    assert moment == datetime.strptime(stamps[0], "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)  # the first exchange
 
 
 def test_record_mode_once_replays_an_existing_cassette(cloud: FakeCloud, tmp_path: Path) -> None:
@@ -239,7 +242,8 @@ def test_a_json_cassette_records_and_replays(cloud: FakeCloud, tmp_path: Path) -
     path = tmp_path / "flow.json"
     live, _ = record(cloud, path)
     document = json.loads(path.read_bytes())
-    assert len(document["interactions"]) == 8 and "recorded_at" in document["metadata"]
+    assert len(document["interactions"]) == 8
+    assert all("recorded_at" in interaction["response"] for interaction in document["interactions"])
     assert all(secret.encode() not in path.read_bytes() for secret in planted_secrets(cloud))
     assert scan_file(path) == []
     cloud.stop()
@@ -264,7 +268,7 @@ def test_an_empty_cassette_file_is_recorded_under_once(cloud: FakeCloud, tmp_pat
         gc.collect()
     assert not blocked, blocked
     assert not active.offline and cloud.served == 1
-    assert info["api_version"] == str(cfreplay.SEED_API_VERSION)
+    assert info["api_version"] == str(cfreplay.DEFAULT_API_VERSION)
     assert len(yaml.safe_load(path.read_bytes())["interactions"]) == 1
 
 
@@ -449,8 +453,33 @@ def recorded_in_the_past(cloud: FakeCloud, tmp_path: Path) -> Path:
 
 
 def test_recorded_at_is_the_recording_instant(recorded_in_the_past: Path) -> None:
-    assert yaml.safe_load(recorded_in_the_past.read_bytes())["metadata"]["recorded_at"] == "2021-03-04T05:06:07Z"
+    first = yaml.safe_load(recorded_in_the_past.read_bytes())["interactions"][0]["response"]["recorded_at"]
+    assert first == "2021-03-04T05:06:07Z"
     assert recorded_at(recorded_in_the_past) == PAST
+
+
+def test_replay_starts_the_clock_at_the_first_exchange_not_at_the_save(cloud: FakeCloud, tmp_path: Path) -> None:
+    """A recording that outlived its token: replay must see the clock the first request saw."""
+    path = tmp_path / "long.yaml"
+    with freezegun.freeze_time(PAST, tick=True) as frozen, cfreplay.use_cassette(path, record_mode="once"):
+        requests.get(f"{cloud.base}/v2/info", timeout=5)
+        frozen.tick(timedelta(hours=2))  # the rest of the session, long after the first token expired
+        requests.get(f"{cloud.base}/v2/info?again=1", timeout=5)
+    stamps = [i["response"]["recorded_at"] for i in yaml.safe_load(path.read_bytes())["interactions"]]
+    assert stamps == ["2021-03-04T05:06:07Z", "2021-03-04T07:06:07Z"]
+    assert recorded_at(path) == PAST
+
+
+def test_cassettes_with_metadata_still_date_their_replay(recorded: tuple[Path, Flow], cloud: FakeCloud) -> None:
+    """cfreplay before per-exchange stamps wrote metadata.recorded_at: it still dates the replay."""
+    path, _ = recorded
+    cloud.stop()
+    document = yaml.safe_load(path.read_bytes())
+    for interaction in document["interactions"]:
+        del interaction["response"]["recorded_at"]
+    document["metadata"] = {"recorded_at": "2018-01-02T03:04:05Z", "recorded_with": "cfreplay"}
+    path.write_text(yaml.safe_dump(document))
+    assert recorded_at(path) == datetime(2018, 1, 2, 3, 4, 5, tzinfo=UTC)
 
 
 def test_without_metadata_the_first_date_header_is_the_recording_instant(
@@ -459,8 +488,8 @@ def test_without_metadata_the_first_date_header_is_the_recording_instant(
     path, _ = recorded
     cloud.stop()
     document = yaml.safe_load(path.read_bytes())
-    del document["metadata"]
     for interaction in document["interactions"]:
+        del interaction["response"]["recorded_at"]
         interaction["response"]["headers"]["Date"] = ["Tue, 02 Jun 2020 10:20:30 GMT"]
     path.write_text(yaml.safe_dump(document))
     moment = datetime(2020, 6, 2, 10, 20, 30, tzinfo=UTC)
@@ -530,8 +559,10 @@ def test_an_edited_recorded_at_is_the_instant_replay_sees(recorded: tuple[Path, 
     path, _ = recorded
     cloud.stop()
     text = path.read_text()
-    stamp = yaml.safe_load(text)["metadata"]["recorded_at"]
-    path.write_text(text.replace(f"recorded_at: '{stamp}'", "recorded_at: '2019-12-31T23:59:30Z'"))
+    stamps = {i["response"]["recorded_at"] for i in yaml.safe_load(text)["interactions"]}
+    for stamp in stamps:
+        text = text.replace(f"recorded_at: '{stamp}'", "recorded_at: '2019-12-31T23:59:30Z'")
+    path.write_text(text)
     moment = datetime(2019, 12, 31, 23, 59, 30, tzinfo=UTC)
     assert recorded_at(path) == moment
     seen = replay_and_read_clock(path, cloud)
