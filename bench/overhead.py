@@ -2,8 +2,8 @@
 
 The script generates, in a temporary directory, ``--tests`` (default 200) small
 cassettes, one per test, each one ``GET https://api.sys.example.com/v2/apps/<guid>``
-answered by a small app envelope (vcrpy's YAML, ``cassette.dumps``, plus
-``metadata: {recorded_at: ...}``, which vcrpy accepts), and the same suite of
+answered by a small app envelope (vcrpy's YAML, ``cassette.dumps``, with the
+``response.recorded_at`` cfreplay writes, which vcrpy ignores), and the same suite of
 ``--tests`` tests in several variants.  Each test makes its one ``requests.get``
 and asserts the status:
 
@@ -17,10 +17,8 @@ and asserts the status:
   the frozen clock, to show what freezing costs;
 * cfreplay with the same cassettes as JSON (``serializer: "json"`` in ``cfreplay_config``);
 * pytest-recording: ``@pytest.mark.vcr``, ``vcr_cassette_dir`` overridden, run
-  with ``--record-mode=none``; the same cassettes without the ``metadata`` key:
-  vcrpy 9.4 returns a cassette's metadata from deserializing as a third value, and
-  pytest-recording 0.14's persister (``CombinedPersister.load_cassette``) unpacks
-  exactly two, so every test errors with "too many values to unpack" otherwise.
+  with ``--record-mode=none``; the same cassette bytes (cfreplay no longer writes a
+  top-level ``metadata`` key, which pytest-recording 0.14's persister cannot unpack).
 
 Each suite runs as ``<python> -m pytest -q -p no:cacheprovider -p no:randomly`` in
 a subprocess (``--python``, default this interpreter; pytest-recording must not go
@@ -59,6 +57,7 @@ import platform
 import pstats
 import random
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -189,6 +188,7 @@ def _interaction(guid: str, body: str) -> dict[str, Any]:
             "body": {"string": body},
             "headers": {"Content-Type": ["application/json;charset=utf-8"], "Content-Length": [str(len(body))],
                         "X-Content-Type-Options": ["nosniff"]},
+            "recorded_at": RECORDED_AT,
             "status": {"code": 200, "message": "OK"},
         },
     }  # fmt: skip
@@ -211,10 +211,10 @@ def generate(root: Path, tests: int) -> None:
         template, template_guid = templates[index % len(templates)]
         body = template.replace(template_guid, guid)
         name = f"test_app_{index:04d}"
-        data = {"interactions": [_interaction(guid, body)], "metadata": {"recorded_at": RECORDED_AT}, "version": 1}
+        # As cfreplay writes them (each exchange dated in its response): both tools read the same bytes.
+        data = {"interactions": [_interaction(guid, body)], "version": 1}
         (root / "cassettes" / f"{name}.yaml").write_bytes(cassette.dumps(data, "yaml"))
         (root / "cassettes-json" / f"{name}.json").write_bytes(cassette.dumps(data, "json"))
-        del data["metadata"]  # pytest-recording 0.14 cannot load a cassette with metadata (see the docstring)
         (root / "cassettes-vcrpy" / f"{name}.yaml").write_bytes(cassette.dumps(data, "yaml"))
         url = f"{HOST}/v2/apps/{guid}"
         response = data["interactions"][0]["response"]
@@ -321,6 +321,8 @@ def profile(python: str, root: Path, top: int = 25) -> str:
     stats = pstats.Stats(str(output), stream=out)
     stats.sort_stats("tottime").print_stats(top)
     stats.sort_stats("cumulative").print_stats(r"cfreplay/|vcr/|freezegun/", top)
+    if os.environ.get("CFREPLAY_BENCH_PROFILE_DUMP"):
+        shutil.copyfile(output, os.environ["CFREPLAY_BENCH_PROFILE_DUMP"])
     return out.getvalue()
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import json
 import re
 import urllib.parse
@@ -55,13 +56,20 @@ _MAX_DECODINGS: Final = 3
 _KNOWN_KEYS: Final = {"request": ("uri", "headers", "body", "method"), "response": ("headers", "body", "status")}
 
 
+@functools.lru_cache(maxsize=16)
+def _fewest_triggers(extra: frozenset[str]) -> tuple[str, ...]:
+    # Quadratic in the number of literals (~0.7 ms): once per rule table, not once per walker
+    # (every scan and every cassette builds one).
+    return rules.fewest_literals({*_TRIGGERS, *extra})
+
+
 class Walker:
     """Applies the table's rules to cassette data; reports each change through a Note."""
 
     def __init__(self, table: RuleTable, redactor: redaction.Redactor) -> None:
         self.table = table
         self.redact = redactor
-        self.triggers = rules.fewest_literals({*_TRIGGERS, *table.anchors, *table.name_triggers})
+        self.triggers = _fewest_triggers(frozenset((*table.anchors, *table.name_triggers)))
         #: The triggers worth testing now: inside a JSON document with no escapes, only those
         #: its whole text holds (each string of it is a piece of that text).
         self.present = self.triggers
