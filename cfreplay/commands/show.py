@@ -13,14 +13,15 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final, Literal
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, urlsplit
 
 from cfreplay import cassette
 from cfreplay.cf import tokens
+from cfreplay.commands import _align
 from cfreplay.errors import CfreplayError
 from cfreplay.hygiene.redaction import PLACEHOLDER_PATTERN
 from cfreplay.types import reason_phrase
@@ -446,44 +447,113 @@ def _interaction_changes(a: Mapping[str, Any], b: Mapping[str, Any]) -> list[_Ch
     return changes
 
 
+def _identity(interaction: Mapping[str, Any]) -> tuple[str, str, tuple[tuple[str, str], ...]]:
+    """What a request asked for: method, path and query (its pairs in any order), tokens and times masked."""
+    request = interaction["request"]
+    parts = urlsplit(str(request["uri"]))
+    query = tuple(sorted((key, _mask(value)) for key, value in parse_qsl(parts.query, keep_blank_values=True)))
+    return str(request["method"]).upper(), _mask(parts.path), query
+
+
 def diff(a: Path, b: Path, *, fmt: Fmt = "text", color: bool = False) -> tuple[str, bool]:
-    """Compare the cassettes at *a* and *b* by position; returns (output, whether they differ).
+    """Compare the cassettes at *a* and *b*, aligned by request; returns (output, whether they differ).
+
+    Interactions are paired by request identity — method, path and query — in recorded
+    order (a longest common subsequence, :mod:`cfreplay.commands._align`), so one inserted
+    exchange (a 401, a token refresh, the retry) shows as added, not as a change of every
+    later one; what is left unpaired between two pairs is paired on method and path, so a
+    changed query shows as a change.  Paired interactions are compared field by field.
 
     Ignored as volatile: ``X-VCAP-Request-ID``, ``Date``, ``X-B3-*``, cookie values
     (names still count), ``Content-Length`` values (the body is compared itself),
     ``Authorization`` beyond its scheme, any JWT or ``cfreplay-redacted-`` placeholder,
     ISO-8601 timestamps and the ``created_at``/``updated_at``/``package_updated_at``
-    values in bodies, and the cassettes' metadata.
+    values in bodies, and ``recorded_at``.
     """
     first, second = cassette.load(a), cassette.load(b)
-    pairs = min(len(first), len(second))
-    sections = [
-        (i, first.interactions[i], changes)
-        for i in range(pairs)
-        if (changes := _interaction_changes(first.interactions[i], second.interactions[i]))
-    ]
-    removed = [_summary(i, first.interactions[i]) for i in range(pairs, len(first))]
-    added = [_summary(i, second.interactions[i]) for i in range(pairs, len(second))]
-    differs = bool(sections or removed or added)
+    keys_a = [_identity(interaction) for interaction in first.interactions]
+    keys_b = [_identity(interaction) for interaction in second.interactions]
+    coarse = ([key[:2] for key in keys_a], [key[:2] for key in keys_b])
+    aligned = _align.align(keys_a, keys_b, coarse=coarse)
+
+    def same(i: int, j: int) -> bool:
+        return keys_a[i] == keys_b[j] and not _interaction_changes(first.interactions[i], second.interactions[j])
+
+    aligned = _prefer_twins(aligned, same)
+    steps: list[_Step] = []
+    unchanged = 0
+    for i, j in aligned:
+        if i is not None and j is not None:
+            changes = _interaction_changes(first.interactions[i], second.interactions[j])
+            if not changes:
+                unchanged += 1
+                continue
+            steps.append(_Step(i, j, changes))
+        else:
+            steps.append(_Step(i, j, []))
+    differs = bool(steps)
     if fmt == "json":
         document = {
-            "a": str(a),
-            "b": str(b),
-            "differs": differs,
-            "interactions": [
-                {
-                    "index": i,
-                    "method": interaction["request"]["method"],
-                    "uri": interaction["request"]["uri"],
-                    "changes": [change.to_json() for change in changes],
-                }
-                for i, interaction, changes in sections
+            "equal": not differs,
+            "added": [step.b for step in steps if step.a is None],
+            "removed": [step.a for step in steps if step.b is None],
+            "changed": [
+                {"a": step.a, "b": step.b, "fields": [change.to_json() for change in step.changes]}
+                for step in steps
+                if step.a is not None and step.b is not None
             ],
-            "removed": removed,
-            "added": added,
         }
         return json.dumps(document, indent=2, ensure_ascii=False) + "\n", differs
-    return _diff_text(a, b, pairs, sections, removed, added, color), differs
+    return _diff_text(a, b, first, second, steps, unchanged, color), differs
+
+
+def _prefer_twins(steps: list[_align.Step], same: Callable[[int, int], bool]) -> list[_align.Step]:
+    """Among equally long alignments, pair an interaction with its identical twin.
+
+    Recording B restaged, got a 401, refreshed and restaged again; A restaged once.  Both
+    restages of B are A's restage by identity, and the alignment may pick the first (the
+    401), showing a change plus an added 201.  When a request added next to a changed pair,
+    with nothing removed in between, is the same request with no change at all, the pair
+    moves to it: the 401 then shows as added, which is what happened.
+    """
+    result = list(steps)
+    for index, (i, j) in enumerate(result):
+        if i is None or j is None or same(i, j):
+            continue
+        twin = _find_twin(result, index, i, j, same)
+        if twin is not None:
+            other, pair = twin
+            # The pair moves to the twin, and what it leaves becomes the lone step there: both
+            # sides keep their order, since only lone steps of the other side lie between.
+            result[index], result[other] = ((None, j) if pair[0] == i else (i, None)), pair
+    return result
+
+
+def _find_twin(
+    steps: list[_align.Step], index: int, i: int, j: int, same: Callable[[int, int], bool]
+) -> tuple[int, tuple[int, int]] | None:
+    """An added twin of A's *i*, or a removed twin of B's *j*, next to the pair at *index*."""
+    for direction in (1, -1):
+        for lone in (0, 1):  # 0: additions (A side empty), 1: removals (B side empty)
+            other = index + direction
+            while 0 <= other < len(steps) and steps[other][lone] is None and steps[other][1 - lone] is not None:
+                found = steps[other][1 - lone]
+                assert found is not None
+                if lone == 0 and same(i, found):
+                    return other, (i, found)
+                if lone == 1 and same(found, j):
+                    return other, (found, j)
+                other += direction
+    return None
+
+
+@dataclass(frozen=True)
+class _Step:
+    """One line of the aligned diff: removed (``b`` None), added (``a`` None) or changed."""
+
+    a: int | None
+    b: int | None
+    changes: list[_Change]
 
 
 def _show_value(value: Any) -> str:
@@ -501,26 +571,40 @@ def _change_line(change: _Change, color: bool) -> str:
     return f"  {where}: {old} {_ARROW} {new}"
 
 
+def _row(loaded: cassette.Cassette, index: int, color: bool) -> str:
+    interaction = loaded.interactions[index]
+    request = interaction["request"]
+    return f"{_paint(request['method'], _BOLD, color)} {request['uri']} {_status(interaction['response'])[0]}"
+
+
 def _diff_text(
     a: Path,
     b: Path,
-    pairs: int,
-    sections: Sequence[tuple[int, Mapping[str, Any], list[_Change]]],
-    removed: list[dict[str, Any]],
-    added: list[dict[str, Any]],
+    first: cassette.Cassette,
+    second: cassette.Cassette,
+    steps: Sequence[_Step],
+    unchanged: int,
     color: bool,
 ) -> str:
-    if not (sections or removed or added):
-        return f"no differences ({_plural(pairs, 'interaction')} compared; volatile fields ignored)\n"
+    if not steps:
+        return f"no differences ({_plural(unchanged, 'interaction')} compared; volatile fields ignored)\n"
     lines = [f"--- {a}", f"+++ {b}"]
-    for index, interaction, changes in sections:
-        request = interaction["request"]
-        lines.append(f"interaction {index}: {_paint(request['method'], _BOLD, color)} {request['uri']}")
-        lines += [_change_line(change, color) for change in changes]
-    for where, rows, paint in ((a, removed, _RED), (b, added, _GREEN)):
-        for row in rows:
-            lines.append(
-                f"interaction {row['index']}: {_paint(f'only in {where}', paint, color)}: "
-                f"{_paint(row['method'], _BOLD, color)} {row['uri']} {row['status']}"
-            )
+    for step in steps:
+        if step.b is None:
+            assert step.a is not None
+            lines.append(_paint(f"- a[{step.a}] ", _RED, color) + _row(first, step.a, color))
+        elif step.a is None:
+            lines.append(_paint(f"+ b[{step.b}] ", _GREEN, color) + _row(second, step.b, color))
+        else:
+            request = second.interactions[step.b]["request"]
+            where = _paint(f"~ a[{step.a}] b[{step.b}] ", _YELLOW, color)
+            lines.append(f"{where}{_paint(request['method'], _BOLD, color)} {request['uri']}")
+            lines += [_change_line(change, color) for change in step.changes]
+    counts = {
+        "removed": sum(step.b is None for step in steps),
+        "added": sum(step.a is None for step in steps),
+        "changed": sum(step.a is not None and step.b is not None for step in steps),
+    }
+    summary = ", ".join(f"{count} {what}" for what, count in counts.items() if count)
+    lines.append(f"{summary}; {unchanged} unchanged (volatile fields ignored)")
     return "\n".join(lines) + "\n"
