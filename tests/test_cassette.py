@@ -23,7 +23,7 @@ import pytest
 import requests
 import vcr
 import yaml
-from hypothesis import given
+from hypothesis import given, settings
 from vcr.serializers import jsonserializer, yamlserializer
 
 from cfreplay import cassette
@@ -883,3 +883,71 @@ def test_yaml_nested_past_the_parsers_limit_is_an_error_not_a_crash() -> None:
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False)
     assert done.returncode == 0, f"the loader crashed (exit {done.returncode}): {done.stderr[-300:]}"
     assert done.stdout.startswith("deep.yaml: is not valid YAML: exceeded maximum nesting depth")
+
+
+# ----------------------------------------------------------------------------- YAML built from libyaml's events
+
+_yaml_scalars = (
+    st.none()
+    | st.booleans()
+    | st.integers(min_value=-(10**30), max_value=10**30)
+    | st.floats(allow_nan=False)
+    | st.text(max_size=40)
+    | st.binary(max_size=40)
+    # strings that look like other types, the resolver's whole job
+    | st.sampled_from(["1", "0x1f", "1_000", "1e3", ".inf", "-.Inf", ".nan", "~", "null", "Null", "true", "yes",
+                       "on", "Off", "2015-11-03", "2015-11-03T00:54:16Z", "0o17", "+1", "-0", "=", "<<", "", " "])
+)  # fmt: skip
+_yaml_data = st.recursive(
+    _yaml_scalars,
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=10) | st.integers(), inner, max_size=4)
+    ),
+    max_leaves=25,
+)
+
+
+def _same(a: Any, b: Any) -> bool:
+    if isinstance(a, float) and isinstance(b, float) and a != a:
+        return b != b
+    return type(a) is type(b) and a == b
+
+
+@settings(max_examples=300, deadline=None)
+@given(_yaml_data, st.sampled_from(["block", "flow", "canonical"]))
+def test_yaml_built_from_events_is_what_the_safe_loader_builds(data: Any, style: str) -> None:
+    """Every document PyYAML can dump loads to equal objects of equal types, whichever way it was written."""
+    options: dict[str, Any] = {"default_flow_style": style == "flow", "canonical": style == "canonical"}
+    text = yaml.safe_dump({"interactions": [], "data": data}, allow_unicode=True, **options)
+    expected = yaml.load(text, Loader=yaml.SafeLoader)
+    got = cassette._parse_yaml(text, Path("x.yaml"))
+    assert got == expected
+    assert repr(got) == repr(expected)  # 1 vs True vs 1.0 and datetime vs str differ here
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "a: &x {b: 1}\nc: *x\n",  # anchors and aliases (vcrpy's old dumper wrote them)
+        "base: &b {x: 1}\nmerged:\n  <<: *b\n  y: 2\n",  # a merge key: PyYAML's loader does it
+        "? [1, 2]\n: complex\n",  # a complex key: PyYAML decides
+        "a: 1\n---\nb: 2\n",  # several documents: PyYAML's error
+        "a: !!binary aGVsbG8=\n",
+        "a: !custom 1\n",  # an unknown tag: PyYAML's error
+        "a: *nowhere\n",  # an alias to nothing: PyYAML's error
+    ],
+)
+def test_anything_but_plain_data_goes_to_the_safe_loader(text: str) -> None:
+    try:
+        expected: Any = yaml.load(text, Loader=yaml.SafeLoader)
+    except yaml.YAMLError:
+        with pytest.raises(CassetteError):
+            cassette._parse_yaml(text, Path("x.yaml"))
+        return
+    assert cassette._parse_yaml(text, Path("x.yaml")) == expected
+
+
+def test_a_python_tag_is_refused_on_the_event_path_too() -> None:
+    text = "interactions: []\nversion: !!python/object/apply:os.system ['true']\n"
+    with pytest.raises(CassetteError, match="refused a dangerous !!python tag"):
+        cassette._parse_yaml(text, Path("x.yaml"))
