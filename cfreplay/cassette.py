@@ -244,14 +244,16 @@ class _NotPlainData(Exception):
 
 def _scalar(event: yaml.ScalarEvent, constructor: yaml.constructor.SafeConstructor) -> Any:
     tag, value = event.tag, event.value
-    if tag is None and event.implicit[0]:  # plain scalar: resolve it as PyYAML's resolver does
-        for resolved, pattern in _RESOLVERS.get(value[:1] if value else "", ()):
+    if tag is None or tag == "!":  # no tag, or the non-specific one: PyYAML's composer resolves it
+        if not event.implicit[0]:
+            return value
+        for resolved, pattern in (*_RESOLVERS.get(value[:1], ()), *_RESOLVERS.get(None, ())):
             if pattern.match(value):
                 tag = resolved
                 break
         else:
             return value
-    if tag is None or tag in ("!", _STR):
+    if tag == _STR:
         return value
     if tag == _BINARY or tag in _CONSTRUCTED:
         return constructor.construct_object(yaml.ScalarNode(tag, value, style=event.style), deep=True)

@@ -914,10 +914,12 @@ def _same(a: Any, b: Any) -> bool:
 
 
 @settings(max_examples=300, deadline=None)
-@given(_yaml_data, st.sampled_from(["block", "flow", "canonical"]))
+@given(_yaml_data, st.sampled_from(["block", "flow", "canonical", "'", '"']))
 def test_yaml_built_from_events_is_what_the_safe_loader_builds(data: Any, style: str) -> None:
     """Every document PyYAML can dump loads to equal objects of equal types, whichever way it was written."""
     options: dict[str, Any] = {"default_flow_style": style == "flow", "canonical": style == "canonical"}
+    if style in ("'", '"'):
+        options["default_style"] = style  # every scalar quoted: ints become ! '1', resolved as plain ones
     text = yaml.safe_dump({"interactions": [], "data": data}, allow_unicode=True, **options)
     expected = yaml.load(text, Loader=yaml.SafeLoader)
     got = cassette._parse_yaml(text, Path("x.yaml"))
