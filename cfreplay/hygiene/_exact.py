@@ -27,7 +27,9 @@ from cfreplay.hygiene.sanitizer import Change, Report, Sanitizer
 
 __all__ = [
     "DryRedactor",
+    "Undecodable",
     "dry_walker",
+    "load_whole",
     "outside_changes",
     "parse_interaction",
     "sanitize_interactions",
@@ -69,9 +71,64 @@ def _dry_sanitizer(table: RuleTable) -> Sanitizer:
     return sanitizer
 
 
+class Undecodable(CassetteError):
+    """A file that does not load as a cassette for what it *is*, not for what it holds.
+
+    Not valid YAML or JSON (cut short, or never whole), a ``!!binary`` body that is no
+    base64, a tag no cassette holds (``!!bi``, where a cut fell in ``!!binary``), or a
+    document of another shape: the exact engine cannot read it, so its bodies stay
+    encoded.  The loader's refusals of hostile text (a ``!!python`` tag, an alias bomb,
+    nesting too deep) stay plain :class:`CassetteError`.
+    """
+
+
+def load_whole(text: str, path: str, fmt: Format) -> cassette.Cassette:
+    """The whole file loaded as a cassette: :class:`Undecodable` if it is none, ``CassetteError`` if refused."""
+    try:
+        return cassette.loads(text, path=path, format=fmt)
+    except CassetteError as error:
+        if _hostile(text, fmt):
+            raise
+        raise Undecodable(error.path, error.reason, interaction=error.interaction) from None
+
+
+def _hostile(text: str, fmt: Format) -> bool:
+    """Whether the loader refused *text* for what it holds rather than for not being a cassette.
+
+    Asked only after the loader failed, so the second parse costs nothing on the way
+    every good cassette takes.  Syntax errors, truncation and tags no cassette holds are
+    not hostile; a ``!!python`` tag (however spelled: the composer resolves it), an alias
+    (the stuff of bombs; vcrpy never writes one) or nesting deeper than any cassette's
+    structure is.
+    """
+    try:
+        if fmt == "json":
+            json.loads(text)
+            return False  # valid JSON: the loader found another shape than a cassette's
+        root = yaml.compose(text, Loader=SafeLoader)
+    except RecursionError:
+        return True
+    except (ValueError, yaml.YAMLError):
+        return False
+    # Iterative, so a deep document cannot exhaust the stack here; the composer hands
+    # an alias back as the node it names, so a node met twice is an alias.
+    seen: set[int] = set()
+    stack: list[tuple[yaml.Node, int]] = [(root, 0)] if root is not None else []
+    while stack:
+        node, depth = stack.pop()
+        if id(node) in seen or depth > MAX_DEPTH or "python/" in node.tag:
+            return True
+        seen.add(id(node))
+        if isinstance(node, yaml.SequenceNode):
+            stack.extend((child, depth + 1) for child in node.value)
+        elif isinstance(node, yaml.MappingNode):
+            stack.extend((part, depth + 1) for pair in node.value for part in pair)
+    return False
+
+
 def sanitize_whole(text: str, path: str, fmt: Format, table: RuleTable) -> _Exact:
-    """The whole file, loaded as a cassette and sanitized dry (``CassetteError`` if it cannot be loaded)."""
-    loaded = cassette.loads(text, path=path, format=fmt)
+    """The whole file, loaded as a cassette and sanitized dry (see :func:`load_whole` for what it raises)."""
+    loaded = load_whole(text, path, fmt)
     originals = dict(enumerate(loaded.interactions))
     report = _dry_sanitizer(table).sanitize_data(copy.deepcopy(loaded.data), path=path)
     return report.changes, originals

@@ -624,6 +624,9 @@ class SignalPass:
         try:
             data = base64.b64decode("".join(block.group(1).split()))
         except (binascii.Error, ValueError):
+            # Not base64 as it stands (cut short, or mangled): the parser decides, and a
+            # cassette it cannot load is reported incomplete rather than clean.
+            self._unsure(view, match.start())
             return block.end()
         codings = self._codings(match.start())
         if codings is None:

@@ -35,6 +35,16 @@ Plain files
     no context run there (JWTs, bearer and basic credentials, URL passwords,
     credential formats, project patterns).
 
+A cassette that does not load
+    A ``.yaml``/``.yml``/``.json`` file holding ``interactions`` that the parser cannot
+    read as a cassette — cut short, not valid YAML or JSON, a ``!!binary`` body that is no
+    base64, another shape — is still read by the signal pass, and what it finds is
+    reported.  But where the proof needs the exact engine it has none, and bodies the
+    signal pass does not decode itself stay encoded: such a scan is *incomplete*, and says
+    so (:attr:`ScanResult.incomplete`; :func:`scan_text` raises).  A cassette that ends
+    before its ``version`` key (vcrpy always writes it last) goes to the parser, so a file
+    cut at a line break between two interactions is not taken for a whole one.
+
 A finding never holds the secret: ``masked`` shows at most two characters
 (``eyJ…`` for a JWT), and never the secret's length.
 
@@ -54,14 +64,20 @@ import stat
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Final
+from typing import Any, Final, NamedTuple
 
 import yaml
 
 from cfreplay import cassette
 from cfreplay.errors import CassetteError
 from cfreplay.hygiene import bodies, redaction, rules
-from cfreplay.hygiene._exact import outside_changes, sanitize_interactions, sanitize_whole
+from cfreplay.hygiene._exact import (
+    Undecodable,
+    load_whole,
+    outside_changes,
+    sanitize_interactions,
+    sanitize_whole,
+)
 from cfreplay.hygiene._layout import Format, Locator, SafeLoader, check_layout, key_line
 from cfreplay.hygiene._patterns import PLAIN_RULES
 from cfreplay.hygiene._signal_pass import SignalPass
@@ -135,9 +151,20 @@ class ScanResult:
     bytes: int = 0
     #: Files the exact engine read (the signal pass could not settle them alone).
     exact: int = 0
+    #: Cassettes that do not load (cut short, not valid YAML or JSON…): scanned as text only, their
+    #: findings are in ``findings``, but secrets in bodies only the parser decodes would not be.
+    #: Each error names the file and the parser's reason (``reason``, one line).
+    incomplete: list[CassetteError] = field(default_factory=list)
 
 
 # --------------------------------------------------------------------------- one file
+
+#: The ``version`` key as vcrpy writes it (last, after the interactions and any ``metadata``):
+#: a cassette without it does not load, and one cut short lacks it.
+_VERSION_KEY: Final = {
+    "yaml": re.compile(r"^version: 1\r?$", re.MULTILINE),
+    "json": re.compile(r'^ {4}"version": 1,?\r?$', re.MULTILINE),
+}
 
 #: A YAML tag or %TAG directive outside a scalar: a YAML file that is no cassette holding one
 #: goes to the safe loader, which refuses ``!!python/...``.
@@ -163,6 +190,8 @@ class _Scan:
         self.end = len(text)
         #: The span of the interactions when the cassette's own keys must be parsed to be read.
         self.outside: tuple[int, int] | None = None
+        #: Why the file does not load as a cassette, when the exact engine could not read it.
+        self.incomplete: Undecodable | None = None
 
     @property
     def dangerous(self) -> bool:
@@ -170,13 +199,26 @@ class _Scan:
         return self.signals.dangerous
 
     def run(self) -> list[Finding]:
-        """The signal pass, then the layout check; the exact engine where they leave anything unsettled."""
+        """The signal pass, then the layout check; the exact engine where they leave anything unsettled.
+
+        When the exact engine cannot read the file (:class:`Undecodable`), the signal pass's
+        findings stand alone and :attr:`incomplete` says why.
+        """
+        try:
+            return self._run()
+        except Undecodable as error:
+            self.incomplete = error
+            self.outside = None  # the parser read nothing: every hit of the signal pass counts
+            return self._findings()
+
+    def _run(self) -> list[Finding]:
         text = self.text
         self.signals.run()
         if self.fmt == "yaml" and self.cassette and (self.dangerous or text.startswith("!")):
             # A tag other than !!binary: the safe loader decides.  It raises CassetteError for
-            # !!python/... tags, so such a file is never reported clean.
-            cassette.loads(text, path=self.path, format="yaml")
+            # !!python/... tags, so such a file is never reported clean; a file that does not
+            # load for another reason (a cut that fell inside "!!binary") is incomplete.
+            load_whole(text, self.path, "yaml")
         elif not self.cassette and self.path.lower().endswith((".yaml", ".yml")) and _YAML_TAG.search(text):
             _refuse_python_tags(text, self.path)
         if self.cassette:
@@ -200,6 +242,15 @@ class _Scan:
         layout = check_layout(self.text, self.fmt, self.signals.starts, self.signals.indent)
         self.end, self.outside = layout.end, layout.outside
         self.uncertain.update(layout.unsure)
+        starts = self.signals.starts
+        if starts and not (
+            _VERSION_KEY[self.fmt].search(self.text, layout.end)
+            or _VERSION_KEY[self.fmt].search(self.text, 0, starts[0])
+        ):
+            # Laid out as vcrpy writes it up to where it stops, but no version key: cut short at
+            # a line break (or written by hand).  Only the parser can tell, and a cut file that
+            # looked whole would be reported clean without a word.
+            self.uncertain.add(None)
 
     # ----------------------------------------------------------------- the signal pass's findings
 
@@ -339,10 +390,16 @@ def scan_text(
     project's rules (default: the built-in ones).  *path* names the source in findings
     and errors, and its suffix tells YAML from JSON.  Raises
     :class:`~cfreplay.CassetteError` for a YAML cassette holding a tag the safe loader
-    refuses (``!!python/...``), or one that cannot be read exactly where it must be.
+    refuses (``!!python/...``), or one that does not load as a cassette (cut short, not
+    valid YAML or JSON): its proof would be incomplete.  :func:`scan_paths` reports the
+    findings in such a file and lists it in :attr:`ScanResult.incomplete`.
     """
     chosen = table if table is not None else rules.default_table()
-    return _Scan(text, path, _format_of(path, text), cassette=cassette, table=chosen).run()
+    scan = _Scan(text, path, _format_of(path, text), cassette=cassette, table=chosen)
+    findings = scan.run()
+    if scan.incomplete is not None:
+        raise scan.incomplete
+    return findings
 
 
 def _read(path: Path) -> tuple[str, bool, int] | None:
@@ -395,18 +452,49 @@ def iter_files(paths: Iterable[str | os.PathLike[str]]) -> Iterable[Path]:
 _PARALLEL_BYTES: Final = 4 * 1024 * 1024
 
 
-def _scan_one(file: Path, table: RuleTable) -> tuple[str, list[Finding] | CassetteError | None, int, bool]:
+class _Problem(NamedTuple):
+    """A CassetteError as plain data: it crosses a process boundary (the error itself does not unpickle)."""
+
+    path: str
+    reason: str
+    interaction: int | None
+
+    @classmethod
+    def of(cls, error: CassetteError) -> _Problem:
+        return cls(error.path, error.reason, error.interaction)
+
+    def error(self) -> CassetteError:
+        return CassetteError(self.path, self.reason, interaction=self.interaction)
+
+
+class _Outcome(NamedTuple):
+    """One file's scan, as :func:`_scan_one` hands it back (from another process, too)."""
+
+    path: str
+    #: ``None`` for a binary file that is no cassette, or one the error stopped.
+    findings: list[Finding] | None = None
+    #: What stopped the scan (the file is not counted as scanned).
+    error: _Problem | None = None
+    size: int = 0
+    #: Whether the exact engine read it.
+    exact: bool = False
+    #: Why the file does not load as a cassette, when it was scanned as text only.
+    incomplete: _Problem | None = None
+
+
+def _scan_one(file: Path, table: RuleTable) -> _Outcome:
     """One file's findings (or the error that stopped it), its size, and whether the exact engine read it."""
     try:
         read = _read(file)
         if read is None:
-            return str(file), None, 0, False
+            return _Outcome(str(file))
         text, is_cassette, size = read
         scan = _Scan(text, str(file), _format_of(str(file), text), cassette=is_cassette, table=table)
         found = scan.run()
-        return str(file), found, size, bool(scan.uncertain or scan.dangerous)
+        incomplete = _Problem.of(scan.incomplete) if scan.incomplete is not None else None
+        return _Outcome(str(file), found, None, size, bool(scan.uncertain or scan.dangerous), incomplete)
     except CassetteError as error:
-        return str(file), error, 0, False
+        return _Outcome(str(file), error=_Problem.of(error))
 
 
 def _regular_size(file: Path) -> int:
@@ -428,7 +516,9 @@ def scan_paths(
 
     Directories skip :data:`SKIP_DIRS`, binary files and non-regular files.  A file
     that cannot be read, a binary cassette-suffixed file or a dangerous cassette lands
-    in ``errors``; the scan goes on.  ``workers=None`` scans in one process per CPU when
+    in ``errors``; the scan goes on.  A cassette that does not load (cut short, not
+    valid YAML or JSON) is scanned as text: its findings are reported, and it lands in
+    ``incomplete``.  ``workers=None`` scans in one process per CPU when
     there is enough to scan (several megabytes in several files); the result is the same.
     """
     result = ScanResult()
@@ -452,23 +542,26 @@ def scan_paths(
                 on_file(file)
             outcomes.append(_scan_one(file, chosen))
     per_file: list[tuple[str, list[Finding]]] = []
-    for name, found, size, exact in outcomes:
-        if isinstance(found, CassetteError):
-            result.errors.append(found)
-        elif found is not None:
+    for outcome in outcomes:
+        if outcome.error is not None:
+            result.errors.append(outcome.error.error())
+        elif outcome.findings is not None:
             result.files += 1
-            result.bytes += size
-            result.exact += exact
-            per_file.append((name, found))
+            result.bytes += outcome.size
+            result.exact += outcome.exact
+            per_file.append((outcome.path, outcome.findings))
+            if outcome.incomplete is not None:
+                result.incomplete.append(outcome.incomplete.error())
     per_file.sort(key=lambda item: item[0])
     result.findings = [finding for _, found in per_file for finding in found]
     result.errors.sort(key=lambda error: error.path)
+    result.incomplete.sort(key=lambda error: error.path)
     return result
 
 
 def _in_processes(
     files: list[Path], table: RuleTable, count: int, on_file: Callable[[Path], None] | None
-) -> list[tuple[str, list[Finding] | CassetteError | None, int, bool]]:
+) -> list[_Outcome]:
     """Scan *files* in *count* forked processes, largest first, results in the files' order."""
     import concurrent.futures
     import multiprocessing
@@ -478,7 +571,7 @@ def _in_processes(
     except ValueError:  # pragma: no cover - no fork on this platform
         return [_scan_one(file, table) for file in files]
     order = sorted(range(len(files)), key=lambda i: -_regular_size(files[i]))
-    outcomes: list[tuple[str, list[Finding] | CassetteError | None, int, bool]] = [("", None, 0, False)] * len(files)
+    outcomes: list[_Outcome] = [_Outcome("")] * len(files)
     with concurrent.futures.ProcessPoolExecutor(max_workers=count, mp_context=context) as pool:
         futures = {pool.submit(_scan_one, files[i], table): i for i in order}
         for future in concurrent.futures.as_completed(futures):

@@ -872,3 +872,28 @@ def test_cfreplays_own_recording_stamps_stay_on_the_fast_path(tmp_path: Path, fm
     assert [(f.interaction, f.rule, f.location) for f in result.findings] == [
         (0, "jwt", "request.headers.Authorization")
     ]
+
+
+@pytest.mark.parametrize("fmt", ["yaml", "json"])
+def test_apps_of_the_default_era_stay_on_the_fast_path(tmp_path: Path, fmt: cassette.Format) -> None:
+    """Every app from ≈2.83 carries docker_credentials, null or with CC's redacted password: settled raw.
+
+    Sending each such interaction to the exact engine made scanning a session of apps seven
+    times slower; an object holding a real password still goes there and is found.
+    """
+
+    plain = factories.app_envelope(seed=1)
+    assert plain["entity"]["docker_credentials"] == {"username": None, "password": None}
+    docker = factories.app_envelope("docker", seed=2)
+    docker["entity"]["docker_credentials"] = {"username": "deployer", "password": cfapi.REDACTED_CREDENTIAL}
+    bodies = [json.dumps(plain), json.dumps(docker), json.dumps(plain, indent=2)]
+    path = tmp_path / f"apps.{fmt}"
+    path.write_text(dump([exchange(body=body) for body in bodies], fmt))
+    result = scan_paths([path])
+    assert (result.exact, result.findings) == (0, [])
+
+    leaked = secrets.token_urlsafe(12)
+    docker["entity"]["docker_credentials"]["password"] = leaked
+    path.write_text(dump([exchange(body=json.dumps(docker))], fmt))
+    result = scan_paths([path])
+    assert [(f.rule, f.location) for f in result.findings] == [("docker-credentials", "response.body")]
