@@ -58,6 +58,7 @@ __all__ = [
     "save",
     "stamp",
     "written_by_cfreplay",
+    "yaml_data",
 ]
 
 Format = Literal["yaml", "json"]
@@ -315,6 +316,14 @@ def _build(next_event: Any, constructor: yaml.constructor.SafeConstructor) -> An
         else:
             top[0][top[1]] = value
             top[1] = _NO_KEY
+
+
+def yaml_data(text: str) -> Any:
+    """The YAML document *text* as PyYAML's safe loader builds it (raises what it raises), about twice as fast."""
+    try:
+        return _from_events(text)
+    except _NotPlainData:
+        return yaml.load(text, Loader=_SafeLoader)
 
 
 def _parse_yaml(text: str, path: Path) -> Any:

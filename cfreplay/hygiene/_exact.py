@@ -174,7 +174,7 @@ def parse_interaction(text: str, fmt: Format, starts: list[int], indent: int, in
             chunk = text[start : top.start() if top is not None else end]
             if indent:
                 chunk = "\n".join(line[indent:] for line in chunk.split("\n"))
-            document = yaml.load(chunk, Loader=SafeLoader)
+            document = cassette.yaml_data(chunk)
             value = document[0] if isinstance(document, list) and document else None
     except (ValueError, yaml.YAMLError, RecursionError, TypeError):
         return None
