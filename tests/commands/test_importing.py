@@ -255,8 +255,11 @@ def pairs(headers: dict[str, str]) -> list[dict[str, str]]:
     return [{"name": name, "value": value} for name, value in headers.items()]
 
 
-def chrome_har() -> tuple[str, dict[str, str]]:
-    """Chrome devtools over HTTP/2: pseudo-headers, lowercase names, no status text, decoded gzip bodies."""
+def chrome_har(*, blocked: bool = False) -> tuple[str, dict[str, str]]:
+    """Chrome devtools over HTTP/2: pseudo-headers, lowercase names, no status text, decoded gzip bodies.
+
+    With *blocked*, a third entry records a request that got no answer (status 0).
+    """
     access, refresh, password = real_jwt(), secrets.token_urlsafe(32), secrets.token_urlsafe(18)
     token_text = json.dumps(
         {"access_token": access, "token_type": "bearer", "refresh_token": refresh, "expires_in": 599}
@@ -311,12 +314,13 @@ def chrome_har() -> tuple[str, dict[str, str]]:
             "content": {"mimeType": "application/json", "text": RESTAGE.body.decode()},
         },
     }
-    blocked = {
+    no_answer = {
         "startedDateTime": "2024-03-01T10:15:29Z",
         "request": {"method": "GET", "url": "https://x.test/"},
         "response": {"status": 0, "statusText": "", "headers": [], "content": {}},
     }
-    return har(uaa, restage, blocked, creator="WebInspector"), {"access": access, "refresh": refresh, "pw": password}
+    entries = [uaa, restage, no_answer] if blocked else [uaa, restage]
+    return har(*entries, creator="WebInspector"), {"access": access, "refresh": refresh, "pw": password}
 
 
 def chrome_expected(secret: dict[str, str]) -> list[dict[str, Any]]:
@@ -488,7 +492,7 @@ CASES: dict[str, tuple[Source, Callable[[dict[str, str]], list[dict[str, Any]]],
         "2018-11-05T08:12:43Z",
     ),
     "trace-current": (current_trace, current_expected, "c.log", "cf-trace", "2024-12-02T16:04:00Z"),
-    "har-chrome": (chrome_har, chrome_expected, "devtools.har", "har", "2024-03-01T10:15:29Z"),
+    "har-chrome": (chrome_har, chrome_expected, "devtools.har", "har", "2024-03-01T10:15:30Z"),
     "har-mitmproxy": (mitmproxy_har, mitmproxy_expected, "flows.har", "har", "2024-03-01T09:15:30Z"),
 }
 
@@ -575,17 +579,22 @@ BAD_INPUTS = {
             {"request": {"method": "GET"}, "response": {"status": 200}},
             creator="t",
         ),
-        "x.har: entry 1 request has no url",
+        "x.har:17: entry 1 request has no url",
     ),
     "no-response": (
         "x.har",
-        har({"request": {"method": "GET", "url": "https://a.test/"}}, creator="t"),
-        "x.har: entry 0 has no response",
+        har({"request": {"method": "GET", "url": "https://a.test/?token=x"}}, creator="t"),
+        "x.har:8: entry 0 (GET https://a.test/) has no response",
     ),
     "bad-status": (
         "x.har",
         har({"request": {"method": "GET", "url": "https://a.test/"}, "response": {"status": "200"}}, creator="t"),
-        "x.har: entry 0 response has no status",
+        "x.har:8: entry 0 (GET https://a.test/) response has no status",
+    ),
+    "compact-har": (
+        "x.har",
+        json.dumps({"log": {"entries": [{"request": {"method": "GET", "url": "https://a.test/"}}]}}),
+        "x.har:1: entry 0 (GET https://a.test/) has no response",
     ),
     "bad-base64": (
         "x.har",
@@ -596,7 +605,7 @@ BAD_INPUTS = {
             },
             creator="t",
         ),
-        "x.har: entry 0 response content.text is not valid base64",
+        "x.har:8: entry 0 (GET https://a.test/) response content.text is not valid base64",
     ),
     "empty-har": ("x.har", har(creator="t"), "x.har: holds no HTTP exchange to import"),
     "neither": (
@@ -604,11 +613,15 @@ BAD_INPUTS = {
         "Getting apps...\nOK\n",
         "x.txt: is neither a HAR file nor a cf CLI trace (no REQUEST: or RESPONSE: block)",
     ),
-    "request-without-response": ("t.log", trace_with("hello", *GOOD_REQUEST), "t.log:2: REQUEST has no RESPONSE"),
+    "request-without-response": (
+        "t.log",
+        trace_with("hello", *GOOD_REQUEST),
+        "t.log:2: REQUEST GET /v2/info has no RESPONSE",
+    ),
     "two-requests": (
         "t.log",
         trace_with(*GOOD_REQUEST, *GOOD_REQUEST, *GOOD_RESPONSE),
-        "t.log:1: REQUEST has no RESPONSE",
+        "t.log:1: REQUEST GET /v2/info has no RESPONSE",
     ),
     "response-first": ("t.log", trace_with(*GOOD_RESPONSE), "t.log:1: RESPONSE without a REQUEST before it"),
     "bad-request-line": (
@@ -623,8 +636,13 @@ BAD_INPUTS = {
     ),
     "empty-block": (
         "t.log",
-        trace_with(*GOOD_REQUEST, "RESPONSE: [2024-12-02T16:04:00Z]"),
+        trace_with(*GOOD_REQUEST, "RESPONSE: [2024-12-02T16:04:00Z]", *GOOD_REQUEST, *GOOD_RESPONSE),
         "t.log:5: RESPONSE block is empty",
+    ),
+    "empty-block-at-the-end": (
+        "t.log",
+        trace_with(*GOOD_REQUEST, "RESPONSE: [2024-12-02T16:04:00Z]"),
+        "t.log:5: RESPONSE to GET /v2/info ends before its status line (the file is cut short?)",
     ),
     "no-host": (
         "t.log",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import secrets
 import shutil
 import signal
 import subprocess
@@ -11,7 +12,7 @@ import sys
 import threading
 import time
 import zlib
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -20,8 +21,10 @@ import requests
 
 from cfreplay import cassette
 from cfreplay.cf import factories
-from cfreplay.errors import CassetteError
-from cfreplay.serve.server import CassetteServer, RunningServer, run, serve
+from cfreplay.commands.cli import main
+from cfreplay.errors import CassetteError, UnknownNameError
+from cfreplay.hygiene.sanitizer import Report, Sanitizer
+from cfreplay.serve.server import CassetteServer, RunningServer, checked_match_on, run, serve
 from cfreplay.types import Response
 
 GUID = "6064d98a-95e6-400b-bc03-be65e6d59622"
@@ -151,9 +154,11 @@ def test_unmatched_log_names_same_path_with_other_query_or_longest_prefix(restag
     lines: list[str] = []
     replay = CassetteServer([restage_cassette], log=lines.append)
     assert replay.handle("GET", f"/v2/apps/{GUID}?inline-relations-depth=1", {}, b"").status == 404
-    assert f"nearest recorded request: GET /v2/apps/{GUID} " in lines[-1] and "different query" in lines[-1]
+    assert f"nearest recorded request: GET /v2/apps/{GUID} " in lines[-1]
+    assert lines[-1].endswith("restage.yaml#1), which differs in query")  # the matcher it fails, as replay names it
     assert replay.handle("POST", f"/v2/apps/{GUID}/restagex", {}, b"").status == 404
     assert f"nearest recorded request: POST /v2/apps/{GUID}/restage " in lines[-1]
+    assert lines[-1].endswith("which differs in path")
     assert replay.unmatched == [f"GET /v2/apps/{GUID}?inline-relations-depth=1", f"POST /v2/apps/{GUID}/restagex"]
     assert replay.remaining == 4 and len(replay) == 4
 
@@ -412,3 +417,240 @@ def test_compressed_bodies_naming_a_recorded_host_are_sent_decoded_and_rewritten
     opaque = replay.handle("GET", "/brotli", {}, b"")
     assert opaque.body == b"\x8b\x03\x80opaque\x03"
     assert opaque.headers == (("Content-Encoding", "br"), ("Content-Length", "10"))
+
+
+# --------------------------------------------------------------------------- match_on: body and headers
+
+FORM = "application/x-www-form-urlencoded"
+
+
+def with_request(
+    recorded: dict[str, Any], *, headers: Mapping[str, str] | None = None, body: str | None = None
+) -> dict[str, Any]:
+    """*recorded* with the request headers and body given (vcrpy's layout: a list of values per name)."""
+    if headers is not None:
+        recorded["request"]["headers"] = {name: [value] for name, value in headers.items()}
+    recorded["request"]["body"] = body
+    return recorded
+
+
+def token_response(access_token: str, refresh_token: str) -> Response:
+    return json_response({"access_token": access_token, "refresh_token": refresh_token, "token_type": "bearer"})
+
+
+@pytest.fixture
+def grants_cassette(tmp_path: Path) -> Path:
+    """Two POSTs to /oauth/token, the refresh grant recorded first: only their bodies tell them apart."""
+    recorded = [
+        with_request(
+            interaction("POST", "/oauth/token", token_response("refreshed-access", "refreshed-refresh")),
+            headers={"Content-Type": FORM},
+            body="grant_type=refresh_token&refresh_token=first-refresh",
+        ),
+        with_request(
+            interaction("POST", "/oauth/token", token_response("first-access", "first-refresh")),
+            headers={"Content-Type": FORM},
+            body="grant_type=password&username=admin&password=%2A%2A%2A&client_id=cf",
+        ),
+    ]
+    return write_cassette(tmp_path / "grants.yaml", recorded)
+
+
+def test_two_token_grants_are_told_apart_by_body(grants_cassette: Path) -> None:
+    lines: list[str] = []
+    with run([grants_cassette], match_on=("method", "path", "body"), log=lines.append) as running:
+        # Form fields in another order than recorded: vcrpy's body matcher compares forms parsed.
+        password = {"client_id": "cf", "password": "***", "grant_type": "password", "username": "admin"}
+        login = requests.post(f"{running.url}/oauth/token", data=password, timeout=5)
+        assert login.json()["access_token"] == "first-access"
+        refresh = {"grant_type": "refresh_token", "refresh_token": login.json()["refresh_token"]}
+        assert requests.post(f"{running.url}/oauth/token", data=refresh, timeout=5).json()["access_token"] == (
+            "refreshed-access"
+        )
+        stale = {"grant_type": "refresh_token", "refresh_token": "never-issued"}
+        assert requests.post(f"{running.url}/oauth/token", data=stale, timeout=5).status_code == 404
+    assert running.server.unmatched == ["POST /oauth/token"]
+    assert lines[-1].endswith("grants.yaml#0), which differs in body")
+    assert "never-issued" not in lines[-1]  # bodies are not logged
+
+
+def test_default_match_on_ignores_bodies_and_plays_in_recorded_order(grants_cassette: Path) -> None:
+    replay = CassetteServer([grants_cassette])
+    assert replay.match_on == ("method", "path", "query")
+    password = b"grant_type=password&username=admin&password=%2A%2A%2A&client_id=cf"
+    first = replay.handle("POST", "/oauth/token", {"Content-Type": FORM}, password)
+    assert first.json()["access_token"] == "refreshed-access"  # the first recorded, whatever the body
+    assert replay.handle("POST", "/oauth/token", {}, b"").json()["access_token"] == "first-access"
+    assert replay.remaining == 0
+
+
+def test_an_accept_header_pair_is_told_apart_by_headers(tmp_path: Path) -> None:
+    recorded_headers = {
+        "User-Agent": "python-requests/2.32.3",
+        "Accept-Encoding": "gzip, deflate",
+        "Connection": "keep-alive",
+    }
+    as_json = json_response({"format": "json"})
+    as_text = Response(200, (("Content-Type", "text/plain"),), b"format: text")
+    path = write_cassette(
+        tmp_path / "accept.yaml",
+        [
+            with_request(
+                interaction("GET", "/v2/info", as_json), headers={**recorded_headers, "Accept": "application/json"}
+            ),
+            with_request(interaction("GET", "/v2/info", as_text), headers={**recorded_headers, "Accept": "text/plain"}),
+        ],
+    )
+    lines: list[str] = []
+    replay = CassetteServer([path], match_on=("method", "path", "headers"), log=lines.append, repeat=True)
+    # Another client (curl here): its User-Agent, Accept-Encoding and Host are not the recording's, and do not count.
+    client = {"User-Agent": "curl/8.5.0", "Host": "127.0.0.1:8080", "X-Extra": "sent, never recorded"}
+    assert replay.handle("GET", "/v2/info", {**client, "accept": "text/plain"}, b"").body == b"format: text"
+    assert replay.handle("GET", "/v2/info", {**client, "Accept": "application/json"}, b"").json() == {"format": "json"}
+    # --repeat holds with the new key: the same Accept gets its own recording again, not the other one.
+    assert replay.handle("GET", "/v2/info", {**client, "Accept": "text/plain"}, b"").body == b"format: text"
+    assert replay.handle("GET", "/v2/info", {**client, "Accept": "application/xml"}, b"").status == 404
+    assert lines == [
+        f"cfreplay serve: no recording for GET /v2/info; nearest recorded request: GET /v2/info ({path}#0), "
+        "which differs in headers (Accept)"  # the header's name, never its value
+    ]
+    assert replay.remaining == 0
+
+
+def test_identical_requests_under_the_new_keys_play_in_recorded_order(tmp_path: Path) -> None:
+    polls = [
+        with_request(interaction("GET", f"/v2/apps/{GUID}", poll), headers={"Accept": "application/json"})
+        for poll in POLLS
+    ]
+    path = write_cassette(tmp_path / "polls.yaml", polls)
+    lines: list[str] = []
+    replay = CassetteServer([path], match_on=("method", "uri", "headers", "body"), log=lines.append)
+    accept = {"Accept": "application/json"}
+    states = [replay.handle("GET", f"/v2/apps/{GUID}", accept, b"").json()["entity"]["package_state"] for _ in POLLS]
+    assert states == ["PENDING", "PENDING", "STAGED"]
+    assert replay.handle("GET", f"/v2/apps/{GUID}", accept, b"").status == 404
+    assert "all 3 recording(s) of it were already played" in lines[-1]
+
+
+def test_checked_match_on_refuses_the_origin_and_unknown_names() -> None:
+    assert checked_match_on([" method", "body ", "", "method"]) == ("method", "body")
+    with pytest.raises(UnknownNameError, match=r"^unknown matcher 'bdy'; did you mean 'body'\?$"):
+        checked_match_on(["method", "bdy"])
+    for origin in ("host", "port", "scheme"):
+        with pytest.raises(ValueError, match=f"'{origin}' cannot be matched when serving"):
+            checked_match_on(["method", origin])
+    with pytest.raises(ValueError, match="at least one matcher"):
+        checked_match_on(["", " "])
+
+
+@pytest.mark.parametrize(
+    ("match_on", "error"),
+    [
+        ("method,bdy", "--match-on: unknown matcher 'bdy'; did you mean 'body'?"),
+        (
+            "method,host",
+            "--match-on: 'host' cannot be matched when serving: clients reach the server at 127.0.0.1, "
+            "not at the recorded host (leave it out)",
+        ),
+    ],
+)
+def test_cli_refuses_a_bad_matcher_in_one_line_with_exit_2(
+    grants_cassette: Path, capsys: pytest.CaptureFixture[str], match_on: str, error: str
+) -> None:
+    assert main(["serve", str(grants_cassette), "--match-on", match_on]) == 2
+    assert capsys.readouterr() == ("", f"cfreplay: error: {error}\n")
+
+
+def sanitized_grants(tmp_path: Path) -> tuple[Path, str]:
+    """A login recorded live (fresh secrets) and sanitized as the recorder writes it; and its password."""
+    password, refresh_token = secrets.token_hex(12), secrets.token_hex(16)
+    live = [
+        with_request(
+            interaction("POST", "/oauth/token", token_response(secrets.token_hex(20), refresh_token)),
+            headers={"Content-Type": FORM},
+            body=f"grant_type=password&username=admin&password={password}&client_id=cf",
+        ),
+        with_request(
+            interaction("POST", "/oauth/token", token_response("refreshed-" + secrets.token_hex(20), refresh_token)),
+            headers={"Content-Type": FORM},
+            body=f"grant_type=refresh_token&refresh_token={refresh_token}",
+        ),
+    ]
+    data = {"version": 1, "interactions": live, "metadata": {"recorded_with": "cfreplay"}}
+    assert Sanitizer().sanitize_data(data)
+    path = tmp_path / "login.yaml"
+    path.write_bytes(cassette.dumps(data, "yaml"))
+    written = path.read_text(encoding="utf-8")
+    assert password not in written and refresh_token not in written and "password=%2A%2A%2A" in written
+    return path, password
+
+
+def sanitizing_with(sanitizer: Sanitizer) -> Callable[[dict[str, Any]], dict[str, Any]]:
+    """What cfreplay serve passes as ``sanitize``: a request sanitized as the recorder would write it."""
+
+    def sanitize(request: dict[str, Any]) -> dict[str, Any]:
+        interaction = {"request": request, "response": {"status": {"code": 0}, "headers": {}, "body": {"string": ""}}}
+        sanitizer.sanitize_interaction(interaction, None, Report())
+        return dict(interaction["request"])
+
+    return sanitize
+
+
+def test_body_matching_meets_a_sanitized_recording(tmp_path: Path) -> None:
+    path, password = sanitized_grants(tmp_path)
+    login = {"grant_type": "password", "username": "admin", "password": password, "client_id": "cf"}
+    # Another run's sanitizer (another placeholder key): the password still meets the recording's ***.
+    sanitize = sanitizing_with(Sanitizer(key=secrets.token_bytes(32)))
+    lines: list[str] = []
+    with run([path], match_on=("method", "path", "body"), sanitize=sanitize, log=lines.append) as running:
+        refresh = requests.post(f"{running.url}/oauth/token", data=login, timeout=5).json()["refresh_token"]
+        # The client sends back the (sanitized) refresh token it was served: left alone, it matches too.
+        again = requests.post(
+            f"{running.url}/oauth/token", data={"grant_type": "refresh_token", "refresh_token": refresh}, timeout=5
+        )
+        assert again.status_code == 200 and again.json()["access_token"].startswith("cfreplay-redacted-")
+        assert running.server.remaining == 0 and lines == []
+
+    # Unsanitized, the live password never equals the recorded ***: the 404 names the body, not the password.
+    with run([path], match_on=("method", "path", "body"), log=lines.append) as running:
+        assert requests.post(f"{running.url}/oauth/token", data=login, timeout=5).status_code == 404
+    assert lines[-1].endswith("login.yaml#0), which differs in body") and password not in lines[-1]
+
+
+def test_cli_serve_sanitizes_live_requests_before_matching_bodies(tmp_path: Path) -> None:
+    path, password = sanitized_grants(tmp_path)
+    command = [sys.executable, "-m", "cfreplay", "serve", str(path), "--match-on", "method,path,body"]
+    with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp_path) as process:
+        try:
+            assert process.stdout is not None
+            url = process.stdout.readline().split(" at ")[1].split(" ")[0]
+            # By order this would get the login's answer; by body it matches nothing.
+            early = requests.post(
+                f"{url}/oauth/token", data={"grant_type": "refresh_token", "refresh_token": "x"}, timeout=5
+            )
+            assert early.status_code == 404
+            login = {"grant_type": "password", "username": "admin", "password": password, "client_id": "cf"}
+            assert requests.post(f"{url}/oauth/token", data=login, timeout=5).status_code == 200
+        finally:
+            process.send_signal(signal.SIGTERM)
+            _, stderr = process.communicate(timeout=10)
+    assert process.returncode == 0
+    assert stderr.count("no recording for POST /oauth/token") == 1 and "differs in body" in stderr
+    assert password not in stderr
+
+
+def test_a_request_the_sanitizer_cannot_read_is_unmatched_and_a_recording_is_a_cassette_error(
+    grants_cassette: Path,
+) -> None:
+    def refuses(request: dict[str, Any]) -> dict[str, Any]:
+        if "secret" in request["uri"]:
+            raise RecursionError("nested too deep")
+        return request
+
+    lines: list[str] = []
+    replay = CassetteServer([grants_cassette], match_on=("method", "path", "body"), sanitize=refuses, log=lines.append)
+    assert replay.handle("POST", "/oauth/token?secret=1", {}, b"").status == 404
+    assert replay.unmatched == ["POST /oauth/token"]  # without the query it could not sanitize
+    assert lines == ["cfreplay serve: no recording for POST /oauth/token; it cannot be sanitized (RecursionError)"]
+    with pytest.raises(CassetteError, match=r"grants.yaml: interaction 0: its request cannot be sanitized"):
+        CassetteServer([grants_cassette], sanitize=lambda request: refuses({**request, "uri": "secret"}))
