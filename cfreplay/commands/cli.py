@@ -144,29 +144,40 @@ def _build_parser() -> _Parser:
         "scan",
         help="prove no secret is left in cassettes and test files",
         description="Scan cassettes and other text files for secrets. Exit 0 clean, 1 findings, "
-        "2 unreadable input (a file holding dangerous YAML tags is never reported clean).",
+        "2 unreadable input (a file holding dangerous YAML tags is never reported clean). A cassette that "
+        "does not parse (cut short?) is scanned as text only, with a warning; without findings it exits 2.",
     )
     scan.add_argument("paths", nargs="+", metavar="PATH", help="files or directories")
     scan.add_argument("--format", choices=("text", "json"), default="text", help="output format (default text)")
     scan.add_argument("--config", metavar="PYPROJECT", help="read [tool.cfreplay.sanitize] from this file")
     scan.add_argument("--redact-all-env", action="store_true", help="count every environment variable value")
 
-    record = commands.add_parser(
+    recording = commands.add_parser(
         "record",
         help="record a sanitized restage cassette (from a foundation, or the embedded simulator)",
-        description="Record POST /v2/apps/:guid/restage into a sanitized, scanned cassette. Target: --api with "
-        "--token or CF_USERNAME/CF_PASSWORD; else the cf CLI's login ($CF_HOME/.cf/config.json); else the "
-        "embedded simulator. Exit 2 (and no cassette) when the API is unreachable, refuses, or has no such app.",
+        description="Record a restage (POST /v2/apps/:guid/restage and the requests around it, as --client sends "
+        "them) into a sanitized, scanned cassette. Target: --api with --token or CF_USERNAME/CF_PASSWORD; else the "
+        "cf CLI's login ($CF_HOME/.cf/config.json); else the embedded simulator. Exit 2 (and no cassette) when the "
+        "API is unreachable, refuses, or has no such app.",
     )
-    record.add_argument("what", nargs="?", choices=("restage",), help="what to record")
-    record.add_argument("app", nargs="?", metavar="APP", help="the app's name or guid")
-    record.add_argument("-o", "--output", metavar="PATH", help="cassette path (default cassettes/restage-APP.yaml)")
-    record.add_argument("--api", metavar="URL", help="the Cloud Controller to record from")
-    record.add_argument("--token", help="an access token for --api (else CF_USERNAME and CF_PASSWORD)")
-    record.add_argument("--wait", action="store_true", help="poll the app until staging ends; record that too")
-    record.add_argument("--timeout", type=float, default=300.0, help="seconds --wait waits (default 300)")
-    record.add_argument("--seed", type=int, default=0, help="seed of the embedded simulator (default 0)")
-    record.add_argument("--from-docs", action="store_true", help="write the documented exchange as a cassette")
+    recording.add_argument("what", nargs="?", choices=("restage",), help="what to record")
+    recording.add_argument("app", nargs="?", metavar="APP", help="the app's name or guid")
+    recording.add_argument("-o", "--output", metavar="PATH", help="cassette path (default cassettes/restage-APP.yaml)")
+    recording.add_argument("--api", metavar="URL", help="the Cloud Controller to record from")
+    recording.add_argument("--token", help="an access token for --api (else CF_USERNAME and CF_PASSWORD)")
+    recording.add_argument(
+        "--wait",
+        action="store_true",
+        help="poll the app until staging ends and it runs, as the client does; record that too",
+    )
+    recording.add_argument("--timeout", type=float, default=300.0, help="seconds --wait waits (default 300)")
+    recording.add_argument("--seed", type=int, default=0, help="seed of the embedded simulator (default 0)")
+    recording.add_argument("--from-docs", action="store_true", help="write the documented exchange as a cassette")
+    recording.add_argument(
+        "--client",
+        choices=record.CLIENTS,
+        help=f"whose requests to send and record (default {record.DEFAULT_CLIENT}: the cf CLI v6's)",
+    )
 
     serve = commands.add_parser(
         "serve",
@@ -184,17 +195,29 @@ def _build_parser() -> _Parser:
         action="store_true",
         help="answer a request whose recordings were all played with the last of them again, not 404",
     )
+    serve.add_argument(
+        "--match-on",
+        metavar="MATCHERS",
+        help="what a request must match, comma-separated: method, path, query, uri, body, raw_body, headers "
+        "(default: method,path,query)",
+    )
 
     importer = commands.add_parser(
         "import",
         help="turn a HAR file or a cf CLI trace into a sanitized cassette",
         description="Import captured traffic — HAR 1.2 (browser devtools, mitmproxy) or CF_TRACE output of the "
-        "cf CLI — as a cassette, sanitized and scanned before it is written. Exit 2 and no cassette on bad input.",
+        "cf CLI — as a cassette, sanitized and scanned before it is written. Exit 2 and no cassette on bad input, "
+        "including an incomplete exchange (a request with no response, a capture cut short), unless --partial.",
     )
     importer.add_argument("paths", nargs="+", metavar="PATH", help="HAR files or cf CLI traces")
     importer.add_argument("-o", "--output", required=True, metavar="CASSETTE", help="the cassette to write")
     importer.add_argument("--from", dest="source", choices=("har", "cf-trace"), help="input format (default: detect)")
     importer.add_argument("--config", metavar="PYPROJECT", help="read [tool.cfreplay.sanitize] from this file")
+    importer.add_argument(
+        "--partial",
+        action="store_true",
+        help="import the complete exchanges, name each incomplete one on stderr and exit 1 (2 if none is complete)",
+    )
 
     show = commands.add_parser("show", help="list a cassette's interactions, or print one exchange")
     show.add_argument("cassette", metavar="CASSETTE")
@@ -323,6 +346,7 @@ def _scan(args: argparse.Namespace) -> int:
         document = {
             "findings": [finding.to_dict() for finding in result.findings],
             "errors": [{"path": error.path, "message": str(error)} for error in result.errors],
+            "incomplete": [{"path": error.path, "message": str(error)} for error in result.incomplete],
             "files": result.files,
             "bytes": result.bytes,
         }
@@ -333,6 +357,14 @@ def _scan(args: argparse.Namespace) -> int:
             print(f"{finding.path}:{finding.line}: {where}{finding.location}: {finding.rule} ({finding.masked})")
         for error in result.errors:
             print(f"cfreplay: error: {error}", file=sys.stderr)
+        for error in result.incomplete:
+            # str(error) is "path: [interaction N: ]reason"; the reason goes in parentheses, on one line.
+            reason = " ".join(str(error)[len(error.path) + 2 :].split())
+            print(
+                f"cfreplay: warning: {error.path}: does not parse as a cassette ({reason}); "
+                "scanned as text only: secrets in encoded bodies would not be seen",
+                file=sys.stderr,
+            )
         files_with = len({finding.path for finding in result.findings})
         print(
             f"{len(result.findings)} finding{'s' if len(result.findings) != 1 else ''} in {files_with} "
@@ -340,7 +372,10 @@ def _scan(args: argparse.Namespace) -> int:
         )
     if result.errors:
         return EXIT_USAGE
-    return EXIT_FINDINGS if result.findings else EXIT_OK
+    if result.findings:
+        return EXIT_FINDINGS
+    # Findings win; without them, a scan that could not decode every body proves nothing clean.
+    return EXIT_USAGE if result.incomplete else EXIT_OK
 
 
 def _convert(args: argparse.Namespace) -> int:
@@ -428,7 +463,7 @@ _UNSAFE_FILE: Final = re.compile(r"[^\w.-]+")
 
 def _record(args: argparse.Namespace) -> int:
     if args.from_docs:
-        if args.what or args.app or args.api or args.token or args.wait:
+        if args.what or args.app or args.api or args.token or args.wait or args.client:
             raise _UsageError("--from-docs takes only -o/--output")
         result = record.record_from_docs(Path(args.output or "cassettes/restage-docs.yaml"))
     else:
@@ -446,6 +481,7 @@ def _record(args: argparse.Namespace) -> int:
                 timeout=args.timeout,
                 seed=args.seed,
                 progress=progress,
+                client=args.client or record.DEFAULT_CLIENT,
             )
         finally:
             if progress is not None:
@@ -456,6 +492,8 @@ def _record(args: argparse.Namespace) -> int:
     print(f"  restage: {result.status} {reason_phrase(result.status)}{state}")
     if result.staged is not None:
         print(f"  staging: {result.staged} after {result.polls} poll{'s' if result.polls != 1 else ''}")
+    if result.instances is not None:
+        print(f"  instances: {result.instances}")
     for note in result.notes:
         print(f"  note: {note}")
     counts = result.report.counts()
@@ -487,6 +525,8 @@ def _serve(args: argparse.Namespace) -> int:
         raise _UsageError("give cassettes to replay, or --simulate (not both)")
     if args.simulate and args.repeat:
         raise _UsageError("--repeat replays cassettes; the simulator answers every request anyway")
+    if args.simulate and args.match_on is not None:
+        raise _UsageError("--match-on replays cassettes; the simulator answers every request anyway")
     if args.cassettes:
         return _serve_cassettes(args)
     from cfreplay.serve import simulator  # the server pulls in http.server and threads: only when asked
@@ -506,8 +546,15 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 def _serve_cassettes(args: argparse.Namespace) -> int:
+    from cfreplay.hygiene.sanitizer import Report
     from cfreplay.serve import server
 
+    match_on: tuple[str, ...] = server.DEFAULT_MATCH_ON
+    if args.match_on is not None:
+        try:
+            match_on = server.checked_match_on(args.match_on.split(","))
+        except (UnknownNameError, ValueError) as error:
+            raise _UsageError(f"--match-on: {error}") from None
     paths = [Path(p) for p in args.cassettes]
 
     def ready(url: str) -> None:
@@ -519,8 +566,18 @@ def _serve_cassettes(args: argparse.Namespace) -> int:
         # A client may send a token in a query string; the log never shows it.
         print(sanitizer.sanitize_text(line), file=sys.stderr, flush=True)
 
+    def sanitize(request: dict[str, Any]) -> dict[str, Any]:
+        # As replay does: a request is matched as the recorder would have written it, so a
+        # password sent in a form body meets the recording's ***.
+        interaction = {"request": request, "response": {"status": {"code": 0}, "headers": {}, "body": {"string": ""}}}
+        sanitizer.sanitize_interaction(interaction, None, Report())
+        sanitized: dict[str, Any] = interaction["request"]
+        return sanitized
+
     try:
-        server.serve(paths, port=args.port, ready=ready, log=log, repeat=args.repeat)
+        server.serve(
+            paths, port=args.port, ready=ready, log=log, repeat=args.repeat, match_on=match_on, sanitize=sanitize
+        )
     except OSError as error:
         raise _UsageError(f"cannot listen on 127.0.0.1:{args.port}: {error.strerror or error}") from None
     return EXIT_OK
@@ -531,17 +588,23 @@ def _import(args: argparse.Namespace) -> int:
     from cfreplay.commands import importing
 
     output = Path(args.output)
-    data = importing.import_files([Path(p) for p in args.paths], fmt=args.source)
+    imported = importing.import_traffic([Path(p) for p in args.paths], fmt=args.source, partial=args.partial)
+    data = imported.data
     sanitizer = Sanitizer(_project_config(args))
     report = writing.write_cassette(
         output, data, cassette.detect_format(output), sanitizer, expected=writing.fingerprint(output)
     )
+    for dropped in imported.dropped:  # path:line and what is missing: no header or body value
+        print(f"cfreplay: dropped: {dropped}", file=sys.stderr)
     count = len(data["interactions"])
     print(f"imported {count} interaction{'s' if count != 1 else ''} from {', '.join(args.paths)}")
+    if imported.dropped:
+        left_out = len(imported.dropped)
+        print(f"  dropped: {left_out} incomplete exchange{'s' if left_out != 1 else ''} (listed on stderr)")
     print(f"  sanitized: {report.summary() if report else 'nothing to sanitize'}")
     print("  scan: clean")
     print(f"  written: {output}")
-    return EXIT_OK
+    return EXIT_FINDINGS if imported.dropped else EXIT_OK
 
 
 def _colour(args: argparse.Namespace) -> bool:

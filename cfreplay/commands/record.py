@@ -5,14 +5,19 @@ The target is, in this order: ``--api`` with ``--token`` or ``CF_USERNAME`` and
 ``~/.cf/config.json`` by default: Target, AccessToken, RefreshToken); else the
 embedded simulator, so the command works on a machine with no foundation at all.
 
-The exchange is what a CF client does: ``GET /v2/info`` (to find UAA), a token
-grant when logging in, ``GET /v2/apps?q=name:APP`` when APP is a name, ``POST
-/v2/apps/:guid/restage`` (refreshing the token and retrying once on CC's 401
-``CF-InvalidAuthToken``, as cf-python-client does) and, with ``wait``, polling
-``GET /v2/apps/:guid`` until staging ends.  It runs under
-:func:`cfreplay.use_cassette`, so every interaction is sanitized before it is
-written; the cassette goes to a temporary file that is scanned and only then
-moved into place, so a failure leaves no partial cassette behind.
+The exchange is the sequence a real client sends (:mod:`cfreplay.serve.flows`
+writes each one down once): ``cf-cli``, the default, is the cf CLI v6's ``cf
+login`` and ``cf restage`` (``GET /v2/info`` and a password grant, the app
+looked up in the targeted space with ``inline-relations-depth=1``, the restage,
+then with ``wait`` the app polled until staging ends and its instances and stats
+until one runs, and the closing display); ``cloudfoundry-client`` is
+cloudfoundry-client's (``GET /``, the grant, ``get_first(name=…)`` with
+``results-per-page=1``, the restage, then its polls of the app, the summary and
+the instances).  Both refresh the token and retry once on CC's 401
+``CF-InvalidAuthToken``.  It runs under :func:`cfreplay.use_cassette`, so every
+interaction is sanitized before it is written; the cassette goes to a temporary
+file that is scanned and only then moved into place, so a failure leaves no
+partial cassette behind.
 """
 
 from __future__ import annotations
@@ -24,9 +29,8 @@ import os
 import re
 import time
 import urllib.error
-import urllib.parse
 import urllib.request
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -39,9 +43,22 @@ from cfreplay.hygiene import scanner, writing
 from cfreplay.hygiene.rules import SanitizeConfig
 from cfreplay.hygiene.sanitizer import Report, Sanitizer
 from cfreplay.replay.recorder import use_cassette
-from cfreplay.serve import simulator
+from cfreplay.serve import flows, simulator
+from cfreplay.serve.flows import ClientName, Flow
 
-__all__ = ["RecordResult", "Target", "record_from_docs", "record_restage", "resolve_target"]
+__all__ = [
+    "CLIENTS",
+    "DEFAULT_CLIENT",
+    "RecordResult",
+    "Target",
+    "record_from_docs",
+    "record_restage",
+    "resolve_target",
+]
+
+#: The clients ``--client`` names, and the one recorded by default (the cf CLI's, as before there was a choice).
+CLIENTS: Final = flows.CLIENTS
+DEFAULT_CLIENT: Final = flows.DEFAULT_CLIENT
 
 _GUID: Final = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 _TIMEOUT: Final = 30.0
@@ -58,6 +75,8 @@ class Target:
     username: str | None = None
     password: str | None = None
     token_endpoint: str | None = None
+    #: The targeted space (the cf CLI's SpaceFields, or the simulator's one space).
+    space_guid: str | None = None
 
 
 @dataclass
@@ -72,6 +91,9 @@ class RecordResult:
     #: With --wait: the state staging ended in (STAGED or FAILED) and how many polls it took.
     staged: str | None = None
     polls: int = 0
+    #: With --wait, after STAGED: what the instances came to (RUNNING, CRASHED, FLAPPING).
+    instances: str | None = None
+    client: ClientName = flows.DEFAULT_CLIENT
     notes: list[str] = field(default_factory=list)
 
 
@@ -105,12 +127,15 @@ def resolve_target(
         target, access = config.get("Target"), config.get("AccessToken")
         if isinstance(target, str) and target and isinstance(access, str) and access:
             uaa = config.get("UaaEndpoint") or config.get("AuthorizationEndpoint")
+            space = config.get("SpaceFields")
+            space_guid = space.get("GUID") if isinstance(space, dict) else None
             return Target(
                 target.rstrip("/"),
                 f"{target} (cf CLI login, {path})",
                 token=_bare(access),
                 refresh_token=config.get("RefreshToken") or None,
                 token_endpoint=f"{str(uaa).rstrip('/')}/oauth/token" if uaa else None,
+                space_guid=space_guid if isinstance(space_guid, str) and space_guid else None,
             )
     return None
 
@@ -121,86 +146,36 @@ def _bare(token: str) -> str:
     return rest.strip() if rest and scheme.lower() == "bearer" else token.strip()
 
 
-class _Client:
-    """Just enough of a CF v2 client: urllib (which vcrpy records), token refresh on CC's 401."""
-
-    def __init__(self, target: Target) -> None:
-        self.target = target
-        self.token = target.token
-
-    def call(
-        self, method: str, url: str, *, form: Mapping[str, str] | None = None, auth: str | None = None
-    ) -> tuple[int, Any]:
-        data = urllib.parse.urlencode(form).encode() if form is not None else None
-        request = urllib.request.Request(url, data=data, method=method)
-        request.add_header("Accept", "application/json")
-        if form is not None:
-            request.add_header("Content-Type", cfapi.FORM_CONTENT_TYPE)
-        if auth:
-            request.add_header("Authorization", auth)
-        try:
-            with urllib.request.urlopen(request, timeout=_TIMEOUT) as response:
-                return response.status, _json(response.read())
-        except urllib.error.HTTPError as error:
-            return error.code, _json(error.read())
-        except (urllib.error.URLError, OSError) as error:
-            reason = getattr(error, "reason", error)
-            raise RecordError(f"cannot reach {url}: {reason}") from None
-        except http.client.HTTPException as error:
-            raise RecordError(f"cannot reach {url}: it does not answer as HTTP ({type(error).__name__})") from None
-
-    def cc(self, method: str, path: str) -> tuple[int, Any]:
-        status, body = self.call(method, self.target.api + path, auth=f"bearer {self.token}")
-        if status == 401 and _error_code(body) == 1000 and self.target.refresh_token:
-            self.refresh()
-            status, body = self.call(method, self.target.api + path, auth=f"bearer {self.token}")
-        return status, body
-
-    def token_endpoint(self) -> str:
-        if self.target.token_endpoint is None:
-            status, info = self.call("GET", f"{self.target.api}/v2/info")
-            endpoint = info.get("token_endpoint") if isinstance(info, dict) else None
-            if status != 200 or not isinstance(endpoint, str):
-                raise RecordError(f"{self.target.api}/v2/info answered {status}; is this a Cloud Controller v2 API?")
-            self.target.token_endpoint = endpoint.rstrip("/") + "/oauth/token"
-        return self.target.token_endpoint
-
-    def login(self) -> None:
-        form = {
-            "grant_type": "password",
-            "username": self.target.username or "",
-            "password": self.target.password or "",
-        }
-        self._grant(form, "log in")
-
-    def refresh(self) -> None:
-        self._grant({"grant_type": "refresh_token", "refresh_token": self.target.refresh_token or ""}, "refresh")
-
-    def _grant(self, form: dict[str, str], what: str) -> None:
-        status, body = self.call("POST", self.token_endpoint(), form=form, auth=cfapi.CF_CLIENT_BASIC)
-        if status != 200 or not isinstance(body, dict) or "access_token" not in body:
-            error = body.get("error_description") or body.get("error") if isinstance(body, dict) else None
-            raise RecordError(f"could not {what} at {self.token_endpoint()}: {status} {error or ''}".rstrip())
-        self.token = body["access_token"]
-        self.target.refresh_token = body.get("refresh_token") or self.target.refresh_token
-
-
-def _json(raw: bytes) -> Any:
+def _send(method: str, url: str, headers: Sequence[tuple[str, str]], body: bytes | None) -> tuple[int, bytes]:
+    """The flows' transport: urllib, which vcrpy records; what cannot be reached is a one-line RecordError."""
+    request = urllib.request.Request(url, data=body, method=method)
+    for name, value in headers:
+        request.add_header(name, value)
     try:
-        return json.loads(raw)
-    except ValueError:
-        return None
+        with urllib.request.urlopen(request, timeout=_TIMEOUT) as response:
+            return response.status, response.read()
+    except urllib.error.HTTPError as error:
+        return error.code, error.read()
+    except (urllib.error.URLError, OSError) as error:
+        reason = getattr(error, "reason", error)
+        raise RecordError(f"cannot reach {url}: {reason}") from None
+    except http.client.HTTPException as error:
+        raise RecordError(f"cannot reach {url}: it does not answer as HTTP ({type(error).__name__})") from None
 
 
-def _error_code(body: Any) -> int | None:
-    code = body.get("code") if isinstance(body, dict) else None
-    return code if isinstance(code, int) else None
+def _login(target: Target) -> flows.Login:
+    return flows.Login(
+        target.api,
+        token=target.token,
+        refresh_token=target.refresh_token,
+        username=target.username,
+        password=target.password,
+        token_endpoint=target.token_endpoint,
+        space_guid=target.space_guid,
+    )
 
 
-def _describe_error(status: int, body: Any) -> str:
-    if isinstance(body, dict) and "error_code" in body:
-        return f"{status} {body['error_code']}: {body.get('description', '')}".rstrip(": ")
-    return str(status)
+_describe_error = flows.describe
 
 
 @contextlib.contextmanager
@@ -214,6 +189,7 @@ def _target_or_simulator(target: Target | None, seed: int) -> Iterator[Target]:
             f"the embedded simulator at {running.url} (no --api and no cf login)",
             username=running.username,
             password=running.password,
+            space_guid=running.simulator.space_guid,  # as `cf target -s` would have it
         )
 
 
@@ -227,16 +203,17 @@ def record_restage(
     interval: float = 1.0,
     seed: int = 0,
     progress: Callable[[str], None] | None = None,
+    client: ClientName = flows.DEFAULT_CLIENT,
 ) -> RecordResult:
-    """Record restaging *app* (a name or a guid) into the cassette *output*."""
+    """Record restaging *app* (a name or a guid) into the cassette *output*, as *client* sends it."""
     sanitizer = Sanitizer(SanitizeConfig.from_pyproject())
     with _target_or_simulator(target, seed) as chosen, _staging_file(output) as temporary:
-        client = _Client(chosen)
+        sender = flows.flow(client, _login(chosen), _send)
+        notes: list[str] = []
         with use_cassette(temporary, record_mode="all", freeze_time=False, sanitizer=sanitizer) as active:
-            if client.token is None:
-                client.login()
-            guid = app if _GUID.match(app) else _find_app(client, app)
-            status, body = client.cc("POST", f"/v2/apps/{guid}/restage")
+            sender.start()
+            guid = app if _GUID.match(app) else _find_app(sender, app, notes)
+            status, body = sender.restage(guid)
             if status == 401:
                 raise RecordError(f"restage was refused: {_describe_error(status, body)} (log in again: cf login)")
             if status == 403:
@@ -245,52 +222,40 @@ def record_restage(
                 )
             if status == 404:
                 raise RecordError(f"no app {app!r} at {chosen.api}: {_describe_error(status, body)}")
-            result = RecordResult(output, 0, chosen, active.report, status)
+            result = RecordResult(output, 0, chosen, active.report, status, client=client, notes=notes)
             if status != 201:
                 result.notes.append(f"restage answered {_describe_error(status, body)}")
             else:
                 result.package_state = body["entity"]["package_state"] if isinstance(body, dict) else None
                 if wait:
-                    result.staged, result.polls = _wait(client, guid, timeout, interval, progress)
+                    waited = sender.wait(
+                        guid,
+                        timeout=timeout,
+                        interval=interval,
+                        sleep=time.sleep,
+                        clock=time.monotonic,
+                        progress=progress,
+                    )
+                    result.staged, result.polls, result.instances = waited.package_state, waited.polls, waited.instances
         _finish(temporary, output, sanitizer)
         result.interactions = len(cassette_files.load(output).interactions)
         return result
 
 
-def _find_app(client: _Client, name: str) -> str:
-    query = urllib.parse.urlencode({"q": f"name:{name}"})
-    status, body = client.cc("GET", f"/v2/apps?{query}")
+def _find_app(sender: Flow, name: str, notes: list[str]) -> str:
+    status, body, path = sender.find_app(name)
     if status == 401:
         raise RecordError(f"listing apps was refused: {_describe_error(status, body)} (log in again: cf login)")
     resources = body.get("resources") if isinstance(body, dict) else None
     if status != 200 or not isinstance(resources, list):
-        raise RecordError(f"listing apps at {client.target.api} answered {_describe_error(status, body)}")
+        raise RecordError(f"listing apps at {sender.login.api} answered {_describe_error(status, body)}")
     if not resources:
-        raise RecordError(f"no app named {name!r} at {client.target.api}")
+        raise RecordError(f"no app named {name!r} at {sender.login.api}")
+    if sender.name == "cf-cli" and sender.login.space_guid is None:
+        # The cf CLI looks an app up in its targeted space; with none known, every space was asked.
+        notes.append(f"no targeted space: looked {name!r} up in every space ({path.partition('?')[0]})")
     guid: str = resources[0]["metadata"]["guid"]
     return guid
-
-
-def _wait(
-    client: _Client, guid: str, timeout: float, interval: float, progress: Callable[[str], None] | None
-) -> tuple[str, int]:
-    """Poll the app until staging ends: the final package_state and the number of polls."""
-    deadline = time.monotonic() + timeout
-    spinner = "|/-\\"
-    polls = 0
-    while True:
-        status, body = client.cc("GET", f"/v2/apps/{guid}")
-        polls += 1
-        if status != 200 or not isinstance(body, dict):
-            raise RecordError(f"polling the app answered {_describe_error(status, body)}")
-        state: str = body["entity"]["package_state"]
-        if progress is not None:
-            progress(f"{spinner[(polls - 1) % 4]} staging: {state} (poll {polls})")
-        if state in ("STAGED", "FAILED"):
-            return state, polls
-        if time.monotonic() + interval > deadline:
-            raise RecordError(f"staging did not finish within {timeout:g} s (still {state}); nothing was written")
-        time.sleep(interval)
 
 
 @contextlib.contextmanager
