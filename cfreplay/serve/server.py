@@ -57,12 +57,8 @@ body values are never logged: they hold tokens.
 
 from __future__ import annotations
 
-import dataclasses
-import json
 import logging
-import re
 import threading
-import zlib
 from collections import deque
 from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -74,7 +70,7 @@ from urllib.parse import parse_qsl, urlsplit
 from cfreplay import cassette as cassette_files
 from cfreplay.cf import factories
 from cfreplay.errors import CassetteError, UnknownNameError
-from cfreplay.serve import loopback
+from cfreplay.serve import _rewriting, loopback
 from cfreplay.types import Response
 
 __all__ = [
@@ -118,9 +114,6 @@ _REFUSED_MATCHERS: Final = {
 _DROPPED_HEADERS: Final = frozenset({"content-length", "transfer-encoding", "connection", "keep-alive"})
 # The documents in which a foundation advertises its other hosts (UAA, login, doppler…).
 _DISCOVERY_PATHS: Final = frozenset({"/", "/v2/info"})
-_URL_SCHEMES: Final = frozenset({"http", "https", "ws", "wss"})
-# A compressed body is opened to be rewritten only up to this size.
-_MAX_INFLATED: Final = 64 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -285,115 +278,6 @@ def _common_prefix(a: str, b: str) -> int:
     return length
 
 
-def _advertised_hosts(document: Any) -> set[str]:
-    """Host names of every absolute HTTP or WebSocket URL in a discovery document (``/``, ``/v2/info``)."""
-    if isinstance(document, dict):
-        return set().union(*(_advertised_hosts(value) for value in document.values()))
-    if isinstance(document, list):
-        return set().union(*(_advertised_hosts(value) for value in document))
-    if isinstance(document, str) and "://" in document:
-        try:
-            split = urlsplit(document)
-        except ValueError:
-            return set()
-        if split.scheme.lower() in _URL_SCHEMES and split.hostname:
-            return {split.hostname.lower()}
-    return set()
-
-
-def _request_hosts(uri: str) -> set[str]:
-    """The host a recorded request went to (none for a relative URI)."""
-    try:
-        host = urlsplit(uri).hostname if "://" in uri.split("?", 1)[0] else None
-    except ValueError:
-        return set()
-    return {host.lower()} if host else set()
-
-
-def _discovered_hosts(response: Response) -> set[str]:
-    """The hosts a recorded ``/`` or ``/v2/info`` answer advertises (none if it is not JSON)."""
-    body = _inflated(response.body, _codings(response)) if _codings(response) else response.body
-    try:
-        return _advertised_hosts(json.loads(body)) if body is not None else set()
-    except ValueError:  # not JSON, or not UTF-8
-        return set()
-
-
-def _codings(response: Response) -> list[str]:
-    """The response's content codings, in the order they were applied."""
-    return [
-        coding.strip().lower()
-        for name, value in response.headers
-        if name.lower() == "content-encoding"
-        for coding in value.split(",")
-        if coding.strip()
-    ]
-
-
-def _origin_pattern(hosts: set[str]) -> re.Pattern[str] | None:
-    """What an origin on one of *hosts* looks like in text: scheme, ``://`` (or JSON's ``:\\/\\/``), host, port."""
-    if not hosts:
-        return None
-    # The look-ahead refuses a longer name (api.example.com.evil); an IPv6 host is written in brackets.
-    names = "|".join(
-        rf"\[{re.escape(host)}\]" if ":" in host else re.escape(host)
-        for host in sorted(hosts, key=lambda h: (-len(h), h))
-    )
-    return re.compile(rf"\b(?P<scheme>https?|wss?)(?P<sep>://|:\\/\\/)(?:{names})(?::\d+)?(?![\w.:-])", re.IGNORECASE)
-
-
-def _inflated(body: bytes, codings: Sequence[str]) -> bytes | None:
-    """*body* decoded from gzip and deflate (outermost coding last), or ``None`` if it cannot be."""
-    for coding in reversed(codings):
-        if coding == "identity":
-            continue
-        if coding not in ("gzip", "x-gzip", "deflate"):
-            return None
-        # gzip: a gzip header (or zlib's, which some servers send); deflate: zlib, or raw as some servers do.
-        attempts = (zlib.MAX_WBITS | 32,) if coding != "deflate" else (zlib.MAX_WBITS, -zlib.MAX_WBITS)
-        for wbits in attempts:
-            opener = zlib.decompressobj(wbits)
-            try:
-                data = opener.decompress(body, _MAX_INFLATED)
-            except zlib.error:
-                continue
-            if opener.unconsumed_tail or opener.unused_data or not opener.eof:
-                return None  # too large, several members, or truncated: sent as recorded
-            body = data
-            break
-        else:
-            return None
-    return body
-
-
-def _rewritten(response: Response, pattern: re.Pattern[str], served: str) -> Response:
-    """*response* with every origin *pattern* matches replaced by the *served* one (``http://host:port``)."""
-    netloc = urlsplit(served).netloc
-
-    def origin(match: re.Match[str]) -> str:
-        scheme = "ws" if match["scheme"].lower().startswith("ws") else "http"
-        return f"{scheme}{match['sep']}{netloc}"
-
-    headers = [(name, pattern.sub(origin, value)) for name, value in response.headers]
-    codings = _codings(response)
-    body = _inflated(response.body, codings) if codings else response.body
-    text: str | None = None
-    if body is not None:
-        try:
-            text = body.decode("utf-8")
-        except UnicodeDecodeError:
-            text = None
-    if text is not None and pattern.search(text) is not None:
-        body = pattern.sub(origin, text).encode("utf-8")
-        if codings:  # sent decoded from now on
-            headers = [(name, value) for name, value in headers if name.lower() != "content-encoding"]
-    else:
-        body = response.body
-    headers = [(name, value) for name, value in headers if name.lower() != "content-length"]
-    headers.append(("Content-Length", str(len(body))))
-    return dataclasses.replace(response, headers=tuple(headers), body=body)
-
-
 class CassetteServer:
     """Cassettes loaded for replay: ``handle()`` answers one request, without I/O.
 
@@ -456,10 +340,10 @@ class CassetteServer:
                 key = self._key(request)
                 self._keyed.setdefault(key, []).append(recording)
                 self._queues.setdefault(key, deque()).append(recording)
-                hosts |= _request_hosts(recorded["uri"])
+                hosts |= _rewriting.request_hosts(recorded["uri"])
                 if request.path in _DISCOVERY_PATHS:
-                    hosts |= _discovered_hosts(recording.response)
-        self._origins = _origin_pattern(hosts)
+                    hosts |= _rewriting.discovered_hosts(recording.response)
+        self._origins = _rewriting.origin_pattern(hosts)
 
     def __len__(self) -> int:
         return len(self._recordings)
@@ -538,7 +422,7 @@ class CassetteServer:
         cache_key = (id(recording), served)
         sent = self._sent.get(cache_key)
         if sent is None:
-            sent = self._sent[cache_key] = _rewritten(recording.response, self._origins, served)
+            sent = self._sent[cache_key] = _rewriting.rewritten(recording.response, self._origins, served)
         return sent
 
     def _nearest(self, request: _Request) -> str:
