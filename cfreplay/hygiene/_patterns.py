@@ -32,7 +32,7 @@ _GAP: Final = detectors.GAP
 _B64_RUN: Final = r"(?>(?:[A-Za-z0-9_+=/-]+|\\/)+)"
 #: A scheme must be followed by a gap and a credential's first characters (the rest is
 #: :func:`detectors.auth_credential`'s to decide).
-_BEARER_FILTER: Final = rf"(?={_GAP}(?:[A-Za-z0-9._~+/=-]|\\/))"
+_BEARER_FILTER: Final = rf"(?={_GAP}(?:[A-Za-z0-9._~+/=-]|\\+/))"
 _BASIC_FILTER: Final = rf"(?={_GAP}[A-Za-z0-9+/]{{4}})"
 # URL escapes worth decoding: letters, digits and unreserved characters (nobody escapes
 # those except to hide them) and the delimiters of an embedded query or userinfo.

@@ -111,7 +111,9 @@ _PROSE_MIN_TOKEN: Final = 16
 #: line break folded by an emitter (with PyYAML's backslash), an escaped space.
 GAP: Final = r"(?:[ \t]|\\?\r?\n[ \t]*|\\[ ])+"
 SCHEMES: Final = re.compile(r"[Bb]earer|BEARER|[Bb]asic|BASIC")
-_BEARER_VALUE: Final = re.compile(rf"{GAP}((?:[A-Za-z0-9._~+/=-]++|\\/)++)")
+# A JSON-escaped slash is \/ in a body, and \\/ once that body is a string in a JSON cassette.
+_BEARER_VALUE: Final = re.compile(rf"{GAP}((?:[A-Za-z0-9._~+/=-]++|\\++/)++)")
+_ESCAPED_SLASH: Final = re.compile(r"\\+/")
 _BASIC_VALUE: Final = re.compile(rf"{GAP}([A-Za-z0-9+/]{{4,}}=*)")
 
 
@@ -135,7 +137,7 @@ def auth_credential(text: str, scheme_end: int, basic: bool) -> tuple[int, int, 
         if not colon or not secret or secret == "***" or credential in ("Y2Y6", "Y2Y6=="):
             return None
         return found.start(1), found.end(1), credential
-    plain = credential.replace("\\/", "/")
+    plain = _ESCAPED_SLASH.sub("/", credential)
     if len(plain) < _PROSE_MIN_TOKEN or not any(c.isdigit() for c in plain):
         return None
     if plain.startswith("eyJ") and (token_kind(plain.rstrip(".")) or split_token(plain)[0]):

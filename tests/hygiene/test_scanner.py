@@ -13,6 +13,7 @@ import hashlib
 import http.server
 import json
 import secrets
+import string
 import threading
 import urllib.parse
 import urllib.request
@@ -163,10 +164,16 @@ def test_opaque_bearer_token(scheme: str) -> None:
     assert_hidden(finding, token)
 
 
-def test_bearer_token_with_json_escaped_slashes() -> None:
-    token = f"{secrets.token_urlsafe(12)}/{secrets.token_urlsafe(12)}"  # base64 tokens hold slashes
+@pytest.mark.parametrize("fmt", ["json", "yaml"])
+def test_bearer_token_with_json_escaped_slashes(fmt: cassette.Format) -> None:
+    # Base64 tokens hold slashes. In prose a bearer token must hold a digit (README): the last
+    # part has one. The first part has only letters, so the token is only seen whole when the
+    # escaped slash (\/ in the body, \\/ once the body is a string of a JSON cassette) is read
+    # through: it once stopped there in JSON cassettes, one random token in fourteen.
+    letters = "".join(secrets.choice(string.ascii_letters) for _ in range(16))
+    token = f"{letters}/{secrets.token_urlsafe(12)}7"
     body = json.dumps({"header": f"Bearer {token}"}).replace("/", "\\/")
-    finding = only(scan([exchange(body=body)], "json"))
+    finding = only(scan([exchange(body=body)], fmt))
     assert (finding.rule, finding.location) == ("authorization", "response.body")
     assert_hidden(finding, token)
 
@@ -876,7 +883,7 @@ def test_cfreplays_own_recording_stamps_stay_on_the_fast_path(tmp_path: Path, fm
 
 @pytest.mark.parametrize("fmt", ["yaml", "json"])
 def test_apps_of_the_default_era_stay_on_the_fast_path(tmp_path: Path, fmt: cassette.Format) -> None:
-    """Every app from ≈2.83 carries docker_credentials, null or with CC's redacted password: settled raw.
+    """Every app from 2.82 carries docker_credentials, null or with CC's redacted password: settled raw.
 
     Sending each such interaction to the exact engine made scanning a session of apps seven
     times slower; an object holding a real password still goes there and is found.
