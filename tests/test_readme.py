@@ -47,3 +47,13 @@ def test_the_rule_table_is_the_one_in_the_code() -> None:
     assert text[start:end] == rules.markdown_table(), (
         "README.md's rule table is stale: paste python -m cfreplay.hygiene.rules"
     )
+
+
+def test_the_era_table_is_the_one_in_the_code() -> None:
+    """The README's table of what changed when is generated from cfapi (``python -m cfreplay.cf.eras``)."""
+    from cfreplay.cf import cfapi
+
+    text = README.read_text()
+    start = text.index("<!-- era-table -->\n") + len("<!-- era-table -->\n")
+    end = text.index("<!-- /era-table -->")
+    assert text[start:end] == cfapi.eras_markdown(), "README.md's era table is stale: paste python -m cfreplay.cf.eras"

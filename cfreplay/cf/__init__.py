@@ -2,6 +2,7 @@
 
 - ``cfapi``: Cloud Controller v2 and UAA as data (fields, API eras, errors, shapes), the one
   name for what ``_versions``, ``_catalog``, ``_paging``, and ``_uaa`` hold;
+- ``eras``: what changed when: every era of ``cfapi`` with the commit and release that date it;
 - ``schema``: JSON Schemas for those documents, and validation against them;
 - ``factories``: seeded, schema-exact documents (public as ``cfreplay.factories``), the one
   name for the factories of ``_apps``, ``_responses`` and ``_login`` (sharing ``_draw``);

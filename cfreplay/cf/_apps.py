@@ -111,7 +111,7 @@ def _draw_entity(
     name = _app_name(s)
     docker = traits["buildpack"] == "docker"
     buildpack: _Buildpack = s.choice(_BUILDPACKS)
-    values = _draw_basics(s, name, traits, created, updated)
+    values = _draw_basics(s, version, name, traits, created, updated)
     _draw_environment(s, values)
     _draw_health_check(s, version, values)
     if docker:
@@ -128,42 +128,29 @@ def _draw_entity(
 
 
 def _draw_basics(
-    s: Seeder, name: str, traits: Mapping[str, str], created: datetime, updated: datetime
+    s: Seeder, version: ApiVersion, name: str, traits: Mapping[str, str], created: datetime, updated: datetime
 ) -> dict[str, Any]:
-    """Every field with its trait-given or drawn value; the later steps refine some of them."""
-    diego = traits["diego"] == "diego"
-    return {
-        "name": name,
-        "production": False,
-        "space_guid": s.uuid(),
-        "stack_guid": s.uuid(),
-        "memory": s.choice(_MEMORY_MB),
-        "instances": s.choice((1, 1, 1, 2, 2, 3, 4, 6)),
-        "disk_quota": s.choice(_DISK_MB),
-        "log_rate_limit": s.choice((-1, -1, 16384, 1048576)),
-        "state": "STARTED" if traits["started"] == "started" else "STOPPED",
-        "version": s.uuid(),
-        "command": None,
-        "console": False,
-        "debug": None,
-        "staging_task_id": None,
-        "package_state": {"staged": "STAGED", "staging": "PENDING", "staging_failed": "FAILED"}[traits["staged"]],
-        "health_check_type": "port",
-        "health_check_timeout": s.choice((None, None, 60, 120, 180)),
-        "health_check_http_endpoint": "",
-        "staging_failed_reason": None,
-        "staging_failed_description": None,
-        "diego": diego,
-        "docker_image": None,
-        "package_updated_at": stamp(s.between(created, updated)),
-        "detected_start_command": "",
-        "enable_ssh": diego and s.chance(0.8),
-        "ports": None,
-        "buildpack": None,
-        "detected_buildpack": None,
-        "detected_buildpack_guid": None,
-        "environment_json": None,
-    }
+    """Every field at its ``Field.default``, then the ones this app draws or its traits set.
+
+    A field cfapi gives a default needs nothing here: a new era field is one edit in cfapi.
+    """
+    values = {f.name: f.default_value() for f in cfapi.APP_FIELDS if f.has_default}
+    values["name"] = name
+    values["space_guid"] = s.uuid()
+    values["stack_guid"] = s.uuid()
+    values["memory"] = s.choice(_MEMORY_MB)
+    values["instances"] = s.choice((1, 1, 1, 2, 2, 3, 4, 6))
+    values["disk_quota"] = s.choice(_DISK_MB)
+    values["log_rate_limit"] = s.choice((-1, -1, 16384, 1048576))
+    values["state"] = "STARTED" if traits["started"] == "started" else "STOPPED"
+    values["version"] = s.uuid()
+    values["package_state"] = {"staged": "STAGED", "staging": "PENDING", "staging_failed": "FAILED"}[traits["staged"]]
+    values["health_check_timeout"] = s.choice((None, None, 60, 120, 180))
+    values["diego"] = traits["diego"] == "diego"
+    values["package_updated_at"] = stamp(s.between(created, updated), version)
+    # CC sets it from the platform's and the space's SSH switches, on DEAs as on Diego.
+    values["enable_ssh"] = s.chance(0.8)
+    return values
 
 
 def _draw_environment(s: Seeder, values: dict[str, Any]) -> None:
@@ -173,7 +160,7 @@ def _draw_environment(s: Seeder, values: dict[str, Any]) -> None:
 
 
 def _draw_health_check(s: Seeder, version: ApiVersion, values: dict[str, Any]) -> None:
-    """Workers check the process; from ≈2.67 some web apps check an HTTP endpoint."""
+    """Workers check the process (from 2.47); from 2.66 some web apps check an HTTP endpoint."""
     if version >= cfapi.app_field("health_check_type").enum["process"]:  # type: ignore[index]
         if values["name"].endswith(("worker", "scheduler")):
             values["health_check_type"] = "process"
@@ -222,10 +209,10 @@ def _draw_staging(
     elif package_state == "FAILED":
         values["staging_task_id"] = s.uuid() if values["diego"] else s.hex(32)
         failures = [f for f in cfapi.STAGING_FAILURES if f.since <= version]
-        if failures:  # before ≈2.6 CC kept no reason
+        if failures:  # before 2.6 CC kept no reason
             failure = s.choice(failures)
             values["staging_failed_reason"] = failure.reason
-            values["staging_failed_description"] = failure.description
+            values["staging_failed_description"] = failure.description_in(version)
 
 
 def _draw_staged(s: Seeder, buildpack: _Buildpack, values: dict[str, Any], *, docker: bool) -> None:
@@ -269,6 +256,7 @@ def app_envelope(
     seed: SeedArg = None,
     now: Now = None,
     links: bool = False,
+    inline_relations_depth: int = 0,
     **overrides: Any,
 ) -> dict[str, Any]:
     """An app resource (``metadata`` + ``entity``) with every field of the era.
@@ -277,16 +265,26 @@ def app_envelope(
     ``staged``/``staging``/``staging_failed``, ``buildpack``/``docker``,
     ``diego``/``dea``; by default a started, staged buildpack app on the era's
     default backend.  ``links=True`` adds the relation URLs GET and list
-    responses carry.  Keyword overrides set entity or metadata fields by name.
+    responses carry; ``inline_relations_depth=1`` also writes the app's space,
+    stack, routes and service bindings in after their links, as
+    ``?inline-relations-depth=1`` makes CC do.  Keyword overrides set entity or
+    metadata fields by name.
     """
     version = ApiVersion.parse(api_version)
+    _check_inline_depth(inline_relations_depth, version)
+    links = links or inline_relations_depth > 0
     s = seeder(seed, now)
     picked = _resolve_traits(traits, version)
     moment = s.now()
     created = moment - timedelta(seconds=s.random.randint(3600, 400 * 86400))
     updated = s.between(created, moment)
     guid = s.uuid()
-    metadata = {"guid": guid, "url": cfapi.app_path(guid), "created_at": stamp(created), "updated_at": stamp(updated)}
+    metadata = {
+        "guid": guid,
+        "url": cfapi.app_path(guid),
+        "created_at": stamp(created, version),
+        "updated_at": stamp(updated, version),
+    }
     drawn = _draw_entity(s, version, picked, created, updated)
     entity: dict[str, Any] = {}
     for f in cfapi.app_fields(version, links=links):
@@ -302,7 +300,118 @@ def app_envelope(
                     entity[f.name] = cfapi.link_value(
                         f.name, metadata["guid"], entity["space_guid"], entity["stack_guid"]
                     )
+    if inline_relations_depth:
+        # Drawn last, so an app's own values are the same at every depth.
+        entity = _with_inline_relations(s, version, entity, created)
     return {"metadata": metadata, "entity": entity}
+
+
+# --------------------------------------------------------------------------- inline relations
+
+
+def _check_inline_depth(depth: int, version: ApiVersion) -> None:
+    if depth > cfapi.MAX_INLINE_RELATIONS_DEPTH:
+        raise SchemaError(
+            "inline_relations_depth",
+            f"must be <= {cfapi.MAX_INLINE_RELATIONS_DEPTH} (CC answers CF-BadQueryParameter)",
+            str(version),
+        )
+    if depth not in (0, 1):
+        # Depth 2 inlines the space's organization, the routes' domains …: not modelled.
+        raise SchemaError("inline_relations_depth", "cfreplay inlines one level of relations: 0 or 1", str(version))
+
+
+def _related_metadata(collection: str, guid: str, created: datetime, version: ApiVersion) -> dict[str, Any]:
+    # Never updated since created: null before 2.65, the creation time since (UPDATED_AT_NOT_NULL_SINCE).
+    updated = stamp(created, version) if version >= cfapi.UPDATED_AT_NOT_NULL_SINCE else None
+    return {"guid": guid, "url": f"{collection}/{guid}", "created_at": stamp(created, version), "updated_at": updated}
+
+
+def _related(
+    relation: str,
+    guid: str,
+    values: Mapping[str, Any],
+    links: Mapping[str, str],
+    created: datetime,
+    version: ApiVersion,
+) -> dict[str, Any]:
+    """A related resource as CC inlines it: its era's fields in order, then its links (link-only one level down)."""
+    entity = {name: values[name] for name in cfapi.related_fields(relation, version)}
+    entity.update({f"{name}_url": links[name] for name in cfapi.related_links(relation, version) if name in links})
+    collection = next(r.collection for r in cfapi.INLINE_RELATIONS if r.name == relation)
+    return {"metadata": _related_metadata(collection, guid, created, version), "entity": entity}
+
+
+_CFLINUXFS3_ERA: Final = ApiVersion(2, 130, 0)
+_CFLINUXFS4_ERA: Final = ApiVersion(2, 200, 0)
+_SPACE_NAMES: Final = ("development", "staging", "production", "dev", "qa", "sandbox")
+
+
+def _stack_name(version: ApiVersion) -> tuple[str, str]:
+    # The stack a foundation of the era most likely ran: cflinuxfs2 (Trusty) until cflinuxfs3
+    # (Bionic) took over around 2019, cflinuxfs4 (Jammy) from 2023.  Approximate.
+    if version >= _CFLINUXFS4_ERA:
+        return "cflinuxfs4", "Cloud Foundry Linux-based filesystem - Ubuntu Jammy 22.04 LTS"
+    if version >= _CFLINUXFS3_ERA:
+        return "cflinuxfs3", "Cloud Foundry Linux-based filesystem - Ubuntu Bionic 18.04 LTS"
+    return "cflinuxfs2", "Cloud Foundry Linux-based filesystem"
+
+
+def _with_inline_relations(
+    s: Seeder, version: ApiVersion, entity: Mapping[str, Any], created: datetime
+) -> dict[str, Any]:
+    """*entity* with its space, stack, routes and service bindings written in after their links.
+
+    The space and stack predate the app; a web app has one route on a shared domain
+    (workers none); no app has service bindings, whose credentials would be secrets.
+    """
+    space_guid, stack_guid = entity["space_guid"], entity["stack_guid"]
+    space_created = created - timedelta(days=s.random.randint(1, 300))
+    org_guid = s.uuid()
+    space_links = {name: f"/v2/spaces/{space_guid}/{name}" for name in cfapi.related_links("space", version)}
+    space_links["organization"] = f"/v2/organizations/{org_guid}"
+    space = {
+        "name": s.choice(_SPACE_NAMES),
+        "organization_guid": org_guid,
+        "space_quota_definition_guid": None,
+        "isolation_segment_guid": None,
+        "allow_ssh": True,
+    }
+    stack_name, stack_description = _stack_name(version)
+    stack = {
+        "name": stack_name,
+        "description": stack_description,
+        "build_rootfs_image": stack_name,
+        "run_rootfs_image": stack_name,
+    }
+    routes: list[dict[str, Any]] = []
+    if not entity["name"].endswith(("worker", "scheduler")):
+        route_guid, domain_guid = s.uuid(), s.uuid()
+        domains = "shared_domains" if version >= cfapi.SHARED_DOMAINS_URL_SINCE else "domains"
+        route_links = {name: f"/v2/routes/{route_guid}/{name}" for name in cfapi.related_links("routes", version)}
+        route_links.update(domain=f"/v2/{domains}/{domain_guid}", space=f"/v2/spaces/{space_guid}")
+        route = {
+            "host": entity["name"],
+            "path": "",
+            "domain_guid": domain_guid,
+            "space_guid": space_guid,
+            "service_instance_guid": None,
+            "port": None,
+        }
+        routes.append(_related("routes", route_guid, route, route_links, created, version))
+    related: dict[str, Any] = {
+        "space": _related("space", space_guid, space, space_links, space_created, version),
+        "stack": _related("stack", stack_guid, stack, {}, space_created - timedelta(days=30), version),
+        "routes": routes,
+        "service_bindings": [],
+    }
+    inlined: dict[str, Any] = {}
+    for key, value in entity.items():
+        inlined[key] = value
+        relation = cfapi.inline_relation(key)
+        if relation is not None:
+            inlined[relation.name] = related[relation.name]
+    return inlined
 
 
 # --------------------------------------------------------------------------- list pages
@@ -344,6 +453,7 @@ def list_page(
     q: str | None = None,
     order_direction: Literal["asc", "desc"] = "asc",
     order_by: str | None = None,
+    inline_relations_depth: int | None = None,
     api_version: VersionArg = None,
     seed: SeedArg = None,
     now: Now = None,
@@ -354,17 +464,24 @@ def list_page(
     Without *resources*, the page's apps are generated (with relation links, as
     CC lists them) with *traits* and *overrides*; a ``q`` equality filter such
     as ``name:billing-api`` is honoured by the generated apps.  ``total_results``
-    defaults to a collection that ends on this page.
+    defaults to a collection that ends on this page.  *inline_relations_depth* is
+    the query parameter of that name: the generated apps inline their relations
+    and the page links echo it, as CC does for any value sent (``0`` included).
     """
     version = ApiVersion.parse(api_version)
     _check_paging(page, results_per_page, version)
+    _check_inline_depth(inline_relations_depth or 0, version)
     s = seeder(seed, now)
     offset = (page - 1) * results_per_page
     if resources is None:
         if count is None:
             count = min(results_per_page, max(0, total_results - offset)) if total_results is not None else 3
         filters = _query_overrides(q, overrides, version)
-        resources = [app_envelope(*traits, api_version=version, seed=s, links=True, **filters) for _ in range(count)]
+        depth = inline_relations_depth or 0
+        resources = [
+            app_envelope(*traits, api_version=version, seed=s, links=True, inline_relations_depth=depth, **filters)
+            for _ in range(count)
+        ]
     else:
         for resource in resources:
             validate(resource, version)
@@ -374,11 +491,17 @@ def list_page(
         )
     if total_results is None:
         total_results = offset + len(resources)
-    pages = cfapi.total_pages(total_results, results_per_page)
+    pages = cfapi.total_pages(total_results, results_per_page, version)
 
     def link(target: int) -> str:
         return cfapi.page_url(
-            cfapi.APPS_PATH, target, results_per_page, order_direction=order_direction, q=q, order_by=order_by
+            cfapi.APPS_PATH,
+            target,
+            results_per_page,
+            order_direction=order_direction,
+            q=q,
+            order_by=order_by,
+            inline_relations_depth=inline_relations_depth,
         )
 
     return {

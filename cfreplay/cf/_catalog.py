@@ -1,6 +1,8 @@
 """Cloud Controller's v2 error catalog: the errors cfreplay serves, and the error body per era.
 
-The entries are CCNG errors/v2.yml's, with the API version that introduced each;
+The entries are CCNG errors/v2.yml's, with the API version that introduced each (for a
+restage error, that of the first release whose restage can return it: see
+:mod:`cfreplay.cf.cfapi` on eras);
 ``RESTAGE_ERRORS`` is every error ``POST /v2/apps/:guid/restage`` can return
 (reference §1.5).  :mod:`cfreplay.cf.cfapi` re-exports all of it.
 """
@@ -24,9 +26,9 @@ __all__ = [
     "error_document",
 ]
 
-#: Error bodies list ``description, error_code, code`` since ≈2.74, ``code, description,
-#: error_code`` before (CCNG app/presenters/v2_error_hasher.rb).
-ERROR_KEYS_DESCRIPTION_FIRST_SINCE: Final = _v(74)
+#: Error bodies list ``description, error_code, code`` since 2.73, ``code, description,
+#: error_code`` before (CCNG app/presenters/v2_error_hasher.rb, 8e700cc986, capi-release 1.19.0).
+ERROR_KEYS_DESCRIPTION_FIRST_SINCE: Final = _v(73)
 
 
 @dataclass(frozen=True)
@@ -79,7 +81,9 @@ RESTAGE_ERRORS: Final[tuple[CatalogError, ...]] = (
         10007,
         "Your token lacks the necessary scopes to access this resource.",
         "token lacks cloud_controller.write",
-        since=_v(7),
+        # CCNG 498a6e86a3 ("Return InsufficientScope error …", which reads 2.3.0; cf-release v171,
+        # 2.4.0), with v2.yml's entry (cloudfoundry/errors a174df0).
+        since=_v(4),
     ),
     _err(
         "NotAuthorized",
@@ -102,7 +106,9 @@ RESTAGE_ERRORS: Final[tuple[CatalogError, ...]] = (
         170001,
         "Staging error: %s",
         "0 instances, or validation failure in stop/start",
-        since=_v(30),
+        # Restage translates AppStart/AppStop failures from CCNG 621db9f23b (reads 2.29.0; no release
+        # reported 2.30.0-2.32.0, cf-release v213 is 2.33.0).
+        since=_v(33),
         detail_name="reason",
         example_detail="App must have at least 1 instance to stage.",
     ),
@@ -113,7 +119,8 @@ RESTAGE_ERRORS: Final[tuple[CatalogError, ...]] = (
         150001,
         "The app package is invalid: %s",
         "no package uploaded",
-        since=_v(64),
+        # CCNG 6b9d44ba52, capi-release 1.7.0 (1.6.0 reports 2.63.0 too without the check).
+        since=_v(63),
         detail_name="reason",
         example_detail="bits have not been uploaded",
     ),
@@ -123,7 +130,7 @@ RESTAGE_ERRORS: Final[tuple[CatalogError, ...]] = (
         320003,
         "Docker support has not been enabled.",
         "docker app with diego_docker off",
-        since=_v(30),
+        since=_v(33),  # CCNG 621db9f23b, as StagingError
     ),
     _err(
         "CNBDisabled",
@@ -131,7 +138,7 @@ RESTAGE_ERRORS: Final[tuple[CatalogError, ...]] = (
         320007,
         "Cloud Native Buildpacks support has not been enabled.",
         "diego_cnb off",
-        since=_v(234),
+        since=_v(233),  # CCNG 6ba8491370 and fec18696d5, capi-release 1.184.0
     ),
     _err(
         "NoBuildpacksFound",
@@ -146,7 +153,9 @@ RESTAGE_ERRORS: Final[tuple[CatalogError, ...]] = (
         310003,
         "You have exceeded your space's memory limit: %s",
         "BuildCreate: staging memory over the space quota",
-        since=_v(64),
+        # Quota errors of staging: CCNG 27bfb11197, capi-release 1.8.0 (1.6.0, 1.7.0 and cf-release
+        # v245 report 2.63.0 too without them).
+        since=_v(63),
         detail_name="reason",
         example_detail="app requested more memory than available",
     ),
@@ -156,7 +165,7 @@ RESTAGE_ERRORS: Final[tuple[CatalogError, ...]] = (
         100005,
         "You have exceeded your organization's memory limit: %s",
         "BuildCreate: staging memory over the org quota",
-        since=_v(64),
+        since=_v(63),
         detail_name="reason",
         example_detail="app requested more memory than available",
     ),
@@ -166,7 +175,8 @@ RESTAGE_ERRORS: Final[tuple[CatalogError, ...]] = (
         310011,
         "You have exceeded your space's log rate limit: %s",
         "BuildCreate: log rate over the space quota",
-        since=_v(191),
+        # CCNG 230e6a57e6 reads 2.189.0, first ships in capi-release 1.137.0 (2.190.0).
+        since=_v(190),
         detail_name="reason",
         example_detail="app requested more log rate than available",
     ),
@@ -176,7 +186,7 @@ RESTAGE_ERRORS: Final[tuple[CatalogError, ...]] = (
         100010,
         "You have exceeded your organization's log rate limit: %s",
         "BuildCreate: log rate over the org quota",
-        since=_v(191),
+        since=_v(190),
         detail_name="reason",
         example_detail="app requested more log rate than available",
     ),
@@ -195,7 +205,7 @@ RESTAGE_ERRORS: Final[tuple[CatalogError, ...]] = (
         290003,
         "Buildpack is invalid: %s",
         "a requested buildpack is disabled",
-        since=_v(134),
+        since=_v(133),  # CCNG cac7eba875, capi-release 1.78.0
         detail_name="reason",
         example_detail="Requested buildpack(s) 'ruby_buildpack' are disabled and cannot be used for staging",
     ),
@@ -205,7 +215,7 @@ RESTAGE_ERRORS: Final[tuple[CatalogError, ...]] = (
         290004,
         "Custom buildpacks are disabled",
         "custom buildpack URL with the feature off",
-        since=_v(92),
+        since=_v(91),  # CCNG c9e40c0ee6, capi-release 1.37.0
     ),
     _err(
         "StackValidationFailed",
@@ -213,7 +223,7 @@ RESTAGE_ERRORS: Final[tuple[CatalogError, ...]] = (
         250004,
         "%s",
         "the app's stack is DISABLED",
-        since=_v(276),
+        since=_v(275),  # CCNG 544cac6fef, capi-release 1.225.0
         detail_name="reason",
         example_detail="ERROR: Staging failed. The stack 'cflinuxfs3' is 'DISABLED' and cannot be used for staging.",
     ),
@@ -226,12 +236,15 @@ RESTAGE_ERRORS: Final[tuple[CatalogError, ...]] = (
         detail_name="reason",
         example_detail="Attempted to stage Docker image as root user",
     ),
+    # Both came with CC's HTTP stager client ("Nsync and Stager use HTTP", CCNG 48d3ee165c, which
+    # reads 2.23.0; cf-release v206, 2.24.0; v2.yml's entries in cloudfoundry/errors 73056fc).
     _err(
         "StagerUnavailable",
         503,
         170010,
         "Stager is unavailable: %s",
         "BBS unreachable",
+        since=_v(24),
         detail_name="reason",
         example_detail="connection refused",
     ),
@@ -241,17 +254,33 @@ RESTAGE_ERRORS: Final[tuple[CatalogError, ...]] = (
         170011,
         "Stager error: %s",
         "BBS returned an error",
+        since=_v(24),
         detail_name="reason",
         example_detail="staging failed",
     ),
-    _err("RateLimitExceeded", 429, 10013, "Rate Limit Exceeded", "per-user rate limit", since=_v(146)),
+    # The rate limiter answers with a v2 error from 2.64 (CCNG middleware/rate_limiter.rb,
+    # 1dcf846bdd, capi-release 1.9.0; before, the plain text "Rate Limit Exceeded").
+    _err("RateLimitExceeded", 429, 10013, "Rate Limit Exceeded", "per-user rate limit", since=_v(64)),
+    # Requests without a valid user token are limited by client IP, and told so from 2.137 (CCNG
+    # 375217a8ff, "Suggest unauthenticated rate-limited users log in": it reads 2.136.0, but waited on
+    # a branch past capi-release 1.81.0 and first ships in 1.82.0, 2.137.0).
+    _err(
+        "IPBasedRateLimitExceeded",
+        429,
+        10014,
+        "Rate Limit Exceeded: Unauthenticated requests from this IP address have exceeded the limit. Please log in.",
+        "unauthenticated (or invalid-token) requests over the per-IP limit",
+        since=_v(137),
+    ),
     _err(
         "RateLimitV2APIExceeded",
         429,
         10018,
         "Rate Limit of V2 API Exceeded. Please consider using the V3 API",
+        # CCNG middleware/rate_limiter_v2_api.rb, efdd0d438d: it reads 2.186.0 and first ships in
+        # capi-release 1.135.0 (2.188.0).
         "v2 rate limiter (2022-07)",
-        since=_v(190),
+        since=_v(188),
     ),
     _err(
         "BadQueryParameter",
@@ -271,7 +300,9 @@ RESTAGE_ERRORS: Final[tuple[CatalogError, ...]] = (
         320006,
         "V2 restaging is disabled when your app has revisions enabled",
         "defined in v2.yml; no released restage returns it",
-        since=_v(136),
+        # CCNG 0ba2d0bfe2 added it and the restage check; 9db555785c took the check out again, and
+        # both first ship in capi-release 1.80.0 (2.135.0).
+        since=_v(135),
     ),
 )
 
@@ -314,6 +345,37 @@ _OTHER_ERRORS: Final[tuple[CatalogError, ...]] = (
         150003,
         "One or more instances could not be started because of insufficient running resources.",
         "no cell capacity",
+        restage=False,
+    ),
+    # What the app sub-resources a restage flow polls answer (CCNG instances_controller.rb,
+    # stats_controller.rb) and the space lookup the cf CLI v6 starts with.
+    _err(
+        "InstancesError",
+        400,
+        220001,
+        "Instances error: %s",
+        "GET /v2/apps/:guid/instances of a stopped app",
+        detail_name="reason",
+        example_detail="Request failed for app: my-app as the app is in stopped state.",
+        restage=False,
+    ),
+    _err(
+        "AppStoppedStatsError",
+        400,
+        200003,
+        "Could not fetch stats for stopped app: %s",
+        "GET /v2/apps/:guid/stats of a stopped app",
+        detail_name="reason",
+        example_detail="my-app",
+        restage=False,
+    ),
+    _err(
+        "SpaceNotFound",
+        404,
+        40004,
+        "The app space could not be found: %s",
+        "unknown space guid",
+        detail_name="guid",
         restage=False,
     ),
 )

@@ -9,7 +9,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Final
 
-from cfreplay.cf._versions import ApiVersion
+from cfreplay.cf import cfapi
+from cfreplay.cf._versions import DEFAULT_API_VERSION, ApiVersion
 from cfreplay.cf.seeding import Now, Seeder, current
 
 __all__ = ["DEFAULT_SYSTEM_DOMAIN", "TIMESTAMP", "seeder", "stamp"]
@@ -18,7 +19,7 @@ SeedArg = int | str | Seeder | None
 VersionArg = str | ApiVersion | None
 
 DEFAULT_SYSTEM_DOMAIN: Final = "sys.example.com"
-#: CC's timestamps: ISO-8601 UTC to the second.
+#: CC's timestamps since 2.21: ISO-8601 UTC to the second (earlier eras: :func:`cfreplay.cf.cfapi.timestamp`).
 TIMESTAMP: Final = "%Y-%m-%dT%H:%M:%SZ"
 
 
@@ -31,5 +32,6 @@ def seeder(seed: SeedArg, now: Now = None) -> Seeder:
     return Seeder(seed, now=now)
 
 
-def stamp(moment: datetime) -> str:
-    return moment.strftime(TIMESTAMP)
+def stamp(moment: datetime, version: ApiVersion | None = None) -> str:
+    """A CC timestamp of *moment*; of the default era (``…Z``) unless *version* says otherwise."""
+    return cfapi.timestamp(moment, version or DEFAULT_API_VERSION)

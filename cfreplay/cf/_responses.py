@@ -9,12 +9,11 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Mapping, Sequence
-from datetime import datetime
 from typing import Any, Literal
 
 from cfreplay.cf import cfapi
 from cfreplay.cf._apps import app_envelope, apply_overrides
-from cfreplay.cf._draw import DEFAULT_SYSTEM_DOMAIN, TIMESTAMP, SeedArg, VersionArg, seeder, stamp
+from cfreplay.cf._draw import DEFAULT_SYSTEM_DOMAIN, SeedArg, VersionArg, seeder, stamp
 from cfreplay.cf._login import draw_access_token
 from cfreplay.cf.cfapi import ApiVersion
 from cfreplay.cf.schema import validate
@@ -31,7 +30,7 @@ def _json_response(
     version: ApiVersion,
     s: Seeder,
     *,
-    kind: Literal["resource", "error"],
+    kind: Literal["resource", "error", "rate_limit"],
     request_id: str | None,
     incoming_request_id: str | None,
     content_type: str = cfapi.JSON_CONTENT_TYPE,
@@ -66,9 +65,10 @@ def restage_response(
 
     *app* is the app before the restage (default: a started, staged app).  The
     response shows restage's effect: state STARTED, package_state PENDING, a new
-    ``version`` and, on Diego since v3 builds (≈2.64), the new build's guid as
-    ``staging_task_id`` (DEA assigned it later, so it is unchanged there);
-    ``updated_at`` is the factory clock.  ``process_guid`` sets ``Location``
+    ``version`` and, on Diego since v3 staging (2.63), the new droplet's or build's guid as
+    ``staging_task_id`` (DEA assigned it later, so it is unchanged there); from
+    2.63 restage drops the current droplet, so the detected buildpack and start
+    command read empty; ``updated_at`` is the factory clock.  ``process_guid`` sets ``Location``
     (it differs from the app guid after a rolling deployment); ``warnings`` adds
     ``X-Cf-Warnings``.  Overrides set response fields by name.
     """
@@ -91,7 +91,12 @@ def restage_response(
     for key in ("staging_failed_reason", "staging_failed_description"):
         if key in entity:
             entity[key] = None
-    metadata["updated_at"] = stamp(max(s.now(), datetime.strptime(metadata["created_at"] + "+0000", TIMESTAMP + "%z")))
+    if version >= cfapi.RESTAGE_DROPS_DROPLET_SINCE:
+        # droplet_guid = nil: what the presenter reads off the current droplet is gone.
+        for f in cfapi.app_fields(version):
+            if f.droplet:
+                entity[f.name] = f.default_value()
+    metadata["updated_at"] = stamp(max(s.now(), cfapi.parse_timestamp(metadata["created_at"])), version)
     apply_overrides(metadata, entity, overrides, version)
     after_type = [("Location", cfapi.app_path(process_guid or metadata["guid"]))]
     extra = [("X-Cf-Warnings", cfapi.warnings_header(warnings))] if warnings else []
@@ -166,7 +171,10 @@ def _rate_limited(
     request_id: str | None,
     incoming_request_id: str | None,
 ) -> Response:
-    """A 429 as CC's rate limiters send it: ``text/plain``, ``Retry-After`` and ``X-RateLimit-*``."""
+    """A 429 as CC's rate limiters send it: ``text/plain``, ``Retry-After`` and ``X-RateLimit-*``.
+
+    The body is the middleware's own ``to_json``, with no trailing newline (``dump_json`` kind ``rate_limit``).
+    """
     suffix = "-V2-API" if error.name == "RateLimitV2APIExceeded" else ""
     reset = int(s.now().timestamp()) + s.random.randint(60, 3600)
     extra = [
@@ -179,7 +187,7 @@ def _rate_limited(
         document,
         version,
         s,
-        kind="error",
+        kind="rate_limit",
         request_id=request_id,
         incoming_request_id=incoming_request_id,
         content_type=cfapi.RATE_LIMIT_CONTENT_TYPE,

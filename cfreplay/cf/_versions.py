@@ -51,7 +51,8 @@ def v2(minor: int) -> ApiVersion:
 
 
 V2_0: Final = v2(0)
-#: The era of the documented restage exchange (apidocs for cf-release v224, Nov 2015).
+#: The era of the documented restage exchange, as the reference names it.  Its page (apidocs of
+#: cf-release v224, Nov 2015) is a 2.42.0 document with the same fields as 2.43.0 (see ``cfapi``).
 SEED_API_VERSION: Final = v2(43)
 #: The newest v2 version in the reference snapshot (CCNG config/version_v2).
 LATEST_API_VERSION: Final = ApiVersion(2, 293, 0)
@@ -59,12 +60,12 @@ LATEST_API_VERSION: Final = ApiVersion(2, 293, 0)
 #: (so ``cfreplay record`` and ``serve --simulate``) and the shipped ``restage/*`` cassettes.
 #:
 #: It is the newest era, not the documented one, on purpose.  Any foundation a v2 client
-#: still talks to today is a late one: compact JSON (≈2.233), ``docker_credentials``
-#: (≈2.83), Diego and v3 builds, ``log_rate_limit`` — a default of 2.43.0 would hand out
+#: still talks to today is a late one: compact JSON (2.232), ``docker_credentials``
+#: (2.82), Diego and v3 builds, ``log_rate_limit`` — a default of 2.43.0 would hand out
 #: pretty-printed DEA apps with ``docker_credentials_json`` that no live Cloud Controller
 #: sends, and tests written against them would pass against a server nobody runs.  The
 #: simulator also needs a late era for the checks it exists to show (AppPackageInvalid
-#: for an app without bits ≈2.64, StagingError for zero instances ≈2.94).  The
+#: for an app without bits 2.63, StagingError for zero instances 2.93).  The
 #: documented era stays one argument away — ``api_version=SEED_API_VERSION``,
 #: ``--api-version 2.43``, the shipped ``restage/201-2.43`` — and ``cfreplay record
 #: --from-docs`` still writes the documented exchange byte for byte.

@@ -2,8 +2,10 @@
 
 Every factory draws from the current seed (:func:`cfreplay.seed`), or from its
 own ``seed=`` when given, so the same seed always yields the same bytes.  Every
-factory takes ``api_version=`` (default: 2.43.0, the era of the documented
-restage exchange) and produces what CC of that version would send.
+factory takes ``api_version=`` (default: ``cfapi.DEFAULT_API_VERSION``, 2.293.0;
+the documented restage exchange is 2.43.0) and produces what CC of that version
+would send.  Every field a factory does not draw comes out at its ``Field.default``
+in :mod:`cfreplay.cf.cfapi`.
 
 Overrides are field names; a field that the era does not have, a value of the
 wrong type or outside an enum raises :class:`cfreplay.SchemaError` naming it::

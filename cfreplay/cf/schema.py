@@ -10,6 +10,7 @@ failure, raises :class:`cfreplay.SchemaError` naming the exact field and why::
 from __future__ import annotations
 
 import copy
+import re
 from collections.abc import Iterable, Mapping
 from functools import lru_cache
 from typing import Any, Final, cast
@@ -25,6 +26,10 @@ __all__ = ["app_schema", "check_field", "validate"]
 
 GUID_PATTERN: Final = r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
 TIMESTAMP_PATTERN: Final = r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$"
+#: Before 2.21 CC wrote local-zone times of a UTC host (cfapi.UTC_Z_TIMESTAMPS_SINCE).
+OFFSET_TIMESTAMP_PATTERN: Final = r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\+00:00$"
+#: 2.21.0 is both: cf-release v196 wrote ``+00:00``, v197 ``Z``.
+EITHER_TIMESTAMP_PATTERN: Final = r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:Z|\+00:00)$"
 PATH_PATTERN: Final = r"^/v2/"
 _PATTERNS: Final = {"guid": GUID_PATTERN, "timestamp": TIMESTAMP_PATTERN, "path": PATH_PATTERN}
 # JSON Schema counts 1.0 as an integer; CC never sends one, and a float override would
@@ -38,15 +43,25 @@ _Validator: Final[Any] = cast(Any, validators.extend)(
 _PATTERN_NAMES: Final = {
     GUID_PATTERN: "a lowercase guid",
     TIMESTAMP_PATTERN: "an ISO-8601 UTC timestamp like 2015-11-03T00:54:16Z",
+    OFFSET_TIMESTAMP_PATTERN: "an ISO-8601 timestamp of this era like 2014-11-07T23:11:39+00:00",
+    EITHER_TIMESTAMP_PATTERN: "an ISO-8601 timestamp of this era, ending in Z or +00:00",
     PATH_PATTERN: "a /v2/ path",
 }
+
+
+def _pattern(format_name: str, version: ApiVersion) -> str:
+    if format_name == "timestamp" and version < cfapi.UTC_Z_TIMESTAMPS_SINCE:
+        return OFFSET_TIMESTAMP_PATTERN
+    if format_name == "timestamp" and version == cfapi.UTC_Z_TIMESTAMPS_SINCE:
+        return EITHER_TIMESTAMP_PATTERN
+    return _PATTERNS[format_name]
 
 
 def _field_schema(f: Field, version: ApiVersion) -> dict[str, Any]:
     types: list[str] = [f.json_type] + (["null"] if f.nullable else [])
     schema: dict[str, Any] = {"type": types[0] if len(types) == 1 else types, "description": f.doc}
     if f.format is not None:
-        schema["pattern"] = _PATTERNS[f.format]
+        schema["pattern"] = _pattern(f.format, version)
     allowed = f.allowed_values(version)
     if allowed is not None:
         schema["enum"] = [*allowed, *([None] if f.nullable else [])]
@@ -83,20 +98,46 @@ def _object_schema(fields: Iterable[Field], version: ApiVersion, *, required: It
     }
 
 
-@lru_cache(maxsize=64)
-def _app_schema(version: ApiVersion) -> dict[str, Any]:
-    entity = cfapi.app_fields(version, links=True)
+def _metadata_schema(version: ApiVersion) -> dict[str, Any]:
     metadata = _object_schema(cfapi.METADATA_FIELDS, version, required=(f.name for f in cfapi.METADATA_FIELDS))
     if version >= cfapi.UPDATED_AT_NOT_NULL_SINCE:
         metadata["properties"]["updated_at"]["type"] = "string"
+    return metadata
+
+
+def _inline_schema(relation: cfapi.InlineRelation, version: ApiVersion) -> dict[str, Any]:
+    """What ``inline-relations-depth`` writes for *relation*: a related resource, or a list of them.
+
+    Its metadata is checked as the app's is (its url in the relation's collection); its
+    entity belongs to another resource type, whose fields this schema does not model.
+    """
+    metadata = _metadata_schema(version)
+    metadata["properties"]["url"]["pattern"] = f"^{re.escape(relation.collection)}/"
+    resource = {
+        "type": "object",
+        "description": f"the app's {relation.name}, inlined after {relation.link}",
+        "properties": {"metadata": metadata, "entity": {"type": "object"}},
+        "required": ["metadata", "entity"],
+        "additionalProperties": False,
+    }
+    return {"type": "array", "items": resource} if relation.to_many else resource
+
+
+@lru_cache(maxsize=64)
+def _app_schema(version: ApiVersion) -> dict[str, Any]:
+    entity_fields = cfapi.app_fields(version, links=True)
+    # A field an earlier release of the same version lacked (``diego`` at 2.22.0) may be left out.
+    required = (f.name for f in entity_fields if not f.link and not f.optional_in(version))
+    entity = _object_schema(entity_fields, version, required=required)
+    present = {f.name for f in entity_fields}
+    for relation in cfapi.INLINE_RELATIONS:
+        if relation.link in present:
+            entity["properties"][relation.name] = _inline_schema(relation, version)
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "title": f"Cloud Controller v2 app envelope, API {version}",
         "type": "object",
-        "properties": {
-            "metadata": metadata,
-            "entity": _object_schema(entity, version, required=(f.name for f in entity if not f.link)),
-        },
+        "properties": {"metadata": _metadata_schema(version), "entity": entity},
         "required": ["metadata", "entity"],
         "additionalProperties": False,
     }
@@ -106,7 +147,11 @@ def app_schema(api_version: str | ApiVersion | None = None) -> dict[str, Any]:
     """The JSON Schema (draft 2020-12) of an app envelope in the given API era.
 
     Relation link fields (``space_url`` …) are allowed but not required: restage
-    responses never carry them, GET and list responses do.
+    responses never carry them, GET and list responses do.  So are the related
+    resources ``inline-relations-depth`` writes in (``space``, ``stack``,
+    ``routes``, ``service_bindings``).  A field that an earlier release reporting
+    the same version lacked is not required at that version either
+    (``Field.optional_in``: ``diego`` at 2.22.0).
     """
     return copy.deepcopy(_app_schema(ApiVersion.parse(api_version)))
 
@@ -117,7 +162,7 @@ def _validator(version: ApiVersion) -> Any:
 
 
 def validate(envelope: Any, api_version: str | ApiVersion | None = None) -> None:
-    """Check *envelope* against the app schema of *api_version* (default: the seed era, 2.43.0).
+    """Check *envelope* against the app schema of *api_version* (default: ``cfapi.DEFAULT_API_VERSION``).
 
     Raises :class:`cfreplay.SchemaError` for the first offending field in
     presenter order; its message names the field and says what is wrong.

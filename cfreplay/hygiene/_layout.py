@@ -261,7 +261,7 @@ _WS: Final = r"(?:\s|\\+[nrt])*"
 _REDACTED_OBJECT: Final = re.compile(
     rf"""[ \t]*(?:\r?\n[ \t]*)?(?:null|\{{{_WS}\\*"redacted_message\\*"{_WS}:{_WS}\\*"\[PRIVATE(?:\s|\\\s)+DATA"""
     rf"""(?:\s|\\\s)+HIDDEN\]\\*"{_WS}\}}|\{{{_WS}\}}"""
-    # CC's docker_credentials from ≈2.83, every app has one: no user and no password, or the
+    # CC's docker_credentials from 2.82, every app has one: no user and no password, or the
     # password as CC redacts it.  A username is text like any other (value formats see it).
     rf"""|\{{{_WS}\\*"username\\*"{_WS}:{_WS}(?:null|\\*"[^"\\\n]{{0,64}}\\*"){_WS},{_WS}"""
     rf"""\\*"password\\*"{_WS}:{_WS}(?:null|\\*"\*\*\*\\*"){_WS}\}})"""

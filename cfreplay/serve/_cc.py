@@ -1,10 +1,15 @@
 """The simulator's Cloud Controller: ``/``, ``/v2/info`` and the apps routes, with CC's rules.
 
 Restage runs CC's checks in CC's order (reference §1.1) and stages in the
-background of later requests; list pages follow CC's paging and filter grammar
-(§3); every body and error comes from cfreplay's factories, for the simulator's
-``api_version``.  Bearer tokens are UAA's business: CC asks the simulator's UAA
-whether a token is live, then checks its audience and scopes itself.
+background of later requests; after staging the app's instances read STARTING,
+then RUNNING (what the cf CLI v6 and cloudfoundry-client wait for on
+``/instances``).  List pages follow CC's paging and filter grammar (§3) and
+``inline-relations-depth``; app bodies and errors come from cfreplay's
+factories, for the simulator's ``api_version``, and the sub-resources
+(instances, stats, summary, inlined space and stack) from :mod:`._cc_shapes`.
+Bearer tokens are UAA's business: CC asks the simulator's UAA whether a token is
+live, then checks its audience and scopes itself.  Which method and path reach
+which handler is :mod:`._routes`' table.
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ from typing import Any, Concatenate, Final, ParamSpec, Protocol
 from cfreplay.cf import cfapi, factories
 from cfreplay.cf.cfapi import ApiVersion
 from cfreplay.cf.seeding import Seeder
+from cfreplay.serve import _cc_shapes as shapes
 from cfreplay.serve._exchange import Exchange
 from cfreplay.types import Response
 
@@ -38,12 +44,14 @@ _READ_SCOPES: Final = (
     "cloud_controller.global_auditor",
 )
 _WRITE_SCOPES: Final = (_ADMIN, "cloud_controller.write")
-# restage refuses apps with no instances from ≈2.94 on (reference §1.1, step 4).
-_INSTANCES_CHECK_SINCE: Final = ApiVersion(2, 94, 0)
-_TIMESTAMP: Final = "%Y-%m-%dT%H:%M:%SZ"
+# restage refuses apps with no instances from 2.93 on (reference §1.1, step 4; CCNG 1fb80206bb,
+# capi-release 1.39.0).
+_INSTANCES_CHECK_SINCE: Final = ApiVersion(2, 93, 0)
 # CC's filter grammar (CCNG lib/cloud_controller/rest_controller/query_string_parser.rb).
 _FILTER: Final = re.compile(r"(?P<key>\w+)(?P<op> IN |>=|<=|:|<|>)(?P<value>.*)", re.DOTALL)
 _ORDER_BY: Final = ("id", "name")
+# CCNG lib/cloud_controller/rest_controller/base_controller.rb: MAX_INLINE_DEPTH.
+_MAX_INLINE_DEPTH: Final = 2
 
 
 @dataclass
@@ -57,6 +65,13 @@ class SimulatedApp:
     polls_until_staged: int | None = None
     #: After a restage with ``staging_seconds``: the ``time.monotonic()`` staging ends at.
     staged_at: float | None = None
+    #: After staging: ``/instances`` polls that still read STARTING (``None``: running).
+    polls_until_running: int | None = None
+    #: When the instances entered their state (``None``: since the app was last updated).
+    since: datetime | None = None
+    #: What a restage's dropped droplet showed (detected buildpack, start command): the new
+    #: droplet shows it again once staged (``None``: nothing dropped).
+    dropped_droplet: dict[str, Any] | None = None
 
     @property
     def guid(self) -> str:
@@ -82,28 +97,35 @@ class SimulatedApp:
 class CcWorld(Protocol):
     """What CC reads of the simulator each time it needs it: the era, where it is, the apps, staging pace."""
 
+    seed: int | str
     api_version: ApiVersion
     base_url: str
     uaa_url: str
     apps: list[SimulatedApp]
     organization_guid: str
+    space_guid: str
+    stack_guid: str
     vcap_instance_id: str
     polls_to_stage: int
+    polls_to_start: int
     staging_seconds: float | None
 
 
 class _Refusal(Exception):
     """A CC error to answer with: a catalog name and its detail (``guid=``, ``reason=``)."""
 
-    def __init__(self, name: str, **detail: str) -> None:
+    def __init__(self, name: str, *, entry: cfapi.CatalogError | None = None, **detail: str) -> None:
         super().__init__(name)
         self.name = name
+        # An error outside the catalog (a staging failure's own code), answered as CC shapes errors.
+        self.entry = entry
         # Any: error_response's keywords also include seed= and now=, which these never are.
         self.detail: dict[str, Any] = dict(detail)
 
 
-def _stamp(moment: datetime) -> str:
-    return moment.strftime(_TIMESTAMP)
+def _stamp(moment: datetime, version: ApiVersion) -> str:
+    # CC's timestamps of the era: ``+00:00`` before 2.21, ``Z`` since (cfapi.timestamp).
+    return cfapi.timestamp(moment, version)
 
 
 def _int_param(params: Mapping[str, list[str]], name: str, default: int) -> int:
@@ -116,6 +138,14 @@ def _int_param(params: Mapping[str, list[str]], name: str, default: int) -> int:
         raise _Refusal("BadQueryParameter", reason=f"{name} must be an integer") from None
 
 
+def _inline_depth(params: Mapping[str, list[str]]) -> int:
+    """``inline-relations-depth``, which CC reads on every GET (0 by default, at most 2)."""
+    depth = _int_param(params, "inline-relations-depth", 0)
+    if depth > _MAX_INLINE_DEPTH:
+        raise _Refusal("BadQueryParameter", reason=f"inline_relations_depth must be <= {_MAX_INLINE_DEPTH}")
+    return depth
+
+
 @dataclass(frozen=True)
 class _ListQuery:
     """The query of ``GET /v2/apps``, read and checked in CC's order."""
@@ -125,6 +155,7 @@ class _ListQuery:
     direction: str
     order_by: str | None
     q: list[str]
+    inline_depth: int = 0
 
     @classmethod
     def parse(cls, query: str) -> _ListQuery:
@@ -144,7 +175,7 @@ class _ListQuery:
         order_by = params.get("order-by", [None])[-1]
         if order_by is not None and order_by not in _ORDER_BY:
             raise _Refusal("BadQueryParameter", reason=order_by)
-        return cls(page, per_page, direction, order_by, params.get("q", []))
+        return cls(page, per_page, direction, order_by, params.get("q", []), _inline_depth(params))
 
 
 def _refusals_answered(
@@ -175,13 +206,31 @@ class CloudController:
         self._world = world
         self._runtime = runtime
         self._live_claims = live_claims
-        self._root_body = cfapi.dump_json(self._root_document(), world.api_version, kind="resource")
+        # GET / exists from 2.63 (cfapi.ROOT_SINCE); before, it is an unknown route.
+        self._root_body = (
+            cfapi.dump_json(self._root_document(), world.api_version, kind="resource")
+            if world.api_version >= cfapi.ROOT_SINCE
+            else None
+        )
         self._info_body = cfapi.dump_json(self._info_document(), world.api_version, kind="info")
+        # The space, stack and shared domain inlined and summarised: drawn from a Seeder of their
+        # own, so the world's draws (and every app's guid) stay what they were.
+        related = Seeder(f"{world.seed}/related", now=None)
+        created = _stamp(related.now(), world.api_version)
+        version = world.api_version
+        self._space = shapes.space_resource(
+            world.space_guid, "development", world.organization_guid, created, version=version
+        )
+        self._stack = shapes.stack_resource(world.stack_guid, created, version=version)
+        host = urllib.parse.urlsplit(world.base_url).hostname or "example.com"
+        self._domain = shapes.shared_domain(related.uuid(), f"apps.{host.removeprefix('api.')}", version=version)
 
     # ------------------------------------------------------------------ routes
 
     def root(self, exchange: Exchange) -> Response:
         """``GET /``."""
+        if self._root_body is None:
+            return self.unknown_route(exchange)
         return self._json(exchange, 200, self._root_body)
 
     def info(self, exchange: Exchange) -> Response:
@@ -194,25 +243,88 @@ class CloudController:
         scopes = self._authenticate(exchange)
         app = self._find(guid)
         self._require(scopes, _READ_SCOPES)
+        depth = _inline_depth(urllib.parse.parse_qs(exchange.query, keep_blank_values=True))
         self._advance(app, poll=True)
-        return self._json(exchange, 200, cfapi.dump_json(app.envelope, self._world.api_version, kind="resource"))
+        return self._resource(exchange, self._shown(app, depth))
 
     @_refusals_answered
     def list_apps(self, exchange: Exchange) -> Response:
         """``GET /v2/apps``: filtered, ordered and paged as CC does."""
         scopes = self._authenticate(exchange)
         self._require(scopes, _READ_SCOPES)
-        query = _ListQuery.parse(exchange.query)
-        filters = [self._filter(q) for q in query.q]
-        apps = [app for app in self._world.apps if all(matches(app) for matches in filters)]
-        for app in apps:
-            self._advance(app, poll=False)
-        if query.order_by == "name":
-            apps.sort(key=lambda app: app.name)
-        if query.direction == "desc":
-            apps.reverse()
-        document = self._page(query, apps)
-        return self._json(exchange, 200, cfapi.dump_json(document, self._world.api_version, kind="resource"))
+        return self._list(exchange, cfapi.APPS_PATH, self._world.apps)
+
+    @_refusals_answered
+    def list_space_apps(self, exchange: Exchange, guid: str) -> Response:
+        """``GET /v2/spaces/:guid/apps``: the apps of one space (the cf CLI v6 looks an app up here)."""
+        scopes = self._authenticate(exchange)
+        self._require(scopes, _READ_SCOPES)
+        if guid != self._world.space_guid:
+            raise _Refusal("SpaceNotFound", guid=guid)
+        return self._list(exchange, f"/v2/spaces/{guid}/apps", self._world.apps)
+
+    @_refusals_answered
+    def instances(self, exchange: Exchange, guid: str) -> Response:
+        """``GET /v2/apps/:guid/instances``: a poll of the instances (CCNG instances_controller.rb).
+
+        CC refuses before it asks Diego: a failed staging with its reason, a staging
+        app with NotStaged, a stopped app with InstancesError.  Otherwise each desired
+        instance, keyed by its index: STARTING for ``polls_to_start`` polls after
+        staging, then RUNNING.
+        """
+        scopes = self._authenticate(exchange)
+        app = self._find(guid)
+        self._require(scopes, _READ_SCOPES)
+        self._advance(app, poll=False)
+        if app.package_state == "FAILED":
+            raise self._staging_failed(app)
+        if app.package_state == "PENDING":
+            raise _Refusal("NotStaged")
+        if app.state == "STOPPED":
+            raise _Refusal(
+                "InstancesError", reason=f"Request failed for app: {app.name} as the app is in stopped state."
+            )
+        self._advance_start(app)
+        state, since, now = self._instance_state(app)
+        diego = bool(app.envelope["entity"].get("diego", False))
+        version = self._world.api_version
+        document = {
+            str(index): shapes.instance_entry(state, since, now, diego=diego, version=version)
+            for index in range(app.instances)
+        }
+        return self._compact(exchange, document)
+
+    @_refusals_answered
+    def stats(self, exchange: Exchange, guid: str) -> Response:
+        """``GET /v2/apps/:guid/stats`` (CCNG stats_controller.rb): only a stopped app is refused."""
+        scopes = self._authenticate(exchange)
+        app = self._find(guid)
+        self._require(scopes, _READ_SCOPES)
+        self._advance(app, poll=False)
+        if app.state == "STOPPED":
+            raise _Refusal("AppStoppedStatsError", reason=app.name)
+        document: dict[str, Any] = {}
+        for index in range(app.instances):
+            if app.package_state != "STAGED":
+                # Restaging stops the old LRP; until the new one is desired Diego reports none.
+                document[str(index)] = shapes.down_stats()
+            else:
+                state, since, now = self._instance_state(app)
+                version = self._world.api_version
+                document[str(index)] = shapes.stats_entry(app.envelope, index, state, since, now, version=version)
+        return self._compact(exchange, document)
+
+    @_refusals_answered
+    def summary(self, exchange: Exchange, guid: str) -> Response:
+        """``GET /v2/apps/:guid/summary`` (CCNG app_summaries_controller.rb)."""
+        scopes = self._authenticate(exchange)
+        app = self._find(guid)
+        self._require(scopes, _READ_SCOPES)
+        self._advance(app, poll=False)
+        # number_of_starting_and_running_instances_for_process: 0 unless started and desired.
+        running = app.instances if app.state == "STARTED" and app.package_state == "STAGED" else 0
+        version = self._world.api_version
+        return self._compact(exchange, shapes.summary_document(app.envelope, running, [self._domain], version=version))
 
     @_refusals_answered
     def restage(self, exchange: Exchange, guid: str) -> Response:
@@ -246,6 +358,8 @@ class CloudController:
                 for f in cfapi.app_fields(version, links=True)
             },
         }
+        if version >= cfapi.RESTAGE_DROPS_DROPLET_SINCE:
+            app.dropped_droplet = {f.name: before[f.name] for f in cfapi.app_fields(version) if f.droplet}
         if self._world.staging_seconds is not None:
             app.staged_at, app.polls_until_staged = time.monotonic() + self._world.staging_seconds, None
         else:
@@ -284,10 +398,39 @@ class CloudController:
         )
         return Response(status, headers, body)
 
+    def _resource(self, exchange: Exchange, document: Any) -> Response:
+        return self._json(exchange, 200, cfapi.dump_json(document, self._world.api_version, kind="resource"))
+
+    def _compact(self, exchange: Exchange, document: Any) -> Response:
+        # instances, stats and summary are Oj.dump'ed by their controllers, never pretty-printed.
+        return self._json(exchange, 200, json.dumps(document, separators=(",", ":")).encode())
+
+    def _shown(self, app: SimulatedApp, depth: int) -> dict[str, Any]:
+        """The app as a GET shows it: with its space, stack, routes and bindings inlined from depth 1."""
+        if depth < 1:
+            return app.envelope
+        return shapes.with_inline_relations(app.envelope, self._space, self._stack)
+
+    def _list(self, exchange: Exchange, path: str, candidates: Sequence[SimulatedApp]) -> Response:
+        query = _ListQuery.parse(exchange.query)
+        filters = [self._filter(q) for q in query.q]
+        apps = [app for app in candidates if all(matches(app) for matches in filters)]
+        for app in apps:
+            self._advance(app, poll=False)
+        if query.order_by == "name":
+            apps.sort(key=lambda app: app.name)
+        if query.direction == "desc":
+            apps.reverse()
+        return self._resource(exchange, self._page(query, path, apps))
+
     def _with_cookie(self, response: Response) -> Response:
         return Response(response.status, (*response.headers, self._vcap_cookie()), response.body)
 
     def _error(self, exchange: Exchange, refusal: _Refusal) -> Response:
+        if refusal.entry is not None:
+            version = self._world.api_version
+            document = cfapi.error_document(refusal.entry, refusal.entry.description(), version)
+            return self._json(exchange, refusal.entry.http_status, cfapi.dump_json(document, version, kind="error"))
         response = factories.error_response(
             refusal.name,
             api_version=self._world.api_version,
@@ -306,6 +449,7 @@ class CloudController:
             "self": base,
             "cloud_controller_v2": f"{base}/v2",
             "cloud_controller_v3": f"{base}/v3",
+            "network_policy": f"{base}/networking/v0/external",
             "network_policy_v0": f"{base}/networking/v0/external",
             "network_policy_v1": f"{base}/networking/v1/external",
             "login": uaa,
@@ -339,8 +483,8 @@ class CloudController:
         overrides: dict[str, Any] = {key: value for key, value in wanted.items() if key in present}
         return factories.info(api_version=self._world.api_version, **overrides)
 
-    def _page(self, query: _ListQuery, apps: Sequence[SimulatedApp]) -> dict[str, Any]:
-        """The list page of *apps* the query asks for, its links echoing every ``q``."""
+    def _page(self, query: _ListQuery, path: str, apps: Sequence[SimulatedApp]) -> dict[str, Any]:
+        """The list page of *apps* the query asks for, its links echoing every parameter that was sent."""
         start = (query.page - 1) * query.per_page
         document = factories.list_page(
             [app.envelope for app in apps[start : start + query.per_page]],
@@ -352,18 +496,23 @@ class CloudController:
             order_by=query.order_by,
             api_version=self._world.api_version,
         )
-        if len(query.q) > 1:
-            # list_page echoes one q; CC echoes every one, and page_url formats them all.
-            for key, target in (("prev_url", query.page - 1), ("next_url", query.page + 1)):
-                if document[key] is not None:
-                    document[key] = cfapi.page_url(
-                        cfapi.APPS_PATH,
-                        target,
-                        query.per_page,
-                        order_direction=query.direction,
-                        q=query.q,
-                        order_by=query.order_by,
-                    )
+        # list_page links /v2/apps with one q; CC's links name the collection that was asked
+        # for and echo every q and inline-relations-depth (paginated_collection_renderer.rb).
+        for key, target in (("prev_url", query.page - 1), ("next_url", query.page + 1)):
+            if document[key] is not None:
+                document[key] = cfapi.page_url(
+                    path,
+                    target,
+                    query.per_page,
+                    order_direction=query.direction,
+                    q=query.q,
+                    order_by=query.order_by,
+                    inline_relations_depth=query.inline_depth or None,
+                )
+        if query.inline_depth:
+            document["resources"] = [
+                self._shown(app, query.inline_depth) for app in apps[start : start + query.per_page]
+            ]
         return document
 
     # ------------------------------------------------------------------ authentication
@@ -436,4 +585,35 @@ class CloudController:
         app.polls_until_staged = app.staged_at = None
         app.envelope["entity"]["package_state"] = "STAGED"
         app.envelope["entity"]["state"] = "STARTED"
-        app.envelope["metadata"]["updated_at"] = _stamp(self._runtime.now())
+        # The same package and buildpack detect the same again.
+        app.envelope["entity"].update(app.dropped_droplet or {})
+        app.dropped_droplet = None
+        now = self._runtime.now()
+        app.envelope["metadata"]["updated_at"] = _stamp(now, self._world.api_version)
+        # The new LRP's instances start: STARTING until polled polls_to_start times.
+        app.polls_until_running, app.since = self._world.polls_to_start, now
+
+    def _advance_start(self, app: SimulatedApp) -> None:
+        """Count one ``/instances`` poll of a starting app; the last one finds it RUNNING."""
+        if app.polls_until_running is None:
+            return
+        if app.polls_until_running == 0:
+            app.polls_until_running, app.since = None, self._runtime.now()
+        else:
+            app.polls_until_running -= 1
+
+    def _instance_state(self, app: SimulatedApp) -> tuple[str, datetime, datetime]:
+        """(state, since, now) of a staged, started app's instances."""
+        now = self._runtime.now()
+        since = app.since or datetime.fromisoformat(app.envelope["metadata"]["updated_at"])
+        return (shapes.STARTING if app.polls_until_running is not None else shapes.RUNNING), since, now
+
+    def _staging_failed(self, app: SimulatedApp) -> _Refusal:
+        """The error CC raises for a failed staging: the one ``staging_failed_reason`` names."""
+        reason = app.envelope["entity"].get("staging_failed_reason") or "StagingError"
+        if reason in cfapi.ERRORS:
+            return _Refusal(reason, reason="cannot get instances since staging failed")
+        # A reason the catalog does not hold (NoAppDetectedError …): its code and text from cfapi.
+        failure = cfapi.staging_failure(reason)
+        entry = cfapi.CatalogError(reason, 400, failure.code, failure.description, "staging failed", restage=False)
+        return _Refusal(reason, entry=entry)

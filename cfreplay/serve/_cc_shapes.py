@@ -2,9 +2,11 @@
 
 Built here, beside the simulator, because the factories do not make them yet; each
 names the CCNG file it follows.  The default era (2.293) is followed field for field;
-the era starts are the first v2 version-bump commit holding the change ("≈"), and
-shapes before Diego's reporters (DEA-era ``stats``) are only approximated: the DEA
-``instances`` keys are kept, its ``stats`` use Diego's.
+each era start is the version of the first CC release holding the change (the rule of
+:mod:`cfreplay.cf.cfapi`; the comments name the commit and, where it differs from the
+version file at the commit, the release), and shapes before Diego's reporters (DEA-era
+``stats``) are only approximated: the DEA ``instances`` keys are kept, its ``stats`` use
+Diego's.
 
 None of these documents holds a secret: guids, names, states, numbers and times.
 """
@@ -44,16 +46,18 @@ DOWN: Final = "DOWN"
 # readiness health checks (89eb910c6d, 2.209.0); Diego's reporters write ``uptime``.
 _INSTANCE_ROUTABLE_SINCE: Final = _v(209)
 # …/instances_stats_reporter.rb: isolation_segment with the separate stats reporter
-# (fde3e6f2d0, 2.114.0), log_rate_limit/log_rate (5f0da2eaad, 2.189.0), routable
-# (110b23dad4, 2.216.0), cpu_entitlement (3d2bc76000, 2.225.0).
+# (fde3e6f2d0, 2.114.0), log_rate_limit/log_rate (5f0da2eaad, which reads 2.189.0 and first
+# ships in capi-release 1.137.0, 2.190.0), routable (110b23dad4, 2.216.0), cpu_entitlement
+# (3d2bc76000, 2.225.0).
 _STATS_ISOLATION_SEGMENT_SINCE: Final = _v(114)
-_STATS_LOG_RATE_SINCE: Final = _v(189)
+_STATS_LOG_RATE_SINCE: Final = _v(190)
 _STATS_ROUTABLE_SINCE: Final = _v(216)
 _STATS_CPU_ENTITLEMENT_SINCE: Final = _v(225)
-# CCNG app/controllers/runtime/spaces_controller.rb: isolation_segment_guid (783a265ac9, ≈2.63);
-# shared domains' router_group_guid/type (24cf3070e8, ≈2.40).
-_SPACE_ISOLATION_SEGMENT_SINCE: Final = _v(63)
-_ROUTER_GROUPS_SINCE: Final = _v(40)
+# CCNG app/controllers/runtime/spaces_controller.rb: isolation_segment_guid (783a265ac9,
+# capi-release 1.4.0, 2.62.0); shared domains' router_group_guid/type (24cf3070e8, which reads
+# 2.38.0 and first ships in cf-release v220, 2.39.0).
+_SPACE_ISOLATION_SEGMENT_SINCE: Final = _v(62)
+_ROUTER_GROUPS_SINCE: Final = _v(39)
 # Diego's default file-descriptor limit (CCNG config: default_app_ssh_access… instance_file_descriptor_limit).
 _FDS_QUOTA: Final = 16384
 _MEBIBYTE: Final = 1024 * 1024

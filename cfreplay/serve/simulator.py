@@ -31,22 +31,25 @@ The six default apps have fixed names so docs and the CLI can rely on them:
 ``my-app``, ``docker-app``, ``stopped-app`` (restage works), ``staging-app``
 (CF-NotStaged), ``no-bits-app`` (CF-AppPackageInvalid) and ``zero-app``
 (CF-StagingError).  After a restage an app reads ``PENDING`` for
-``polls_to_stage`` GETs (or for ``staging_seconds``), then ``STAGED``.
+``polls_to_stage`` GETs (or for ``staging_seconds``), then ``STAGED``; its
+instances then read ``STARTING`` for ``polls_to_start`` GETs of
+``/v2/apps/:guid/instances``, then ``RUNNING``.
 
-Served routes: ``GET /``, ``GET /v2/info``, ``POST /oauth/token``,
-``GET /v2/apps``, ``GET /v2/apps/:guid`` and ``POST /v2/apps/:guid/restage``.
-Anything else is CC's unknown-route 404.
+Served routes (one table, :mod:`cfreplay.serve._routes`): ``POST /oauth/token``
+(UAA); ``GET /``, ``GET /v2/info``, ``GET /v2/apps``, ``GET /v2/spaces/:guid/apps``,
+``GET /v2/apps/:guid``, ``POST /v2/apps/:guid/restage`` and ``GET
+/v2/apps/:guid/instances``, ``/stats``, ``/summary`` (CC), lists and the app
+with ``inline-relations-depth``.  Anything else is CC's unknown-route 404.
 
-This module holds the world, the route table and the HTTP front; the two
-services answer in rooms of their own: UAA in :mod:`cfreplay.serve._uaa` and
-CC in :mod:`cfreplay.serve._cc`, which asks UAA only whether a token is live.
+This module holds the world and the HTTP front; the two services answer in
+rooms of their own: UAA in :mod:`cfreplay.serve._uaa` and CC in
+:mod:`cfreplay.serve._cc`, which asks UAA only whether a token is live.
 """
 
 from __future__ import annotations
 
 import logging
 import random
-import re
 import threading
 import urllib.parse
 import uuid
@@ -58,10 +61,10 @@ from typing import Any, Final, NamedTuple
 from cfreplay.cf import cfapi, factories
 from cfreplay.cf.cfapi import ApiVersion
 from cfreplay.cf.seeding import Now, Seeder
-from cfreplay.serve import loopback
+from cfreplay.serve import _routes, loopback
 from cfreplay.serve._cc import CloudController, SimulatedApp
 from cfreplay.serve._exchange import Exchange
-from cfreplay.serve._uaa import TOKEN_PATH, Uaa
+from cfreplay.serve._uaa import Uaa
 from cfreplay.types import Response
 
 __all__ = [
@@ -120,18 +123,6 @@ class HandledRequest(NamedTuple):
     status: int
 
 
-@dataclass(frozen=True)
-class _Route:
-    """One row of the route table: a method (``None``: any) and a whole path, and who answers them."""
-
-    method: str | None
-    path: re.Pattern[str]
-    handler: Callable[..., Response]
-
-
-_GUID: Final = "(?P<guid>[^/]+)"
-
-
 # --------------------------------------------------------------------------- the state machine
 
 
@@ -146,7 +137,8 @@ class Simulator:
     tokens' issuer; default ``base_url``: both answer on either);
     ``token_lifetime`` the access tokens' ``expires_in``; ``polls_to_stage`` how
     many GETs of a restaged app read PENDING before it reads STAGED, or
-    ``staging_seconds`` how long staging takes instead.  ``now`` is the clock the
+    ``staging_seconds`` how long staging takes instead; ``polls_to_start`` how
+    many GETs of its ``/instances`` read STARTING after that, before RUNNING.  ``now`` is the clock the
     apps' timestamps are drawn against (``"wall"``, a datetime, or ``None`` for
     the factories' 2015 default).  ``repeatable`` draws request ids, tokens,
     cookies and the signing key from the seed instead of fresh randomness, so
@@ -165,11 +157,14 @@ class Simulator:
         token_lifetime: int = cfapi.DEFAULT_EXPIRES_IN,
         polls_to_stage: int = 2,
         staging_seconds: float | None = None,
+        polls_to_start: int = 1,
         now: Now = "wall",
         repeatable: bool = False,
     ) -> None:
         if polls_to_stage < 0:
             raise ValueError(f"polls_to_stage must be 0 or more, not {polls_to_stage}")
+        if polls_to_start < 0:
+            raise ValueError(f"polls_to_start must be 0 or more, not {polls_to_start}")
         if staging_seconds is not None and staging_seconds < 0:
             raise ValueError(f"staging_seconds must be 0 or more, not {staging_seconds}")
         self.seed = seed
@@ -180,6 +175,7 @@ class Simulator:
         self.token_lifetime = token_lifetime
         self.polls_to_stage = polls_to_stage
         self.staging_seconds = staging_seconds
+        self.polls_to_start = polls_to_start
         self.requests: list[HandledRequest] = []
         self._lock = threading.RLock()
         # The world draws from one Seeder in a fixed order; restage responses from a second
@@ -207,16 +203,8 @@ class Simulator:
             entropy=random.Random(f"{seed}/uaa") if repeatable else None,
         )
         self._cc = CloudController(self, runtime=self._runtime, live_claims=self._uaa.live_claims)
-        # The route table, tried in order: the first row whose method and whole path match
-        # answers.  UAA answers every method on its path itself, after authenticating the client.
-        self._routes: tuple[_Route, ...] = (
-            _Route(None, re.compile(re.escape(TOKEN_PATH)), self._uaa.token),
-            _Route("GET", re.compile("/"), self._cc.root),
-            _Route("GET", re.compile("/v2/info"), self._cc.info),
-            _Route("GET", re.compile(re.escape(cfapi.APPS_PATH)), self._cc.list_apps),
-            _Route("GET", re.compile(f"{re.escape(cfapi.APPS_PATH)}/{_GUID}"), self._cc.get_app),
-            _Route("POST", re.compile(f"{re.escape(cfapi.APPS_PATH)}/{_GUID}/restage"), self._cc.restage),
-        )
+        # The one route table (_routes.ROUTES), each row tied to the service that answers it.
+        self._routes = _routes.bind(_routes.ROUTES, {"uaa": self._uaa, "cc": self._cc})
 
     # ------------------------------------------------------------------ public helpers
 
@@ -224,7 +212,7 @@ class Simulator:
         """Add an app drawn from the seed (factory traits and overrides), in the simulator's space."""
         version = self.api_version
         if "docker" in traits and not self._docker_supported():
-            # Before Diego and docker_image (≈2.23) a docker app cannot exist; keep the name.
+            # Before Diego and docker_image (2.22) a docker app cannot exist; keep the name.
             traits = tuple(t for t in traits if t != "docker")
         values = {"name": name, "space_guid": self.space_guid, "stack_guid": self.stack_guid, **overrides}
         if not has_package and cfapi.app_field("package_updated_at").present_in(version):

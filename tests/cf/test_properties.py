@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC
 from typing import Any
 
 import hypothesis.strategies as st
@@ -14,9 +15,8 @@ from cfreplay.cf.cfapi import ApiVersion, Field
 
 VERSIONS = st.sampled_from(["2.8", "2.30", "2.43", "2.70", "2.83", "2.150", "2.200", "2.250", "2.293"])
 GUIDS = st.uuids(version=4).map(str)
-TIMESTAMPS = st.datetimes(min_value=__import__("datetime").datetime(2000, 1, 1)).map(
-    lambda d: d.strftime("%Y-%m-%dT%H:%M:%SZ")
-)
+# Written as CC of the era writes them (cfapi.timestamp: +00:00 before 2.21, Z since).
+MOMENTS = st.datetimes(min_value=__import__("datetime").datetime(2000, 1, 1), timezones=st.just(UTC))
 
 
 def valid_value(field: Field, version: ApiVersion) -> st.SearchStrategy[Any]:
@@ -27,7 +27,7 @@ def valid_value(field: Field, version: ApiVersion) -> st.SearchStrategy[Any]:
     elif field.format == "guid":
         base = GUIDS
     elif field.format == "timestamp":
-        base = TIMESTAMPS
+        base = MOMENTS.map(lambda moment: cfapi.timestamp(moment, version))
     elif field.format == "path":
         base = st.text(alphabet="abc/-", max_size=8).map(lambda s: "/v2/" + s)
     elif field.shape is not None:

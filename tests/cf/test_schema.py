@@ -37,7 +37,7 @@ def broken(app: dict[str, Any], where: str, key: str, value: Any) -> dict[str, A
             "entity",
             "health_check_type",
             "http",
-            "entity.health_check_type: 'http' is not one of 'port', 'none' (that value needs API 2.67.0 or later)"
+            "entity.health_check_type: 'http' is not one of 'port', 'none' (that value needs API 2.66.0 or later)"
             " (API 2.43.0)",
         ),
         ("entity", "ports", [8080, 70000], "entity.ports[1]: 70000 is above the maximum 65535 (API 2.43.0)"),
@@ -46,7 +46,7 @@ def broken(app: dict[str, Any], where: str, key: str, value: Any) -> dict[str, A
             "entity",
             "log_rate_limit",
             -1,
-            "entity.log_rate_limit: not in this API version; introduced in 2.191.0 (API 2.43.0)",
+            "entity.log_rate_limit: not in this API version; introduced in 2.190.0 (API 2.43.0)",
         ),
         ("metadata", "guid", "APP-1", "metadata.guid: 'APP-1' is not a lowercase guid (API 2.43.0)"),
         (
@@ -75,7 +75,7 @@ def test_missing_fields_and_removed_fields(app: dict[str, Any]) -> None:
     with pytest.raises(cfreplay.SchemaError) as raised:
         cfreplay.validate(modern, "2.100")
     assert str(raised.value) == (
-        "entity.docker_credentials_json: not in this API version; removed in 2.83.0 (API 2.100.0)"
+        "entity.docker_credentials_json: not in this API version; removed in 2.82.0 (API 2.100.0)"
     )
 
 

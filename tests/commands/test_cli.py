@@ -82,7 +82,7 @@ def test_now_sets_the_clock(capbin: pytest.CaptureFixture[bytes]) -> None:
     [
         (
             ["fake", "error", "AppNotFund"],
-            "cfreplay: error: unknown error 'AppNotFund'; did you mean 'AppNotFound', 'NotFound'?",
+            "cfreplay: error: unknown error 'AppNotFund'; did you mean 'AppNotFound', 'NotFound', 'SpaceNotFound'?",
         ),
         (
             ["fake", "app", "--set", "memory=lots"],

@@ -26,6 +26,7 @@ import urllib.parse
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import suppress
 from dataclasses import dataclass, field
+from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
@@ -232,12 +233,15 @@ def test_with_no_login_it_records_from_the_embedded_simulator(
         "  scan: clean",
         f"  written: {out}",
     ]
+    # The cf CLI v6's sequence: cf login, then the app looked up in the targeted space.
     assert exchange(out) == [
         ("GET", "/v2/info", 200),
         ("POST", "/oauth/token", 200),
-        ("GET", "/v2/apps", 200),
+        ("GET", f"/v2/spaces/{simulator.space_guid}/apps", 200),
         ("POST", f"/v2/apps/{guid}/restage", 201),
     ]
+    lookup = cassette.load(out).interactions[2]["request"]["uri"]
+    assert urllib.parse.urlsplit(lookup).query == "q=name%3Amy-app&inline-relations-depth=1"
     assert len(cassette.load(out)) == 4
     assert scanner.scan_file(out) == []
     assert sorted(p.name for p in out.parent.iterdir()) == ["restage.yaml"]  # the temporary file was moved
@@ -292,19 +296,37 @@ def test_wait_records_the_polls_until_staged(
     guid = seeded_guid("stopped-app")
     assert code == 0
     # stderr is no terminal here: one plain progress line per poll.
-    assert stderr == "| staging: PENDING (poll 1)\n/ staging: PENDING (poll 2)\n- staging: STAGED (poll 3)\n"
-    assert stdout.startswith("recorded 7 interactions from the embedded simulator at ")
+    assert stderr == (
+        "| staging: PENDING (poll 1)\n/ staging: PENDING (poll 2)\n- staging: STAGED (poll 3)\n"
+        "| starting: 0 of 4 instances running (poll 1)\n/ starting: 4 of 4 instances running (poll 2)\n"
+    )
+    assert stdout.startswith("recorded 15 interactions from the embedded simulator at ")
     # The restage's own answer, then what the polls saw: the 201 never said STAGED.
-    assert stdout.splitlines()[1:3] == [
+    assert stdout.splitlines()[1:4] == [
         "  restage: 201 Created, package_state PENDING",
         "  staging: STAGED after 3 polls",
+        "  instances: RUNNING",
     ]
     interactions = cassette.load(out).interactions
     polls = [
         i for i, (m, p, _) in zip(interactions, exchange(out), strict=True) if (m, p) == ("GET", f"/v2/apps/{guid}")
     ]
-    assert [response_json(i)["entity"]["package_state"] for i in polls] == ["PENDING", "PENDING", "STAGED"]
-    assert interactions[-1] is polls[-1]  # recording stops at STAGED
+    # Three polls until STAGED, then one more in the cf CLI's closing display.
+    assert [response_json(i)["entity"]["package_state"] for i in polls] == ["PENDING", "PENDING", "STAGED", "STAGED"]
+    app = f"/v2/apps/{guid}"
+    # After staging the cf CLI v6 reads instances (and their stats) until one runs, then shows the app.
+    assert [(m, p) for m, p, _ in exchange(out)[7:]] == [
+        ("GET", f"{app}/instances"),
+        ("GET", f"{app}/stats"),
+        ("GET", f"{app}/instances"),
+        ("GET", f"{app}/stats"),
+        ("GET", app),
+        ("GET", f"{app}/summary"),
+        ("GET", f"{app}/instances"),
+        ("GET", f"{app}/stats"),
+    ]
+    states = [set(map(itemgetter("state"), response_json(interactions[i]).values())) for i in (7, 9)]
+    assert states == [{"STARTING"}, {"RUNNING"}]
     assert exchange(out)[3] == ("POST", f"/v2/apps/{guid}/restage", 201)
     assert scanner.scan_file(out) == []
     assert_no_leak(out, issued.secrets())
@@ -509,7 +531,7 @@ def test_errors_are_one_line_exit_2_and_write_nothing(
         port = _closed_port()
         argv = ["restage", "my-app", "--api", f"http://127.0.0.1:{port}", "--token", secrets.token_urlsafe(24)]
         refused = f"[Errno {errno.ECONNREFUSED}] {os.strerror(errno.ECONNREFUSED)}"
-        message = f"cannot reach http://127.0.0.1:{port}/v2/apps?q=name%3Amy-app: {refused}"
+        message = f"cannot reach http://127.0.0.1:{port}/v2/apps?q=name%3Amy-app&inline-relations-depth=1: {refused}"
     elif case == "bad token, by name":
         message = "listing apps was refused: 401 CF-InvalidAuthToken: Invalid Auth Token (log in again: cf login)"
     elif case == "bad token, by guid":

@@ -102,7 +102,7 @@ def test_show_table_text(a: Path) -> None:
     assert show(a) == (
         f"{a}: 2 interactions, recorded 2015-11-03T00:54:16Z\n"
         "#  METHOD  URL                                                                       STATUS  REQ  RESP\n"
-        "0  POST    https://api.example.org/v2/apps/606…-95e6-400b-bc03-be65e6d59622/restage  201       0  1436\n"
+        "0  POST    https://api.example.org/v2/apps/606…-95e6-400b-bc03-be65e6d59622/restage  201       0  1310\n"
         "1  GET     https://api.example.org/v2/apps/6064d98a-95e6-400b-bc03-be65e6d59622      404       0   140\n"
     )
 
@@ -115,7 +115,7 @@ def test_show_table_json(a: Path) -> None:
         "count": 2,
         "interactions": [
             {**summary, "index": 0, "method": "POST", "uri": f"{API}/v2/apps/{GUID}/restage", "status": 201,
-             "message": "Created", "response_bytes": 1436},
+             "message": "Created", "response_bytes": 1310},
             {**summary, "index": 1, "status": 404, "message": "Not Found", "response_bytes": 140},
         ],
     }  # fmt: skip
