@@ -375,7 +375,7 @@ def _() -> Any:
         }
         assert json.loads(result["request"]["body"])["docker_image"] == "org/web:1"
         entity = json.loads(result["response"]["body"]["string"])["entity"]
-        # CC >= 2.83 shows the user name and "***" itself: that is what a cassette keeps.
+        # CC >= 2.82 shows the user name and "***" itself: that is what a cassette keeps.
         assert entity["docker_credentials"] == {"username": docker_user, "password": "***"}
 
     return i, [docker_password], check
