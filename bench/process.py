@@ -19,8 +19,9 @@ Each suite runs in its own process (``python -m pytest -q -p no:cacheprovider`` 
 every other tool's plugin disabled), the suites round-robin for ``--repeat`` rounds
 (default 3), and the best wall time of each is kept.  Printed per tool: the whole
 process (seconds), ms per test (wall / tests), ms per test over the floor, and the
-in-process median of one test's setup + call + teardown, measured by a hook in the
-suite's conftest with ``time.perf_counter`` (real time even under a frozen clock).
+in-process median of one test's setup + call + teardown (the lowest over the rounds),
+measured by a hook in the suite's conftest with ``time.perf_counter`` (real time even
+under a frozen clock).
 Nothing is derived from differences of differences: the floor is simply another row.
 
 Run it in a virtualenv without the test extra's other pytest plugins (they load into
@@ -30,7 +31,11 @@ every process and add the same cost to every row)::
     /tmp/bench-venv/bin/pip install -e . pytest-recording responses respx httpx requests
     .venv/bin/python bench/process.py --python /tmp/bench-venv/bin/python
 
-A tool the interpreter cannot import is skipped.  The script exits 0 whatever the figures.
+A tool the interpreter cannot import is skipped.  ``--before PYTHON`` also runs every
+cfreplay suite with another interpreter (another build of cfreplay, e.g. one with
+``PYTHONPATH`` pointing at an older checkout), in the same rounds, as rows marked
+``[before]``: a before/after comparison under the same machine load.  The script exits 0
+whatever the figures.
 """
 
 from __future__ import annotations
@@ -285,7 +290,7 @@ def generate(root: Path, tests: int) -> list[str]:
         body = template.body.decode().replace(template_guid, guid)
         name = f"test_restage_{index:04d}"
         url = f"{HOST}/v2/apps/{guid}/restage"
-        data = {"interactions": [_interaction(url, body)], "version": 1}
+        data: dict[str, Any] = {"interactions": [_interaction(url, body)], "version": 1}
         (root / "cassettes" / f"{name}.yaml").write_bytes(cassette.dumps(data, "yaml"))
         (root / "cassettes-json" / f"{name}.json").write_bytes(cassette.dumps(data, "json"))
         answers[url] = (201, "Created", {k: v[0] for k, v in data["interactions"][0]["response"]["headers"].items()},
@@ -339,11 +344,15 @@ def run_once(python: str, root: Path, label: str) -> tuple[float, list[float], s
     return wall, json.loads(durations.read_text()), None
 
 
+BEFORE = " [before]"
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--tests", type=int, default=500)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--python", default=sys.executable)
+    parser.add_argument("--before", default=None, help="also run the cfreplay suites with this interpreter")
     parser.add_argument("--only", action="append", default=[], help="run only suites whose label contains this")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="cfreplay-bench-process-") as temporary:
@@ -352,41 +361,49 @@ def main() -> int:
         if args.only:
             labels = [label for label in labels if label.startswith("floor") or any(o in label for o in args.only)]
         labels = [label for label in labels if _available(args.python, SUITES[label][0])]
+        if args.before:
+            twice = [(label, label + BEFORE) if label.startswith("cfreplay") else (label,) for label in labels]
+            labels = [label for pair in twice for label in pair]
         best: dict[str, float] = {}
         medians: dict[str, float] = {}
         errors: dict[str, str] = {}
         for _ in range(args.repeat):
             for label in labels:  # round-robin: drift in the machine hits every tool alike
-                wall, durations, error = run_once(args.python, root, label)
+                python = args.before if label.endswith(BEFORE) else args.python
+                wall, durations, error = run_once(python, root, label.removesuffix(BEFORE))
                 if error:
                     errors[label] = error
                     continue
-                if wall < best.get(label, float("inf")):
-                    best[label] = wall
-                    medians[label] = statistics.median(durations) * 1000
+                best[label] = min(wall, best.get(label, float("inf")))
+                medians[label] = min(statistics.median(durations) * 1000, medians.get(label, float("inf")))
     probe = "import sys, pytest; print(sys.version.split()[0], pytest.__version__)"
     version = subprocess.run([args.python, "-c", probe], capture_output=True, text=True, check=False).stdout.split()
     print(f"What a user feels: {args.tests} tests, one restage request each, each tool in its own pytest process,")
     print(f"round-robin, best of {args.repeat}. {datetime.date.today()}, Python {version[0] if version else '?'}, "
           f"pytest {version[1] if len(version) > 1 else '?'}, {platform.platform()}")  # fmt: skip
     print()
-    print(f"{'tool':36} {'process s':>9} {'ms/test':>8} {'over floor':>10} {'in-process ms':>13}")
+    width = max(36, *(len(label) for label in labels))
+    print(f"{'tool':{width}} {'process s':>9} {'ms/test':>8} {'over floor':>10} {'in-process ms':>13}")
     for label in labels:
         if label in errors and label not in best:
-            print(f"{label:36} failed: {errors[label]}")
+            print(f"{label:{width}} failed: {errors[label]}")
             continue
         floor = "floor (httpx)" if "httpx" in label else "floor"
         per_test = best[label] / args.tests * 1000
         over = (best[label] - best[floor]) / args.tests * 1000 if floor in best else float("nan")
-        print(f"{label:36} {best[label]:9.3f} {per_test:8.2f} {over:+10.2f} {medians[label]:13.2f}")
+        print(f"{label:{width}} {best[label]:9.3f} {per_test:8.2f} {over:+10.2f} {medians[label]:13.2f}")
     print()
     if "pytest-recording 0.14" in best and "floor" in best:
         theirs = best["pytest-recording 0.14"] - best["floor"]
-        for label, target in (("cfreplay YAML, frozen (default)", 0.35), ("cfreplay JSON, frozen", 0.25)):
-            if label in best:
-                ratio = (best[label] - best["floor"]) / theirs
-                verdict = "met" if ratio <= target else "NOT met"
-                print(f"{label}: over the floor {ratio:.2f}x pytest-recording's (target <= {target}x: {verdict})")
+        in_process = medians["pytest-recording 0.14"] - medians["floor"]
+        for name, target in (("cfreplay YAML, frozen (default)", 0.35), ("cfreplay JSON, frozen", 0.25)):
+            for label in (name, name + BEFORE):
+                if label in best:
+                    ratio = (best[label] - best["floor"]) / theirs
+                    inner = (medians[label] - medians["floor"]) / in_process
+                    verdict = "met" if ratio <= target else "NOT met"
+                    print(f"{label}: over the floor {ratio:.2f}x pytest-recording's (target <= {target}x: {verdict}); "
+                          f"in-process {inner:.2f}x")  # fmt: skip
     if "loopback 127.0.0.1" in best and "cfreplay YAML, frozen (default)" in best:
         cheaper = best["cfreplay YAML, frozen (default)"] < best["loopback 127.0.0.1"]
         print(f"a default replayed test is {'cheaper' if cheaper else 'NOT cheaper'} than a real loopback request")

@@ -32,6 +32,7 @@ import contextlib
 import hashlib
 import inspect
 import re
+import weakref
 from collections.abc import Generator, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -60,6 +61,7 @@ __all__ = [
     "pytest_addoption",
     "pytest_configure",
     "pytest_runtest_call",
+    "pytest_runtest_setup",
 ]
 
 MARKER: Final = (
@@ -72,6 +74,9 @@ MARKER: Final = (
 SHIPPED_PREFIX: Final = "cfreplay:"
 _MAX_NAME: Final = 100
 _UNSAFE: Final = re.compile(r"[^A-Za-z0-9_.-]+")
+# A cassette name that is already a portable file name without a suffix (the common case).
+# (No dot, no leading or trailing underscore: _safe_name would keep it as it is.)
+_PLAIN_NAME: Final = re.compile(rf"[A-Za-z0-9-](?:[A-Za-z0-9_-]{{0,{_MAX_NAME - 2}}}[A-Za-z0-9-])?")
 # What the marker and cfreplay_config take: use_cassette's keywords, less the extra cassettes
 # (the marker's other names).
 _ACCEPTED: Final = tuple(name for name in (*cassette_options.OWN, *cassette_options.VCRPY) if name != "extra_cassettes")
@@ -150,11 +155,25 @@ def _test_name(request: pytest.FixtureRequest) -> str:
     return f"{cls.__name__}.{request.node.name}" if cls is not None else str(request.node.name)
 
 
+# Whether a test function names ``vcr`` among its parameters, per function (parametrized tests share one).
+_ASKS_FOR_VCR: weakref.WeakKeyDictionary[Any, bool] = weakref.WeakKeyDictionary()
+
+
+def _asks_for_vcr(function: Any) -> bool:
+    try:
+        return _ASKS_FOR_VCR[function]
+    except (KeyError, TypeError):  # TypeError: not weakly referenceable
+        pass
+    asks = "vcr" in inspect.signature(function).parameters
+    with contextlib.suppress(TypeError):
+        _ASKS_FOR_VCR[function] = asks
+    return asks
+
+
 def _refuse_double_patching(request: pytest.FixtureRequest) -> None:
     # pytest-recording's ``vcr`` fixture is autouse, so it is in every test's fixture
     # names; only the marker, or the test asking for ``vcr`` itself, activates it.
-    asks_for_vcr = "vcr" in inspect.signature(request.function).parameters
-    if request.node.get_closest_marker("vcr") is not None or asks_for_vcr:
+    if request.node.get_closest_marker("vcr") is not None or _asks_for_vcr(request.function):
         pytest.fail(
             f"{request.node.nodeid} uses cfreplay and also pytest-recording/pytest-vcr (the 'vcr' marker or "
             "fixture): both would patch the HTTP clients and the cassettes would fight. Keep one: drop "
@@ -219,6 +238,13 @@ def _cassette_path(request: pytest.FixtureRequest, name: str | None, directory: 
     """
     if name is None:
         return directory / f"{_safe_name(_test_name(request))}{'.json' if serializer == 'json' else '.yaml'}"
+    if _PLAIN_NAME.fullmatch(name):  # what _named_path would make of it, without parsing it as a path
+        return directory / f"{name}{'.json' if serializer == 'json' else '.yaml'}"
+    return _named_path(request, name, directory, serializer)
+
+
+def _named_path(request: pytest.FixtureRequest, name: str, directory: Path, serializer: Any) -> Path:
+    """:func:`_cassette_path` for a cassette *name*, whatever it holds."""
     if name.startswith(SHIPPED_PREFIX):
         from cfreplay import shipped  # builds with the factories: imported only when a test asks
 
@@ -299,6 +325,25 @@ def _project_config(config: pytest.Config) -> Any:
 def _cfreplay_marker(request: pytest.FixtureRequest) -> None:
     if request.node.get_closest_marker("cfreplay") is not None:
         request.getfixturevalue("cfreplay_cassette")
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """A test marked by now asks for ``cfreplay_cassette`` where ``_cfreplay_marker`` stood.
+
+    The cassette opens at the same point of the setup as the autouse fixture would
+    open it (through ``request.getfixturevalue``), without that extra fixture and
+    lookup.  A test marked later (a fixture applying the marker) still has the
+    autouse fixture, which looks for the marker when it runs.  The list is the
+    item's own copy: parametrized tests share the one pytest computed.
+    """
+    names = getattr(item, "fixturenames", None)
+    if not isinstance(names, list) or "_cfreplay_marker" not in names or item.get_closest_marker("cfreplay") is None:
+        return
+    position = names.index("_cfreplay_marker")
+    before, after = names[:position], [name for name in names[position + 1 :] if name != "cfreplay_cassette"]
+    here = [] if "cfreplay_cassette" in before else ["cfreplay_cassette"]  # asked for earlier: opens there
+    item.fixturenames = [*before, *here, *after]  # type: ignore[attr-defined]
 
 
 # ----------------------------------------------------------------------------- the simulator fixture

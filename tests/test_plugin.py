@@ -17,17 +17,21 @@ import http.server
 import json
 import re
 import secrets
+import string
 import threading
 import time
 import urllib.parse
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any, cast
 
 import jwt
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import cfreplay.replay.recorder  # noqa: F401  (see below)
 from cfreplay import cassette, shipped
@@ -312,9 +316,9 @@ def test_marker_is_registered_with_its_signature(pytester: pytest.Pytester) -> N
     result.stdout.fnmatch_lines(
         [
             "@pytest.mark.cfreplay(*cassette_names, record_mode=None, freeze_time=True, skip_sleep=True, "
-            "allow_hosts=(), assert_all_played=False, match_on=None, allow_playback_repeats=False, serializer=None): run the test "
-            "inside a sanitized cassette (replay only by default); the first name is recorded into, every one is "
-            "replayed from"
+            "allow_hosts=(), assert_all_played=False, match_on=None, allow_playback_repeats=False, serializer=None): "
+            "run the test inside a sanitized cassette (replay only by default); the first name is recorded into, "
+            "every one is replayed from"
         ]
     )
 
@@ -1585,3 +1589,137 @@ def test_replayed_sleeps_return_at_once_unless_the_marker_opts_out(pytester: pyt
         ["*test_sleep.py::test_a_typo_is_named: @pytest.mark.cfreplay: unknown keyword 'skip_slep'; "
          "did you mean 'skip_sleep'?*"]
     )  # fmt: skip
+
+
+# ----------------------------------------------------------------------------- where the cassette opens
+
+
+SETUP_ORDER_CONFTEST = '''
+import socket
+
+import freezegun.api
+import http.client
+import pytest
+import vcr.patch
+
+from helpers import observe
+
+_CONNECT = socket.socket.connect  # before any cassette
+
+
+@pytest.fixture(scope="module", autouse=True)
+def late_marker(request):
+    """Marks a module's tests from a module-scoped fixture: after the plugin's setup hook has looked."""
+    if request.module.__name__.endswith("test_late"):
+        request.applymarker(pytest.mark.cfreplay("cfreplay:restage/201"))
+
+
+def pytest_sessionfinish(session):
+    observe(
+        "after the session",
+        time_real=__import__("time").time is freezegun.api.real_time,
+        datetime_real=__import__("datetime").datetime is freezegun.api.real_datetime,
+        frozen=len(freezegun.api.freeze_factories),
+        connect_real=socket.socket.connect is _CONNECT,
+        clients_real=http.client.HTTPConnection is vcr.patch._HTTPConnection,
+    )
+'''
+
+SETUP_ORDER_TESTS = '''
+import time
+
+import pytest
+import requests
+
+from cfreplay import shipped
+from helpers import observe
+
+RESTAGE = f"{shipped.TARGET}/v2/apps/{shipped.APP_GUID}/restage"
+
+
+@pytest.fixture
+def staged():
+    """The test's own fixture: set up once its cassette is open, so replayed, under the frozen clock."""
+    return requests.post(RESTAGE, timeout=5).status_code, time.time()
+
+
+@pytest.mark.cfreplay("cfreplay:restage/201")
+def test_a_fixture_of_the_test_runs_inside_its_cassette(staged, request):
+    status, at = staged
+    observe("fixture", status=status, at=at, names=request.fixturenames)
+
+
+@pytest.mark.parametrize(
+    "marked", [pytest.param(True, marks=pytest.mark.cfreplay("cfreplay:restage/201")), False], ids=["on", "off"]
+)
+def test_siblings(marked, request):
+    observe(f"sibling {marked}", cassette="cfreplay_cassette" in request.fixturenames, now=time.time())
+
+
+@pytest.mark.usefixtures("cfreplay_cassette")
+@pytest.mark.cfreplay("cfreplay:restage/201")
+def test_asked_for_twice(request):
+    observe("twice", names=request.fixturenames, status=requests.post(RESTAGE, timeout=5).status_code)
+'''
+
+SETUP_ORDER_LATE = """
+import time
+
+import requests
+
+from cfreplay import shipped
+from helpers import observe
+
+
+def test_marked_by_a_fixture(request):
+    status = requests.post(f"{shipped.TARGET}/v2/apps/{shipped.APP_GUID}/restage", timeout=5).status_code
+    observe("late", cassette="cfreplay_cassette" in request.fixturenames, status=status, now=time.time())
+"""
+
+
+def test_a_marked_test_opens_its_cassette_where_the_autouse_fixture_did_and_nothing_stays_patched(
+    pytester: pytest.Pytester, spy: Spy, results: Results
+) -> None:
+    """The cassette opens before the test's own fixtures, only for the marked one of two parametrized siblings,
+    also for a test marked by a fixture, and after the session the clock, the sockets and the clients are real."""
+    pytester.makepyfile(helpers=OBSERVE, test_order=SETUP_ORDER_TESTS, test_late=SETUP_ORDER_LATE)
+    pytester.makeconftest(SPY_CONFTEST + SETUP_ORDER_CONFTEST)
+    run(pytester).assert_outcomes(passed=5)
+    seen = results.read()
+    stamp = cassette.load(shipped.path("cfreplay:restage/201")).interactions[0]["response"]["recorded_at"]
+    recorded = datetime.fromisoformat(stamp.replace("Z", "+00:00")).timestamp()
+    assert seen["fixture"]["status"] == 201 and abs(seen["fixture"]["at"] - recorded) < 60
+    names = seen["fixture"]["names"]
+    assert names.count("cfreplay_cassette") == 1 and "_cfreplay_marker" not in names
+    assert names.index("cfreplay_cassette") < names.index("staged")
+    assert seen["sibling True"]["cassette"] and abs(seen["sibling True"]["now"] - recorded) < 60
+    assert not seen["sibling False"]["cassette"] and seen["sibling False"]["now"] > time.time() - 300
+    assert seen["twice"]["status"] == 201 and seen["twice"]["names"].count("cfreplay_cassette") == 1
+    assert seen["late"] == {"test": "late", "cassette": True, "status": 201, "now": seen["late"]["now"]}
+    assert abs(seen["late"]["now"] - recorded) < 60
+    assert seen["after the session"] == {
+        "test": "after the session", "time_real": True, "datetime_real": True, "frozen": 0, "connect_real": True,
+        "clients_real": True,
+    }  # fmt: skip
+    assert spy.events() == []
+
+
+@given(st.text(alphabet=string.ascii_letters + string.digits + "_-._/:é \\", min_size=1, max_size=110))
+@settings(max_examples=300, deadline=None)
+def test_property_a_plain_cassette_name_takes_the_short_way_to_the_same_path(name: str) -> None:
+    from cfreplay import plugin
+
+    class Request:
+        class node:  # what _cassette_path reads of a pytest request
+            name, cls, nodeid = "test_x", None, "test_x.py::test_x"
+
+    directory = Path("/project/tests/cassettes/test_x")
+
+    def path(short: bool) -> object:
+        way = plugin._cassette_path if short else plugin._named_path
+        try:
+            return way(Request, name, directory, "json" if len(name) % 2 else None)  # type: ignore[arg-type]
+        except BaseException as error:  # the failure must be the same too
+            return type(error)
+
+    assert path(short=True) == path(short=False)

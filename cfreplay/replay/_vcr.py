@@ -17,7 +17,9 @@ that, cfreplay relies on what vcrpy does not document, and only here:
   constructor, and ``_patch_generator(cassette)``, overridden so that a cassette uses the
   client patches :mod:`cfreplay.replay.patching` builds once per process.
 * ``VCR.get_merged_config`` and the keys of what it returns: cfreplay's sanitizing hooks
-  go in unwrapped, because vcrpy's wrapper deep-copies the request on every lookup.
+  go in unwrapped, because vcrpy's wrapper deep-copies the request on every lookup; and a
+  :class:`Template` merges once for every cassette with the same settings, filling in
+  each cassette's own ``path``, ``serializer``, ``persister`` and hooks.
 * ``vcr.patch``: ``CassettePatcherBuilder(cassette).build()`` (``mock.patch`` objects,
   read through ``getter``/``attribute``/``new``, and ``ConnectionRemover`` objects, whose
   ``_connection_pool_to_connections`` is emptied once they have closed what they hold),
@@ -71,7 +73,6 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import AbstractContextManager
 from types import TracebackType
 from typing import Any, Final, cast
-from unittest import mock
 
 import vcr
 import vcr.cassette
@@ -91,6 +92,7 @@ __all__ = [
     "CassetteInUse",
     "ClientPatches",
     "IndexedCassette",
+    "Template",
     "cassette_context",
     "clients_unpatched",
     "from_data",
@@ -315,17 +317,61 @@ def _fast_context(
     never changes the request it is given, so without vcrpy's filter options the
     chain is not needed and the hooks go in as they are.
     """
-    merge = functools.partial(config.get_merged_config, path=path, **options)
     direct = not any(option in options for option in _FILTER_OPTIONS)
+    merged: list[dict[str, Any]] = []
 
     def arguments() -> dict[str, Any]:
-        merged: dict[str, Any] = merge()
-        if direct:
-            merged["before_record_request"], merged["before_record_response"] = hooks
-        merged["cfreplay_loading"] = loading  # a keyword of IndexedCassette's, past vcrpy to it
-        return merged
+        # vcrpy asks on entering and again on leaving: merged once, each caller given its own copy.
+        if not merged:
+            merged.append(config.get_merged_config(path=path, **options))
+            if direct:
+                merged[0]["before_record_request"], merged[0]["before_record_response"] = hooks
+            merged[0]["cfreplay_loading"] = loading  # a keyword of IndexedCassette's, past vcrpy to it
+        return dict(merged[0])
 
     return _CassetteContext(IndexedCassette, arguments, shared)
+
+
+class Template:
+    """vcrpy's merged configuration for a ``vcr.VCR`` and options, merged once for every cassette that shares them.
+
+    vcrpy merges a VCR's settings with a cassette's options on entering each cassette
+    and again on leaving it.  What a template holds depends only on the VCR's settings
+    and the options; what is a cassette's own — its path, serializer and persister
+    (they remember the file the cassette loaded), its hooks — each :meth:`context` puts
+    in.  Only on the fast path, and only without vcrpy's filter options (whose hook
+    chain wraps the cassette's own hooks): :meth:`usable` says whether this one can serve.
+    """
+
+    def __init__(self, config: Any, options: Mapping[str, Any]) -> None:
+        self._direct = not any(option in options for option in _FILTER_OPTIONS)
+        self._merged: dict[str, Any] = config.get_merged_config(**options) if self._direct else {}
+
+    @property
+    def usable(self) -> bool:
+        return FAST_PATH and self._direct
+
+    def context(
+        self,
+        path: str,
+        *,
+        serializer: Any,
+        persister: Any,
+        hooks: tuple[_Hook, _Hook],
+        loading: _Loading,
+        shared: _SharedPatches,
+    ) -> AbstractContextManager[Any]:
+        """The context of the cassette at *path* (as :func:`cassette_context` makes it on the fast path)."""
+        if not self.usable:
+            raise RuntimeError("this template cannot serve a cassette: ask Template.usable first")
+        merged = dict(self._merged)
+        merged["path"] = path
+        merged["serializer"], merged["persister"] = serializer, persister
+        merged["before_record_request"], merged["before_record_response"] = hooks
+        merged["match_on"] = list(merged["match_on"])  # each Cassette its own list, as vcrpy gives it
+        merged["cfreplay_loading"] = loading  # a keyword of IndexedCassette's, past vcrpy to it
+        context: AbstractContextManager[Any] = _CassetteContext(IndexedCassette, lambda: dict(merged), shared)
+        return context
 
 
 class _PublicContext:
@@ -361,7 +407,8 @@ def cassette_context(
     keywords.  *loading* wraps the loading of the file (called with its path);
     *shared* gives the shared client patches for a cassette, or None where vcrpy must
     patch for it.  On the fast path the cassette is an :class:`IndexedCassette`; else
-    this is ``config.use_cassette(path, **options)``, *shared* unused.
+    this is ``config.use_cassette(path, **options)``, *shared* unused.  (A
+    :class:`Template` makes the same context without merging the configuration again.)
     """
     if FAST_PATH:
         context: AbstractContextManager[Any] = _fast_context(config, path, options, hooks, loading, shared)
@@ -517,8 +564,11 @@ def unmatched_raised_as(error_class: type[Exception]) -> contextlib.ExitStack:
     stack = contextlib.ExitStack()
     for name in _STUB_MODULES:
         module = sys.modules.get(name)
-        if module is not None and hasattr(module, _UNMATCHED):
-            stack.enter_context(mock.patch.object(module, _UNMATCHED, error_class))
+        original = getattr(module, _UNMATCHED, None) if module is not None else None
+        if original is not None:
+            # What mock.patch.object would do for a module attribute, without building a patcher.
+            setattr(module, _UNMATCHED, error_class)
+            stack.callback(setattr, module, _UNMATCHED, original)
     return stack
 
 

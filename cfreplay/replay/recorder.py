@@ -7,7 +7,9 @@
   hooks.  vcrpy hands the response hook a deep copy, so the live response the
   code under test receives keeps its real token (it may need it for the next
   call).  On replay the same request hook sanitizes live requests before
-  matching, so they find their sanitized recordings.
+  matching, so they find their sanitized recordings (what the matchers read of
+  them: with the default matchers, the method and URI; the rest is sanitized for
+  the cassette's report when that is read).
 * **Safe, atomic files.**  Cassettes are read with cfreplay's safe loader and
   written through a temporary file and ``os.replace`` under a directory lock, so
   parallel recorders (pytest-xdist) never interleave or truncate a file.  Each
@@ -58,7 +60,7 @@ from cfreplay.errors import (
     UnplayedInteractions,
 )
 from cfreplay.hygiene import bodies, writing
-from cfreplay.hygiene.sanitizer import Report, SanitizeConfig, Sanitizer
+from cfreplay.hygiene.sanitizer import Change, Report, SanitizeConfig, Sanitizer
 from cfreplay.replay import _vcr, clock, options, patching
 from cfreplay.replay.network import block_network
 from cfreplay.types import RECORD_MODES, RecordMode
@@ -88,6 +90,8 @@ class _Serializer:
         self.sanitizer = sanitizer
         #: What the file was when this cassette loaded it: a write finding it changed merges.
         self.baseline: writing.Fingerprint | str = writing.ANY
+        #: What the enter that made this cassette read of its files, handed to the loader once.
+        self.looked: _Looked | None = None
 
     def deserialize(self, text: str) -> dict[str, Any]:
         return cassette_files.loads(text, path=f"<{self.format} cassette>", format=self.format).data
@@ -128,17 +132,19 @@ class _Persister:
     def load_cassette(cassette_path: str | os.PathLike[str], serializer: _Serializer) -> Any:
         path = Path(cassette_path)
         serializer.baseline = writing.fingerprint(path)
-        if not path.is_file():
-            raise CassetteNotFoundError()
-        data = _parsed(path)
-        if data is None:
+        data = serializer.looked.take(path) if serializer.looked is not None else _BROKEN
+        if data is _BROKEN:  # not read yet (or it cannot be parsed: then _parsed says why)
+            data = _parsed(path) if path.is_file() else _NO_FILE
+        if data is _NO_FILE or data is None:
             raise CassetteNotFoundError()  # an empty file is recorded again, as vcrpy does
         try:
-            return _vcr.from_data(data)
+            return _vcr.from_data(cast(dict[str, Any], data))
         except CassetteError:
             raise
         except (KeyError, TypeError, ValueError) as error:
             raise CassetteError(path, f"cannot be replayed: {error}") from None
+        finally:
+            _release(path)
 
     @staticmethod
     def save_cassette(
@@ -208,29 +214,50 @@ def _binary_body(cassette_dict: dict[str, Any]) -> str:
 # Parsed cassettes by (path, size, mtime): a suite that replays one cassette in many
 # tests parses it once per process.  vcrpy builds fresh request objects from the data
 # and each response is copied as it loads (by vcrpy, or ``IndexedCassette.append``) before anyone
-# may change it, so sharing it is safe.
+# may change it, so sharing it is safe.  Parsed data takes about twelve times the file's
+# bytes, so what is kept is bounded by the files' size: up to _PARSED_BUDGET bytes of
+# small cassettes, and a larger one only from its first look (is it empty? when was it
+# recorded?) until vcrpy has loaded it (_release), so after a load of a 20 MB cassette only
+# vcrpy's own objects stay alive, as with vcrpy alone.
 _PARSED: dict[tuple[str, int, int], dict[str, Any]] = {}
 _PARSED_LIMIT: Final = 64
+_PARSED_BUDGET: Final = 8 * 1024 * 1024
+_LARGE: dict[tuple[str, int, int], dict[str, Any]] = {}
 
 
-def _parsed(path: Path) -> dict[str, Any] | None:
-    """The cassette's data, parsed once per version of the file; ``None`` for an empty file."""
+def _parsed_key(path: Path) -> tuple[str, int, int]:
     try:
         stat = path.stat()
     except FileNotFoundError:
         raise CassetteNotFoundError() from None
-    key = (os.path.abspath(path), stat.st_size, stat.st_mtime_ns)
-    cached = _PARSED.get(key)
+    return os.path.abspath(path), stat.st_size, stat.st_mtime_ns
+
+
+def _parsed(path: Path) -> dict[str, Any] | None:
+    """The cassette's data, parsed once per version of the file; ``None`` for an empty file."""
+    key = _parsed_key(path)
+    cached = _PARSED.get(key) or _LARGE.get(key)
     if cached is not None:
         return cached
     raw = cassette_files.read_bytes(path)
     if not raw.strip():
         return None
     data = cassette_files.loads(raw, path=path).data  # parses with the cyclic collector paused
-    if len(_PARSED) >= _PARSED_LIMIT:
+    if key[1] > _PARSED_BUDGET:
+        _LARGE.clear()
+        _LARGE[key] = data
+        return data
+    while _PARSED and (len(_PARSED) >= _PARSED_LIMIT or sum(k[1] for k in _PARSED) + key[1] > _PARSED_BUDGET):
         _PARSED.pop(next(iter(_PARSED)))
     _PARSED[key] = data
     return data
+
+
+def _release(path: Path) -> None:
+    """vcrpy has built its objects from *path*'s data: a large cassette's parse is let go."""
+    if _LARGE:
+        with contextlib.suppress(CassetteNotFoundError):
+            _LARGE.pop(_parsed_key(path), None)
 
 
 # Scan verdicts by (path, size, mtime, rule table): a suite replaying one cassette in many
@@ -238,13 +265,14 @@ def _parsed(path: Path) -> dict[str, Any] | None:
 _SCANNED: dict[tuple[str, int, int, int], str | None] = {}
 
 
-def _warn_if_dirty(path: Path, sanitizer: Sanitizer) -> None:
+def _warn_if_dirty(path: Path, sanitizer: Sanitizer, *, written_by_cfreplay: bool | None = None) -> None:
     """Warn (:class:`cfreplay.SecretWarning`) when a cassette about to replay holds findings.
 
     Cassettes cfreplay wrote went through the write path's scan: they stay on the fast
     path.  Any other (vcrpy's, pytest-recording's, hand-edited) is scanned once.
+    (*written_by_cfreplay*: already known, so the file is not looked at again.)
     """
-    if _written_by_cfreplay(path):
+    if written_by_cfreplay if written_by_cfreplay is not None else _written_by_cfreplay(path):
         return
     try:
         stat = path.stat()
@@ -306,6 +334,66 @@ def recorded_at(path: str | os.PathLike[str]) -> datetime | None:
     return cassette_files.recorded_at(data) if data is not None else None
 
 
+# What one enter found of a file, besides its data (or None, for an empty file).
+_NO_FILE: Final = object()
+_BROKEN: Final = object()  # there is a file, and it cannot be parsed
+
+
+class _Looked:
+    """The cassette files one enter reads, each looked at once: there, empty, broken, or its data.
+
+    Entering asks several questions of each file (is it there, is it empty, when was
+    it recorded, did cfreplay write it, then the load itself); each used to stat the
+    file and look its data up again.  The answers are those of :func:`_has_content`,
+    :func:`recorded_at`, :func:`_written_by_cfreplay` and :func:`_loading`; the data
+    goes to the loader once (:meth:`take`) and is not kept after.
+    """
+
+    def __init__(self) -> None:
+        self._found: dict[Path, Any] = {}
+
+    def __call__(self, path: Path) -> Any:
+        found = self._found.get(path, self)
+        if found is self:
+            if not path.is_file():
+                found = _NO_FILE
+            else:
+                try:
+                    found = _parsed(path)
+                except CassetteNotFoundError:
+                    found = _NO_FILE
+                except CassetteError:
+                    found = _BROKEN
+            self._found[path] = found
+        return found
+
+    def has_content(self, path: Path) -> bool:
+        """As :func:`_has_content` (a file that cannot be parsed counts, so loading names the problem)."""
+        return self(path) not in (_NO_FILE, None)
+
+    def data(self, path: Path) -> dict[str, Any] | None:
+        """The parsed data; None for no file, an empty one, or one that cannot be parsed."""
+        found = self(path)
+        return None if found is _NO_FILE or found is _BROKEN else found
+
+    def written_by_cfreplay(self, path: Path) -> bool:
+        data = self.data(path)
+        return data is not None and cassette_files.written_by_cfreplay(data)
+
+    def recorded_at(self, path: Path) -> datetime | None:
+        data = self.data(path)
+        return cassette_files.recorded_at(data) if data is not None else None
+
+    def trusted(self, paths: Iterable[Path]) -> bool:
+        """What :func:`_loading` decides: every file there was written by cfreplay (and one is there)."""
+        present = [path for path in paths if self(path) is not _NO_FILE]
+        return bool(present) and all(self.written_by_cfreplay(path) for path in present)
+
+    def take(self, path: Path) -> Any:
+        """The file's data (or None, _NO_FILE) for the loader, let go of here; _BROKEN if unknown or unparsable."""
+        return self._found.pop(path, _BROKEN)
+
+
 # ----------------------------------------------------------------------------- sanitizing hooks
 
 
@@ -315,17 +403,81 @@ _TRUSTED_LOAD: Final[contextvars.ContextVar[bool]] = contextvars.ContextVar("cfr
 _LOADING: Final[contextvars.ContextVar[bool]] = contextvars.ContextVar("cfreplay_loading", default=False)
 
 
-class _Hooks:
-    """vcrpy's before-record hooks, sanitizing with one Sanitizer (so replacements stay consistent)."""
+#: vcrpy's matchers that read a request's method and URI and nothing else.
+_URI_MATCHERS: Final = frozenset({"method", "uri", "url", "scheme", "host", "port", "path", "query"})
 
-    def __init__(self, sanitizer: Sanitizer, *, writes: bool = True, passthrough: frozenset[str] = frozenset()) -> None:
+
+def _vcrpy_default_match_on() -> tuple[str, ...] | None:
+    """The matchers a cassette uses when none are named (None if this vcrpy does not say)."""
+    try:
+        default = inspect.signature(vcr.VCR.__init__).parameters["match_on"].default
+    except (KeyError, TypeError, ValueError):
+        return None
+    return tuple(default) if isinstance(default, (list, tuple)) else None
+
+
+_DEFAULT_MATCH_ON: Final = _vcrpy_default_match_on()
+
+
+class _DeferredReport(Report):
+    """A report some of whose sanitizing waits until someone reads it (:meth:`defer`).
+
+    What a replay's live requests would have had replaced is still counted, and in the
+    same order, but only worked out when the report is read.
+    """
+
+    def __init__(self) -> None:
+        self._pending: list[Callable[[], object]] = []
+        super().__init__()
+
+    @property
+    def changes(self) -> list[Change]:
+        if self._pending:
+            pending, self._pending = self._pending, []
+            for work in pending:
+                work()
+        return self._changes
+
+    @changes.setter
+    def changes(self, value: list[Change]) -> None:
+        self._changes = value
+
+    def defer(self, work: Callable[[], object]) -> None:
+        self._pending.append(work)
+
+
+# URIs of live requests and what they are sanitized, per sanitizer: suites replay the same
+# endpoints (/v2/info, /oauth/token…) in test after test.
+_sanitized_uris: weakref.WeakKeyDictionary[Sanitizer, dict[str, str]] = weakref.WeakKeyDictionary()
+_SANITIZED_URIS_LIMIT: Final = 4096
+
+
+class _Hooks:
+    """vcrpy's before-record hooks, sanitizing with one Sanitizer (so replacements stay consistent).
+
+    A cassette that only replays (*writes* false) and matches on the method and URI alone
+    (*match_on*: the default matchers, or any of :data:`_URI_MATCHERS`) uses a live request
+    only to find its recording, so only its URI is sanitized to match; the rest (a bearer
+    token in a header, a body) is sanitized only if the report is read.
+    """
+
+    def __init__(
+        self,
+        sanitizer: Sanitizer,
+        *,
+        writes: bool = True,
+        passthrough: frozenset[str] = frozenset(),
+        match_on: Sequence[str] | None = None,
+    ) -> None:
         self.sanitizer = sanitizer
         # Hosts whose live requests go to the network and are never recorded (allow_hosts).
         self.passthrough = passthrough
         # Loaded requests are always sanitized (live ones are, and they must match), but
         # loaded responses only matter if the cassette may be written back.
         self.writes = writes
-        self.report = Report()
+        self.report = _DeferredReport()
+        matchers = match_on if match_on is not None else _DEFAULT_MATCH_ON
+        self._uri_only = not writes and matchers is not None and _URI_MATCHERS.issuperset(matchers)
         # vcrpy calls the request hook for every lookup of a live request, sometimes on
         # copies; sanitizing each distinct request once keeps matching cheap and the
         # report from counting one replacement several times.
@@ -334,15 +486,42 @@ class _Hooks:
     def request(self, request: VcrRequest) -> VcrRequest | None:
         if _TRUSTED_LOAD.get():
             return request
-        if self.passthrough and not _LOADING.get() and (request.host or "").lower() in self.passthrough:
+        loading = _LOADING.get()
+        if self.passthrough and not loading and (request.host or "").lower() in self.passthrough:
             return None  # vcrpy leaves it to the network and records nothing of it
         body = request.body
         key = (request.method, request.uri, body if isinstance(body, (bytes, str, type(None))) else id(body),
                tuple(sorted(request.headers.items())))  # fmt: skip
         clean = self._seen.get(key)
         if clean is None:
-            clean = self._seen[key] = self._sanitize_request(request)
+            if self._uri_only and not loading:
+                clean = self._seen[key] = self._uri_sanitized(request)
+                self.report.defer(functools.partial(self._sanitize_request, request))
+            else:
+                clean = self._seen[key] = self._sanitize_request(request)
         return clean
+
+    def _uri_sanitized(self, request: VcrRequest) -> VcrRequest:
+        """*request* as the matchers of a replay see it sanitized: its URI is (method and URI are all they read)."""
+        uri = request.uri
+        known = _sanitized_uris.get(self.sanitizer)
+        if known is None:
+            known = _sanitized_uris[self.sanitizer] = {}
+        clean = known.get(uri)
+        if clean is None:
+            clean = uri
+            if self.sanitizer.may_hold_secrets((), (uri,)):
+                # The walk sanitizes a request's URI before, and apart from, its headers and body.
+                interaction = {
+                    "request": {"method": request.method, "uri": uri, "headers": {}, "body": None},
+                    "response": {"status": {"code": 0}, "headers": {}, "body": {"string": ""}},
+                }
+                self.sanitizer.sanitize_interaction(interaction, None, Report())  # the report counts it when read
+                clean = interaction["request"]["uri"]
+            if len(known) >= _SANITIZED_URIS_LIMIT:
+                known.clear()
+            known[uri] = clean
+        return request if clean == uri else VcrRequest(request.method, clean, request.body, request.headers)
 
     def _sanitize_request(self, request: VcrRequest) -> VcrRequest:
         body = request.body
@@ -377,11 +556,16 @@ class _Hooks:
 
 
 @contextlib.contextmanager
-def _loading(path: str, also: Sequence[Path] = ()) -> Iterator[None]:
-    """While vcrpy loads the cassette at *path*, and those *also* read (and runs the record hooks on what it loads)."""
+def _loading(path: str, also: Sequence[Path] = (), trusted: bool | None = None) -> Iterator[None]:
+    """While vcrpy loads the cassette at *path*, and those *also* read (and runs the record hooks on what it loads).
+
+    *trusted*: whether cfreplay wrote every one of them, if the caller already knows.
+    """
     # cfreplay sanitized what it wrote: loading only that, the sanitizing hooks can stand aside.
-    present = [candidate for candidate in (Path(path), *also) if candidate.is_file()]
-    trusted = _TRUSTED_LOAD.set(bool(present) and all(_written_by_cfreplay(candidate) for candidate in present))
+    if trusted is None:
+        present = [candidate for candidate in (Path(path), *also) if candidate.is_file()]
+        trusted = bool(present) and all(_written_by_cfreplay(candidate) for candidate in present)
+    trust = _TRUSTED_LOAD.set(trusted)
     loading = _LOADING.set(True)
     # Loading builds two objects per interaction and copies every response, none of them
     # cyclic garbage: the cyclic collector would only sweep them again and again.
@@ -393,7 +577,7 @@ def _loading(path: str, also: Sequence[Path] = ()) -> Iterator[None]:
         if collecting:
             gc.enable()
         _LOADING.reset(loading)
-        _TRUSTED_LOAD.reset(trusted)
+        _TRUSTED_LOAD.reset(trust)
 
 
 def _shared_patches(cassette: Any) -> AbstractContextManager[Any] | None:
@@ -564,6 +748,41 @@ class ActiveCassette:
         )
 
 
+# vcrpy's merged configuration per serializer, record mode and options (see _vcr.Template).
+_TEMPLATES: dict[tuple[Any, ...], _vcr.Template] = {}
+_TEMPLATES_LIMIT: Final = 64
+
+
+def _options_key(vcr_kwargs: dict[str, Any]) -> tuple[Any, ...] | None:
+    """*vcr_kwargs* as a dictionary key; None when a value is not plain data (a hook, a patch)."""
+    items: list[tuple[str, Any]] = []
+    for name, value in sorted(vcr_kwargs.items()):
+        if isinstance(value, (list, tuple)) and all(isinstance(item, str) for item in value):
+            value = (type(value).__name__, *value)
+        elif not isinstance(value, (bool, int, str, type(None))):
+            return None
+        items.append((name, value))
+    return tuple(items)
+
+
+def _template(serializer: str, record_mode: str, vcr_kwargs: dict[str, Any]) -> _vcr.Template:
+    """vcrpy's configuration for cassettes with these settings, merged once per process."""
+    options = _options_key(vcr_kwargs)
+    key = (serializer, record_mode, options)
+    known = _TEMPLATES.get(key) if options is not None else None
+    if known is None:
+        name = f"cfreplay-{serializer}"
+        config = vcr.VCR(serializer=name, record_mode=record_mode, decode_compressed_response=False)
+        # A stand-in, looked up by name: each cassette brings its own serializer, persister and hooks.
+        config.register_serializer(name, object())
+        known = _vcr.Template(config, vcr_kwargs)
+        if options is not None:
+            if len(_TEMPLATES) >= _TEMPLATES_LIMIT:
+                _TEMPLATES.pop(next(iter(_TEMPLATES)))
+            _TEMPLATES[key] = known
+    return known
+
+
 class use_cassette(contextlib.ContextDecorator):
     """Record or replay HTTP traffic through a sanitized cassette; a context manager and a decorator.
 
@@ -631,7 +850,7 @@ class use_cassette(contextlib.ContextDecorator):
         self._stack: contextlib.ExitStack | None = None
         self._active: ActiveCassette | None = None
 
-    def _vcr(self, hooks: _Hooks, extras: Sequence[Path] = ()) -> vcr.VCR:
+    def _vcr(self, hooks: _Hooks, serializer: _Serializer, persister: Any) -> vcr.VCR:
         name = f"cfreplay-{self.serializer}"
         instance = vcr.VCR(
             serializer=name,
@@ -640,37 +859,56 @@ class use_cassette(contextlib.ContextDecorator):
             before_record_response=hooks.response,
             decode_compressed_response=False,
         )
-        fmt: cassette_files.Format = "json" if self.serializer == "json" else "yaml"
-        instance.register_serializer(name, _Serializer(fmt, self.sanitizer))
-        instance.register_persister(_CombinedPersister(extras) if extras else _Persister)
+        instance.register_serializer(name, serializer)
+        instance.register_persister(persister)
         return instance
 
     def __enter__(self) -> ActiveCassette:
+        looked = _Looked()  # each file read once by this enter
         # An empty file is recorded again (as vcrpy does), so it does not count as a cassette.
-        exists = self.path.is_file() and _has_content(self.path)
+        exists = looked.has_content(self.path)
         replay_only = self.record_mode == "none" or (self.record_mode == "once" and exists)
         # Extra cassettes are read only by a replay: a recording would copy them into this one.
         extras = self.extra_cassettes if replay_only else ()
-        sources = [path for path in (self.path, *extras) if path.is_file() and _has_content(path)]
-        sources = sources if replay_only else []
-        moment = recorded_at(sources[0]) if sources and self.freeze_time else None
+        sources = [path for path in (self.path, *extras) if looked.has_content(path)] if replay_only else []
+        moment = looked.recorded_at(sources[0]) if sources and self.freeze_time else None
         for source in sources:
-            _warn_if_dirty(source, self.sanitizer)
+            _warn_if_dirty(source, self.sanitizer, written_by_cfreplay=looked.written_by_cfreplay(source))
         active = ActiveCassette(self.path, self.record_mode, moment, frozen=moment is not None, offline=replay_only)
         active.extra_cassettes, active.sanitizer = extras, self.sanitizer
-        hooks = _Hooks(self.sanitizer, writes=not replay_only, passthrough=options.passthrough(self.allow_hosts))
+        hooks = _Hooks(
+            self.sanitizer,
+            writes=not replay_only,
+            passthrough=options.passthrough(self.allow_hosts),
+            match_on=self.vcr_kwargs.get("match_on"),
+        )
         active.report = hooks.report
+        serializer = _Serializer("json" if self.serializer == "json" else "yaml", self.sanitizer)
+        serializer.looked = looked
+        persister = _CombinedPersister(extras) if extras else _Persister
+        loading = functools.partial(_loading, also=extras, trusted=looked.trusted((self.path, *extras)))
         stack = contextlib.ExitStack()
         try:
-            # vcrpy takes per-cassette options (allow_playback_repeats…) in use_cassette, not VCR().
-            context = _vcr.cassette_context(
-                self._vcr(hooks, extras),
-                str(self.path),
-                self.vcr_kwargs,
-                hooks=(hooks.request, hooks.response),
-                loading=functools.partial(_loading, also=extras) if extras else _loading,
-                shared=_shared_patches,
-            )
+            template = _template(self.serializer, self.record_mode, self.vcr_kwargs)
+            if template.usable:
+                context = template.context(
+                    str(self.path),
+                    serializer=serializer,
+                    persister=persister,
+                    hooks=(hooks.request, hooks.response),
+                    loading=loading,
+                    shared=_shared_patches,
+                )
+            else:
+                # vcrpy takes per-cassette options (allow_playback_repeats…) in use_cassette, not VCR().
+                context = _vcr.cassette_context(
+                    self._vcr(hooks, serializer, persister),
+                    str(self.path),
+                    self.vcr_kwargs,
+                    hooks=(hooks.request, hooks.response),
+                    loading=loading,
+                    shared=_shared_patches,
+                )
             active.vcr_cassette = stack.enter_context(context)
             stack.enter_context(_unmatched_as_cfreplays(self.sanitizer))
             if replay_only:

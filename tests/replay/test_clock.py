@@ -364,3 +364,116 @@ def test_other_threads_and_skip_sleep_false_sleep_for_real() -> None:
 def test_a_negative_sleep_is_refused_as_time_sleep_refuses_it() -> None:
     with clock.frozen_at(MOMENT), pytest.raises(ValueError, match="must be non-negative"):
         time.sleep(-1)
+
+
+# --------------------------------------------------------------------------- what a freeze costs, and leaves
+
+
+def test_between_freezes_the_clock_is_real_and_nothing_stays_replaced(planted: list[str]) -> None:
+    """Per-test freezing: each freeze installs freezegun's fakes and its stop takes every one of them out again."""
+    module = plant(planted, "cfreplay_test_app.between", now=time.time, today=dt.date)
+    for _ in range(3):
+        with clock.frozen_at(MOMENT):
+            assert time.time() < 1.5e9 and module.now() < 1.5e9
+            assert module.now is not freezegun.api.real_time
+        assert time.time is freezegun.api.real_time and time.monotonic is freezegun.api.real_monotonic
+        assert dt.datetime is freezegun.api.real_datetime and dt.date is freezegun.api.real_date
+        assert module.now is freezegun.api.real_time and module.today is freezegun.api.real_date
+        assert time.time() > 1.7e9 and dt.datetime.now().year > 2020
+        assert not freezegun.api.freeze_factories and not freezegun.api.ignore_lists
+        assert freezegun.api.real_datetime not in __import__("copyreg").dispatch_table
+
+
+def test_a_freeze_looks_for_clock_copies_again_only_when_sys_modules_changed(
+    planted: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    walks: list[int] = []
+    real_now = clock._Walk.now
+
+    def counting_now() -> Any:
+        walks.append(1)
+        return real_now()
+
+    monkeypatch.setattr(clock._Walk, "now", staticmethod(counting_now))
+    with clock.frozen_at(MOMENT):
+        pass
+    walks.clear()
+    with clock.frozen_at(MOMENT):
+        pass
+    assert walks == []  # nothing changed: the last search's copies are reused
+    module = plant(planted, "cfreplay_test_app.walked", x=1)
+    with clock.frozen_at(MOMENT):
+        pass
+    assert walks == [1]  # a new module
+    setattr(module, "later", time.time)  # noqa: B010
+    with clock.frozen_at(MOMENT):
+        assert module.__dict__["later"]() < 1.5e9
+    assert walks == [1, 1]  # a namespace grew
+    plant(planted, "cfreplay_test_app.walked_last", x=1)  # so the next one is replaced where it stands
+    sys.modules["cfreplay_test_app.walked"] = replacement = types.ModuleType("cfreplay_test_app.walked")
+    replacement.__dict__["now"] = time.time  # same name, same place in sys.modules, another object
+    with clock.frozen_at(MOMENT):
+        assert replacement.__dict__["now"]() < 1.5e9
+    assert walks == [1, 1, 1]
+
+
+def test_stop_looks_at_modules_only_when_one_was_loaded_while_frozen(
+    planted: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    restored: list[set[str]] = []
+    real_restore = clock._restore_loaded_since
+
+    def counting(loaded: set[str], *args: Any) -> None:
+        restored.append(loaded)
+        real_restore(loaded, *args)
+
+    monkeypatch.setattr(clock, "_restore_loaded_since", counting)
+    with clock.frozen_at(MOMENT):
+        pass
+    assert restored == []
+    with clock.frozen_at(MOMENT):
+        # Imported while frozen, `from time import time` takes the fake: as with freezegun, stop() puts
+        # the real function back in it.
+        module = plant(planted, "cfreplay_test_app.imported_while_frozen", now=time.time, moment=dt.datetime)
+        assert module.now is freezegun.api.fake_time and module.moment is freezegun.api.FakeDatetime
+    assert restored == [{"cfreplay_test_app.imported_while_frozen"}]
+    assert module.now is freezegun.api.real_time and module.moment is freezegun.api.real_datetime
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    attributes=st.dictionaries(
+        ATTRIBUTE_NAMES, st.sampled_from([*CLOCK_FUNCTIONS.values(), time.sleep, 1, "x"]), max_size=6
+    ),
+    loaded_while_frozen=st.booleans(),
+)
+def test_property_stop_leaves_what_freezeguns_stop_leaves(
+    attributes: dict[str, Any], loaded_while_frozen: bool
+) -> None:
+    """cfreplay's stop() against freezegun's, for a module there before the freeze or loaded during it."""
+    run = next(_EXAMPLES)
+    left: list[tuple[dict[str, Any], dict[str, Any]]] = []
+    for name, freezer in (
+        (f"cfreplay_test_stop.r{run}ours", clock._freeze(MOMENT)),
+        (f"cfreplay_test_stop.r{run}theirs", freezegun_freeze(fresh=False)),
+    ):
+        try:
+            if not loaded_while_frozen:
+                sys.modules[name] = types.ModuleType(name)
+                sys.modules[name].__dict__.update(attributes)
+            freezer.start()
+            try:
+                if loaded_while_frozen:  # its copies are what a module imported now gets: the fakes
+                    fakes = {id(real): fake for real, fake in clock._clock_pairs()}
+                    sys.modules[name] = types.ModuleType(name)
+                    sys.modules[name].__dict__.update({k: fakes.get(id(v), v) for k, v in attributes.items()})
+            finally:
+                freezer.stop()
+            state = {k: v for k, v in sys.modules[name].__dict__.items() if not k.startswith("__")}
+            clocks = {attr: getattr(time, attr) for attr in ("time", "monotonic", "perf_counter", "gmtime", "time_ns")}
+            left.append((state, {**clocks, "datetime": dt.datetime, "date": dt.date}))
+        finally:
+            sys.modules.pop(name, None)
+            clock._copies_cache.pop(name, None)
+    assert left[0] == left[1]
+    assert left[0][0] == attributes  # every fake taken out again

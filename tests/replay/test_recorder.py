@@ -7,6 +7,7 @@ network blocked.  Every secret the fake server hands out is generated per test.
 from __future__ import annotations
 
 import asyncio
+import copy
 import gc
 import inspect
 import json
@@ -755,3 +756,151 @@ def test_a_corrupt_cassette_names_the_file_and_runs_nothing(
     assert raised.value.path == str(path)
     assert str(raised.value).startswith(f"{path}: refused a dangerous !!python tag at line 2")
     assert ran == [] and cloud.served == 0
+
+
+# ----------------------------------------------------------------------------- the parse cache is bounded
+
+
+def test_the_parse_cache_keeps_small_cassettes_within_a_byte_budget_and_lets_large_ones_go(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Parsed data is about twelve times the file: the cache is bounded by the files' bytes, and a
+    cassette above the budget is parsed once per enter and dropped once vcrpy has loaded it."""
+    from cfreplay import cassette as cassette_files
+    from cfreplay import shipped
+    from cfreplay.replay import recorder
+
+    source = shipped.path("cfreplay:restage/201")
+    size = source.stat().st_size
+    small = [tmp_path / f"small-{i}.yaml" for i in range(4)]
+    for path in small:
+        path.write_bytes(source.read_bytes())
+    large = tmp_path / "large.yaml"
+    data = cassette_files.load(source).data
+    data["interactions"] = [copy.deepcopy(data["interactions"][0]) for _ in range(6)]
+    large.write_bytes(cassette_files.dumps(data, "yaml"))
+    assert large.stat().st_size > 2 * size + 1
+    monkeypatch.setattr(recorder, "_PARSED_BUDGET", 2 * size + 1)  # room for two small ones
+    monkeypatch.setattr(recorder, "_PARSED", {})
+    monkeypatch.setattr(recorder, "_LARGE", {})
+    parses: list[Path] = []
+    real_loads = cassette_files.loads
+
+    def counting_loads(raw: bytes, *args: Any, **kwargs: Any) -> Any:
+        parses.append(kwargs.get("path"))
+        return real_loads(raw, *args, **kwargs)
+
+    monkeypatch.setattr(cassette_files, "loads", counting_loads)
+    restage = f"{shipped.TARGET}/v2/apps/{shipped.APP_GUID}/restage"
+    for path in [*small, small[-1]]:
+        with cfreplay.use_cassette(path):
+            assert requests.post(restage, timeout=5).status_code == 201
+    assert parses == small  # each parsed once per enter (its first look is reused), the last again from the cache
+    assert sum(key[1] for key in recorder._PARSED) <= recorder._PARSED_BUDGET
+    assert len(recorder._PARSED) == 2
+    parses.clear()
+    with cfreplay.use_cassette(large, allow_playback_repeats=True):
+        assert requests.post(restage, timeout=5).status_code == 201
+    assert parses == [large]  # parsed once for the whole enter
+    assert recorder._LARGE == {} and all(key[0] != str(large) for key in recorder._PARSED)  # let go after the load
+
+
+# ----------------------------------------------------------------------------- what entering a cassette costs
+
+
+def _restage_cassette(tmp_path: Path, name: str = "restage.yaml") -> Path:
+    from cfreplay import shipped
+
+    path = tmp_path / name
+    path.write_bytes(shipped.path("cfreplay:restage/201").read_bytes())
+    return path
+
+
+def _restage_url() -> str:
+    from cfreplay import shipped
+
+    return f"{shipped.TARGET}/v2/apps/{shipped.APP_GUID}/restage"
+
+
+def test_an_enter_reads_each_cassette_file_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Is it there, is it empty, when was it recorded, did cfreplay write it, the load: one look each file."""
+    from cfreplay.replay import recorder
+
+    main, extra = _restage_cassette(tmp_path), _restage_cassette(tmp_path, "extra.yaml")
+    looked: list[Path] = []
+    real_parsed = recorder._parsed
+
+    def counting(path: Path) -> Any:
+        looked.append(Path(path))
+        return real_parsed(path)
+
+    monkeypatch.setattr(recorder, "_parsed", counting)
+    with cfreplay.use_cassette(main, extra_cassettes=[extra]) as active:
+        assert requests.post(_restage_url(), timeout=5).status_code == 201
+    assert sorted(looked) == sorted([main, extra])
+    assert active.frozen and len(active) == 2
+
+
+def _bearer() -> str:
+    claims = {"jti": secrets.token_hex(8), "user_name": "dev", "exp": int(time.time()) + 600, "client_id": "cf"}
+    return jwt.encode(claims, secrets.token_hex(32), algorithm="HS256")
+
+
+def test_a_replay_matched_on_method_and_uri_sanitizes_only_the_uri_until_the_report_is_read(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The default matchers read the method and the URI: what sanitizing the rest changes is reported all the same."""
+    path = _restage_cassette(tmp_path)
+    token = _bearer()
+    walked: list[dict[str, Any]] = []
+    real_sanitize = Sanitizer.sanitize_interaction
+
+    def spying(self: Sanitizer, interaction: dict[str, Any], *args: Any) -> None:
+        walked.append(copy.deepcopy(interaction["request"]))
+        real_sanitize(self, interaction, *args)
+
+    monkeypatch.setattr(Sanitizer, "sanitize_interaction", spying)
+    reports = []
+    for match_on in (None, ["method", "uri", "body"]):  # the defaults; then a matcher that reads the body
+        options: dict[str, Any] = {"match_on": match_on} if match_on else {}
+        with cfreplay.use_cassette(path, **options) as active:
+            walked.clear()
+            headers = {"Authorization": f"bearer {token}"}
+            assert requests.post(_restage_url(), headers=headers, timeout=5).status_code == 201
+            looked_at_headers = any(request["headers"] for request in walked)
+            assert looked_at_headers is (match_on is not None)
+            reports.append([(change.location, change.rule) for change in active.report.changes])
+    assert any("Authorization" in location for location, _rule in reports[0])
+    assert reports[0] == reports[1]  # the same changes, counted once each
+
+
+def test_cassettes_with_the_same_settings_share_vcrpys_merged_configuration(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import vcr
+
+    from cfreplay.replay import recorder
+
+    monkeypatch.setattr(recorder, "_TEMPLATES", {})
+    merges: list[dict[str, Any]] = []
+    real_merge = vcr.VCR.get_merged_config
+
+    def counting(self: Any, **options: Any) -> Any:
+        merges.append(options)
+        return real_merge(self, **options)
+
+    monkeypatch.setattr(vcr.VCR, "get_merged_config", counting)
+    path = _restage_cassette(tmp_path)
+    for _ in range(3):
+        with cfreplay.use_cassette(path):
+            assert requests.post(_restage_url(), timeout=5).status_code == 201
+    assert len(merges) == 1
+    with cfreplay.use_cassette(path, allow_playback_repeats=True) as outer:
+        assert requests.post(_restage_url(), timeout=5).status_code == 201
+        with cfreplay.use_cassette(_restage_cassette(tmp_path, "inner.yaml")) as inner:
+            assert requests.post(_restage_url(), timeout=5).status_code == 201
+            # What a cassette remembers of its file is its own, shared configuration or not.
+            assert outer.vcr_cassette._serializer is not inner.vcr_cassette._serializer
+            assert outer.vcr_cassette._match_on is not inner.vcr_cassette._match_on
+    assert len(merges) == 2  # other options, another merge
+    assert outer.vcr_cassette.allow_playback_repeats and not inner.vcr_cassette.allow_playback_repeats

@@ -384,3 +384,45 @@ def test_the_checker_sees_each_way_in() -> None:
         "line 9: vcr.stubs.parse_headers is vcrpy's machinery",
     ]
     assert vcrpy_internals("import vcr\nimport vcr.errors\nvcr.VCR().use_cassette('x')\n", frozenset()) == []
+
+
+def test_the_stubs_error_is_swapped_and_put_back_in_turn_when_nested() -> None:
+    def raised() -> Any:
+        return vcr.stubs.CannotOverwriteExistingCassetteException
+
+    original = raised()
+
+    class Outer(Exception):
+        pass
+
+    class Inner(Exception):
+        pass
+
+    with _vcr.unmatched_raised_as(Outer):
+        assert raised() is Outer
+        with _vcr.unmatched_raised_as(Inner):
+            assert raised() is Inner
+        assert raised() is Outer
+    assert raised() is original
+    assert "CannotOverwriteExistingCassetteException" in vars(vcr.stubs)  # its own attribute still, not inherited
+
+
+def test_a_template_serves_the_fast_path_only_and_gives_each_cassette_its_own_parts() -> None:
+    config = vcr.VCR(record_mode="none")
+    template = _vcr.Template(config, {"allow_playback_repeats": True})
+    assert template.usable
+    seen: list[dict[str, Any]] = []
+
+    def hook(value: Any) -> Any:
+        return value
+
+    for path in ("a.yaml", "b.yaml"):
+        context = template.context(
+            path, serializer=object(), persister=object(), hooks=(hook, hook), loading=None,  # type: ignore[arg-type]
+            shared=lambda cassette: None,
+        )  # fmt: skip
+        seen.append(context._args_getter())  # type: ignore[attr-defined]
+    assert [arguments["path"] for arguments in seen] == ["a.yaml", "b.yaml"]
+    assert seen[0]["allow_playback_repeats"] and seen[0]["before_record_request"] is hook
+    assert seen[0]["match_on"] == seen[1]["match_on"] and seen[0]["match_on"] is not seen[1]["match_on"]
+    assert not _vcr.Template(config, {"filter_headers": ["x"]}).usable  # vcrpy's hook chain: merged per cassette
