@@ -269,50 +269,66 @@ def _from_events(text: str) -> Any:
         loader.dispose()
 
 
+_STARTS: Final = {yaml.MappingStartEvent: "tag:yaml.org,2002:map", yaml.SequenceStartEvent: "tag:yaml.org,2002:seq"}
+_ENDS: Final = (yaml.MappingEndEvent, yaml.SequenceEndEvent)
+
+
+def _open(event: Any, anchors: dict[str, Any]) -> list[Any]:
+    """A new collection for a start event: [container, pending key]."""
+    if event.tag not in (None, _STARTS[event.__class__]):
+        raise _NotPlainData(event.tag)
+    container: Any = {} if event.__class__ is yaml.MappingStartEvent else []
+    if event.anchor is not None:
+        anchors[event.anchor] = container
+    return [container, _NO_KEY]
+
+
+def _alias(event: Any, anchors: dict[str, Any]) -> Any:
+    if event.anchor not in anchors:
+        raise _NotPlainData("an alias to an unknown anchor")  # PyYAML names the error
+    return anchors[event.anchor]
+
+
+def _key(value: Any) -> Any:
+    if isinstance(value, (dict, list)) or value == "<<":
+        raise _NotPlainData("a complex or merge key")
+    return value
+
+
 def _build(next_event: Any, constructor: yaml.constructor.SafeConstructor) -> Any:
+    # One loop over every event of a large file: scalars and their placing stay inline (a
+    # call per value would cost a fifth of the gain); the rarer events have helpers.
     stack: list[list[Any]] = []  # [container, pending key] for each open collection
     anchors: dict[str, Any] = {}
-    root: Any = None
-    documents = 0
+    roots: list[Any] = []
     while True:
         event = next_event()
         kind = event.__class__
         if kind is yaml.ScalarEvent:
             value = _scalar(event, constructor)
-        elif kind is yaml.MappingStartEvent or kind is yaml.SequenceStartEvent:
-            mapping = kind is yaml.MappingStartEvent
-            if event.tag not in (None, "tag:yaml.org,2002:map" if mapping else "tag:yaml.org,2002:seq"):
-                raise _NotPlainData(event.tag)
-            container: Any = {} if mapping else []
             if event.anchor is not None:
-                anchors[event.anchor] = container
-            stack.append([container, _NO_KEY])
-            continue
-        elif kind is yaml.MappingEndEvent or kind is yaml.SequenceEndEvent:
+                anchors[event.anchor] = value
+        elif kind in _ENDS:
             value = stack.pop()[0]
+        elif kind in _STARTS:
+            stack.append(_open(event, anchors))
+            continue
         elif kind is yaml.AliasEvent:
-            if event.anchor not in anchors:
-                raise _NotPlainData("an alias to an unknown anchor")  # PyYAML names the error
-            value = anchors[event.anchor]
+            value = _alias(event, anchors)
         elif kind is yaml.StreamEndEvent:
-            return root
+            if len(roots) > 1:
+                raise _NotPlainData("several documents")
+            return roots[0] if roots else None
         else:
             continue  # stream and document starts, document ends
-        if kind is yaml.ScalarEvent and event.anchor is not None:
-            anchors[event.anchor] = value
         if not stack:
-            documents += 1
-            if documents > 1:
-                raise _NotPlainData("several documents")
-            root = value
+            roots.append(value)
             continue
         top = stack[-1]
         if top[0].__class__ is list:
             top[0].append(value)
         elif top[1] is _NO_KEY:
-            if isinstance(value, (dict, list)) or value == "<<":
-                raise _NotPlainData("a complex or merge key")
-            top[1] = value
+            top[1] = _key(value)
         else:
             top[0][top[1]] = value
             top[1] = _NO_KEY
