@@ -258,8 +258,8 @@ def _consecutive_versions() -> Iterator[tuple[ApiVersion, ApiVersion]]:
         yield v2(minor - 1), v2(minor)
 
 
-def _changes() -> Iterator[tuple[ApiVersion, str]]:
-    """Every dated change of the model, as (version, text)."""
+def _app_field_changes() -> Iterator[tuple[ApiVersion, str]]:
+    """App fields and relation links arriving or going, and enum values added later."""
     for f in cfapi.APP_FIELDS:
         kind = "app relation link" if f.link else "app field"
         if f.since > V2_0:
@@ -268,24 +268,44 @@ def _changes() -> Iterator[tuple[ApiVersion, str]]:
             yield f.until, f"{kind} `{f.name}` gone"
         if f.enum is not None and f.name != "staging_failed_reason":
             yield from ((since, f"`{f.name}` value `{value}`") for value, since in f.enum.items() if since > f.since)
+
+
+def _staging_failure_changes() -> Iterator[tuple[ApiVersion, str]]:
+    """Staging failure reasons added after the field itself, and descriptions reworded."""
     reasons_since = cfapi.app_field("staging_failed_reason").since
     for failure in cfapi.STAGING_FAILURES:
         if failure.since > reasons_since:
             yield failure.since, f"`staging_failed_reason` `{failure.reason}`"
         if failure.earlier is not None:
             yield failure.earlier[1], f"`{failure.reason}`'s `staging_failed_description` reworded"
+
+
+def _app_link_order_changes() -> Iterator[tuple[ApiVersion, str]]:
+    """Versions where the app's relation links change order."""
     for older, newer in _consecutive_versions():
         before = [f.name for f in cfapi.app_fields(older, links=True) if f.link]
         after = [f.name for f in cfapi.app_fields(newer, links=True) if f.link]
         if _moved(before, after):
             yield newer, _order_change("app relation link order", before, after)
+
+
+def _inlined_changes() -> Iterator[tuple[ApiVersion, str]]:
+    """Fields and links of inlined relations added after v2.0."""
     for relation, fields in cfapi.RELATED_ENTITY_FIELDS.items():
         yield from ((since, f"inlined {relation}: field `{name}`") for name, since in fields if since > V2_0)
     for relation, links in cfapi.RELATED_LINKS.items():
         yield from ((since, f"inlined {relation}: link `{name}_url`") for name, since in links if since > V2_0)
+
+
+def _error_changes() -> Iterator[tuple[ApiVersion, str]]:
+    """Errors added after v2.0."""
     for error in cfapi.ERRORS.values():
         if error.since > V2_0:
             yield error.since, f"error `{error.error_code}`"
+
+
+def _info_changes() -> Iterator[tuple[ApiVersion, str]]:
+    """``/v2/info`` keys arriving or going, then the versions where their order changes."""
     for f in cfapi.INFO_FIELDS:
         if f.since > V2_0:
             yield f.since, f"`/v2/info` key `{f.name}`"
@@ -296,11 +316,27 @@ def _changes() -> Iterator[tuple[ApiVersion, str]]:
         after = [f.name for f in cfapi.info_fields(newer)]
         if _moved(before, after):
             yield newer, _order_change("`/v2/info` order", before, after)
+
+
+def _root_link_changes() -> Iterator[tuple[ApiVersion, str]]:
+    """``GET /`` links arriving or going."""
     for link in cfapi.ROOT_LINKS:
         if link.since > V2_0:
             yield link.since, f"`GET /` link `{link.name}`"
         if link.until is not None:
             yield link.until, f"`GET /` link `{link.name}` gone"
+
+
+def _changes() -> Iterator[tuple[ApiVersion, str]]:
+    """Every dated change of the model, as (version, text)."""
+    # The order matters: era_table's sort is stable, so rows of one version keep this order.
+    yield from _app_field_changes()
+    yield from _staging_failure_changes()
+    yield from _app_link_order_changes()
+    yield from _inlined_changes()
+    yield from _error_changes()
+    yield from _info_changes()
+    yield from _root_link_changes()
     yield from _BEHAVIOURS
 
 

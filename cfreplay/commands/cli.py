@@ -462,30 +462,40 @@ _UNSAFE_FILE: Final = re.compile(r"[^\w.-]+")
 
 
 def _record(args: argparse.Namespace) -> int:
-    if args.from_docs:
-        if args.what or args.app or args.api or args.token or args.wait or args.client:
-            raise _UsageError("--from-docs takes only -o/--output")
-        result = record.record_from_docs(Path(args.output or "cassettes/restage-docs.yaml"))
-    else:
-        if args.what != "restage" or not args.app:
-            raise _UsageError("say what to record: 'cfreplay record restage APP' (or 'cfreplay record --from-docs')")
-        target = record.resolve_target(api=args.api, token=args.token)
-        output = Path(args.output or f"cassettes/restage-{_UNSAFE_FILE.sub('_', args.app)}.yaml")
-        progress = _Spinner() if args.wait else None
-        try:
-            result = record.record_restage(
-                args.app,
-                output=output,
-                target=target,
-                wait=args.wait,
-                timeout=args.timeout,
-                seed=args.seed,
-                progress=progress,
-                client=args.client or record.DEFAULT_CLIENT,
-            )
-        finally:
-            if progress is not None:
-                progress.close()
+    result = _record_from_docs(args) if args.from_docs else _record_restage(args)
+    _print_recorded(result)
+    return EXIT_OK
+
+
+def _record_from_docs(args: argparse.Namespace) -> record.RecordResult:
+    if args.what or args.app or args.api or args.token or args.wait or args.client:
+        raise _UsageError("--from-docs takes only -o/--output")
+    return record.record_from_docs(Path(args.output or "cassettes/restage-docs.yaml"))
+
+
+def _record_restage(args: argparse.Namespace) -> record.RecordResult:
+    if args.what != "restage" or not args.app:
+        raise _UsageError("say what to record: 'cfreplay record restage APP' (or 'cfreplay record --from-docs')")
+    target = record.resolve_target(api=args.api, token=args.token)
+    output = Path(args.output or f"cassettes/restage-{_UNSAFE_FILE.sub('_', args.app)}.yaml")
+    progress = _Spinner() if args.wait else None
+    try:
+        return record.record_restage(
+            args.app,
+            output=output,
+            target=target,
+            wait=args.wait,
+            timeout=args.timeout,
+            seed=args.seed,
+            progress=progress,
+            client=args.client or record.DEFAULT_CLIENT,
+        )
+    finally:
+        if progress is not None:
+            progress.close()
+
+
+def _print_recorded(result: record.RecordResult) -> None:
     print(f"recorded {result.interactions} interaction{'s' if result.interactions != 1 else ''} "
           f"from {result.target.source}")  # fmt: skip
     state = f", package_state {result.package_state}" if result.package_state else ""
@@ -501,7 +511,6 @@ def _record(args: argparse.Namespace) -> int:
     print(f"  sanitized: {sanitized}")
     print("  scan: clean")
     print(f"  written: {result.path}")
-    return EXIT_OK
 
 
 class _Spinner:

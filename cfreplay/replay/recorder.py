@@ -53,15 +53,13 @@ from vcr.request import Request as VcrRequest
 from cfreplay import cassette as cassette_files
 from cfreplay.errors import (
     CassetteError,
-    CfreplayError,
     OptionError,
-    SecretWarning,
     UnmatchedRequest,
     UnplayedInteractions,
 )
 from cfreplay.hygiene import bodies, writing
 from cfreplay.hygiene.sanitizer import Change, Report, SanitizeConfig, Sanitizer
-from cfreplay.replay import _vcr, clock, options, patching
+from cfreplay.replay import _sources, _vcr, clock, options, patching
 from cfreplay.replay.network import block_network
 from cfreplay.types import RECORD_MODES, RecordMode
 
@@ -91,7 +89,7 @@ class _Serializer:
         #: What the file was when this cassette loaded it: a write finding it changed merges.
         self.baseline: writing.Fingerprint | str = writing.ANY
         #: What the enter that made this cassette read of its files, handed to the loader once.
-        self.looked: _Looked | None = None
+        self.looked: _sources.Looked | None = None
 
     def deserialize(self, text: str) -> dict[str, Any]:
         return cassette_files.loads(text, path=f"<{self.format} cassette>", format=self.format).data
@@ -132,10 +130,10 @@ class _Persister:
     def load_cassette(cassette_path: str | os.PathLike[str], serializer: _Serializer) -> Any:
         path = Path(cassette_path)
         serializer.baseline = writing.fingerprint(path)
-        data = serializer.looked.take(path) if serializer.looked is not None else _BROKEN
-        if data is _BROKEN:  # not read yet (or it cannot be parsed: then _parsed says why)
-            data = _parsed(path) if path.is_file() else _NO_FILE
-        if data is _NO_FILE or data is None:
+        data = serializer.looked.take(path) if serializer.looked is not None else _sources.BROKEN
+        if data is _sources.BROKEN:  # not read yet (or it cannot be parsed: then _sources.parsed says why)
+            data = _sources.parsed(path) if path.is_file() else _sources.NO_FILE
+        if data is _sources.NO_FILE or data is None:
             raise CassetteNotFoundError()  # an empty file is recorded again, as vcrpy does
         try:
             return _vcr.from_data(cast(dict[str, Any], data))
@@ -144,7 +142,7 @@ class _Persister:
         except (KeyError, TypeError, ValueError) as error:
             raise CassetteError(path, f"cannot be replayed: {error}") from None
         finally:
-            _release(path)
+            _sources.release(path)
 
     @staticmethod
     def save_cassette(
@@ -211,187 +209,13 @@ def _binary_body(cassette_dict: dict[str, Any]) -> str:
     return ""
 
 
-# Parsed cassettes by (path, size, mtime): a suite that replays one cassette in many
-# tests parses it once per process.  vcrpy builds fresh request objects from the data
-# and each response is copied as it loads (by vcrpy, or ``IndexedCassette.append``) before anyone
-# may change it, so sharing it is safe.  Parsed data takes about twelve times the file's
-# bytes, so what is kept is bounded by the files' size: up to _PARSED_BUDGET bytes of
-# small cassettes, and a larger one only from its first look (is it empty? when was it
-# recorded?) until vcrpy has loaded it (_release), so after a load of a 20 MB cassette only
-# vcrpy's own objects stay alive, as with vcrpy alone.
-_PARSED: dict[tuple[str, int, int], dict[str, Any]] = {}
-_PARSED_LIMIT: Final = 64
-_PARSED_BUDGET: Final = 8 * 1024 * 1024
-_LARGE: dict[tuple[str, int, int], dict[str, Any]] = {}
-
-
-def _parsed_key(path: Path) -> tuple[str, int, int]:
-    try:
-        stat = path.stat()
-    except FileNotFoundError:
-        raise CassetteNotFoundError() from None
-    return os.path.abspath(path), stat.st_size, stat.st_mtime_ns
-
-
-def _parsed(path: Path) -> dict[str, Any] | None:
-    """The cassette's data, parsed once per version of the file; ``None`` for an empty file."""
-    key = _parsed_key(path)
-    cached = _PARSED.get(key) or _LARGE.get(key)
-    if cached is not None:
-        return cached
-    raw = cassette_files.read_bytes(path)
-    if not raw.strip():
-        return None
-    data = cassette_files.loads(raw, path=path).data  # parses with the cyclic collector paused
-    if key[1] > _PARSED_BUDGET:
-        _LARGE.clear()
-        _LARGE[key] = data
-        return data
-    while _PARSED and (len(_PARSED) >= _PARSED_LIMIT or sum(k[1] for k in _PARSED) + key[1] > _PARSED_BUDGET):
-        _PARSED.pop(next(iter(_PARSED)))
-    _PARSED[key] = data
-    return data
-
-
-def _release(path: Path) -> None:
-    """vcrpy has built its objects from *path*'s data: a large cassette's parse is let go."""
-    if _LARGE:
-        with contextlib.suppress(CassetteNotFoundError):
-            _LARGE.pop(_parsed_key(path), None)
-
-
-# Scan verdicts by (path, size, mtime, rule table): a suite replaying one cassette in many
-# tests scans it once per process.
-_SCANNED: dict[tuple[str, int, int, int], str | None] = {}
-
-
-def _warn_if_dirty(path: Path, sanitizer: Sanitizer, *, written_by_cfreplay: bool | None = None) -> None:
-    """Warn (:class:`cfreplay.SecretWarning`) when a cassette about to replay holds findings.
-
-    Cassettes cfreplay wrote went through the write path's scan: they stay on the fast
-    path.  Any other (vcrpy's, pytest-recording's, hand-edited) is scanned once.
-    (*written_by_cfreplay*: already known, so the file is not looked at again.)
-    """
-    if written_by_cfreplay if written_by_cfreplay is not None else _written_by_cfreplay(path):
-        return
-    try:
-        stat = path.stat()
-    except OSError:
-        return
-    key = (os.path.abspath(path), stat.st_size, stat.st_mtime_ns, id(sanitizer.table))
-    if key not in _SCANNED:
-        _SCANNED[key] = _dirt(path, sanitizer)
-    message = _SCANNED[key]
-    if message is not None:
-        import warnings
-
-        warnings.warn(SecretWarning(message), stacklevel=3)
-
-
-def _dirt(path: Path, sanitizer: Sanitizer) -> str | None:
-    from cfreplay.hygiene import scanner
-
-    try:
-        findings = scanner.scan_file(path, table=sanitizer.table)
-    except CfreplayError:
-        return None  # loading names the problem
-    if not findings:
-        return None
-    counts: dict[str, int] = {}
-    for finding in findings:
-        counts[finding.rule] = counts.get(finding.rule, 0) + 1
-    rules = ", ".join(f"{rule} ×{count}" for rule, count in sorted(counts.items()))
-    return (
-        f"{path} holds {len(findings)} secret{'s' if len(findings) != 1 else ''} ({rules}); replaying it anyway. "
-        f"Run 'cfreplay sanitize {path}' before committing it."
-    )
-
-
-def _has_content(path: Path) -> bool:
-    """Not empty or blank (parsed through the cache; a broken file counts, so loading names the problem)."""
-    try:
-        return _parsed(path) is not None
-    except CassetteNotFoundError:
-        return False
-    except CassetteError:
-        return True
-
-
-def _written_by_cfreplay(path: Path) -> bool:
-    try:
-        data = _parsed(path)
-    except (CassetteNotFoundError, CassetteError):
-        return False
-    return data is not None and cassette_files.written_by_cfreplay(data)
-
-
 def recorded_at(path: str | os.PathLike[str]) -> datetime | None:
     """When the recording of the cassette at *path* began (see :func:`cfreplay.cassette.recorded_at`)."""
     try:
-        data = _parsed(Path(path))
+        data = _sources.parsed(Path(path))
     except (CassetteError, CassetteNotFoundError):
         return None
     return cassette_files.recorded_at(data) if data is not None else None
-
-
-# What one enter found of a file, besides its data (or None, for an empty file).
-_NO_FILE: Final = object()
-_BROKEN: Final = object()  # there is a file, and it cannot be parsed
-
-
-class _Looked:
-    """The cassette files one enter reads, each looked at once: there, empty, broken, or its data.
-
-    Entering asks several questions of each file (is it there, is it empty, when was
-    it recorded, did cfreplay write it, then the load itself); each used to stat the
-    file and look its data up again.  The answers are those of :func:`_has_content`,
-    :func:`recorded_at`, :func:`_written_by_cfreplay` and :func:`_loading`; the data
-    goes to the loader once (:meth:`take`) and is not kept after.
-    """
-
-    def __init__(self) -> None:
-        self._found: dict[Path, Any] = {}
-
-    def __call__(self, path: Path) -> Any:
-        found = self._found.get(path, self)
-        if found is self:
-            if not path.is_file():
-                found = _NO_FILE
-            else:
-                try:
-                    found = _parsed(path)
-                except CassetteNotFoundError:
-                    found = _NO_FILE
-                except CassetteError:
-                    found = _BROKEN
-            self._found[path] = found
-        return found
-
-    def has_content(self, path: Path) -> bool:
-        """As :func:`_has_content` (a file that cannot be parsed counts, so loading names the problem)."""
-        return self(path) not in (_NO_FILE, None)
-
-    def data(self, path: Path) -> dict[str, Any] | None:
-        """The parsed data; None for no file, an empty one, or one that cannot be parsed."""
-        found = self(path)
-        return None if found is _NO_FILE or found is _BROKEN else found
-
-    def written_by_cfreplay(self, path: Path) -> bool:
-        data = self.data(path)
-        return data is not None and cassette_files.written_by_cfreplay(data)
-
-    def recorded_at(self, path: Path) -> datetime | None:
-        data = self.data(path)
-        return cassette_files.recorded_at(data) if data is not None else None
-
-    def trusted(self, paths: Iterable[Path]) -> bool:
-        """What :func:`_loading` decides: every file there was written by cfreplay (and one is there)."""
-        present = [path for path in paths if self(path) is not _NO_FILE]
-        return bool(present) and all(self.written_by_cfreplay(path) for path in present)
-
-    def take(self, path: Path) -> Any:
-        """The file's data (or None, _NO_FILE) for the loader, let go of here; _BROKEN if unknown or unparsable."""
-        return self._found.pop(path, _BROKEN)
 
 
 # ----------------------------------------------------------------------------- sanitizing hooks
@@ -564,7 +388,7 @@ def _loading(path: str, also: Sequence[Path] = (), trusted: bool | None = None) 
     # cfreplay sanitized what it wrote: loading only that, the sanitizing hooks can stand aside.
     if trusted is None:
         present = [candidate for candidate in (Path(path), *also) if candidate.is_file()]
-        trusted = bool(present) and all(_written_by_cfreplay(candidate) for candidate in present)
+        trusted = bool(present) and all(_sources.file_written_by_cfreplay(candidate) for candidate in present)
     trust = _TRUSTED_LOAD.set(trusted)
     loading = _LOADING.set(True)
     # Loading builds two objects per interaction and copies every response, none of them
@@ -864,7 +688,7 @@ class use_cassette(contextlib.ContextDecorator):
         return instance
 
     def __enter__(self) -> ActiveCassette:
-        looked = _Looked()  # each file read once by this enter
+        looked = _sources.Looked()  # each file read once by this enter
         # An empty file is recorded again (as vcrpy does), so it does not count as a cassette.
         exists = looked.has_content(self.path)
         replay_only = self.record_mode == "none" or (self.record_mode == "once" and exists)
@@ -873,7 +697,7 @@ class use_cassette(contextlib.ContextDecorator):
         sources = [path for path in (self.path, *extras) if looked.has_content(path)] if replay_only else []
         moment = looked.recorded_at(sources[0]) if sources and self.freeze_time else None
         for source in sources:
-            _warn_if_dirty(source, self.sanitizer, written_by_cfreplay=looked.written_by_cfreplay(source))
+            _sources.warn_if_dirty(source, self.sanitizer, written_by_cfreplay=looked.written_by_cfreplay(source))
         active = ActiveCassette(self.path, self.record_mode, moment, frozen=moment is not None, offline=replay_only)
         active.extra_cassettes, active.sanitizer = extras, self.sanitizer
         hooks = _Hooks(

@@ -462,7 +462,8 @@ def test_recorded_at_is_the_recording_instant(recorded_in_the_past: Path) -> Non
 def test_replay_starts_the_clock_at_the_first_exchange_not_at_the_save(cloud: FakeCloud, tmp_path: Path) -> None:
     """A recording that outlived its token: replay must see the clock the first request saw."""
     path = tmp_path / "long.yaml"
-    with freezegun.freeze_time(PAST, tick=True) as frozen, cfreplay.use_cassette(path, record_mode="once"):
+    # Not ticking: freezegun 1.4 (the lowest allowed) has no tick() on a ticking freeze.
+    with freezegun.freeze_time(PAST) as frozen, cfreplay.use_cassette(path, record_mode="once"):
         requests.get(f"{cloud.base}/v2/info", timeout=5)
         frozen.tick(timedelta(hours=2))  # the rest of the session, long after the first token expired
         requests.get(f"{cloud.base}/v2/info?again=1", timeout=5)
@@ -768,7 +769,7 @@ def test_the_parse_cache_keeps_small_cassettes_within_a_byte_budget_and_lets_lar
     cassette above the budget is parsed once per enter and dropped once vcrpy has loaded it."""
     from cfreplay import cassette as cassette_files
     from cfreplay import shipped
-    from cfreplay.replay import recorder
+    from cfreplay.replay import _sources
 
     source = shipped.path("cfreplay:restage/201")
     size = source.stat().st_size
@@ -780,9 +781,9 @@ def test_the_parse_cache_keeps_small_cassettes_within_a_byte_budget_and_lets_lar
     data["interactions"] = [copy.deepcopy(data["interactions"][0]) for _ in range(6)]
     large.write_bytes(cassette_files.dumps(data, "yaml"))
     assert large.stat().st_size > 2 * size + 1
-    monkeypatch.setattr(recorder, "_PARSED_BUDGET", 2 * size + 1)  # room for two small ones
-    monkeypatch.setattr(recorder, "_PARSED", {})
-    monkeypatch.setattr(recorder, "_LARGE", {})
+    monkeypatch.setattr(_sources, "PARSED_BUDGET", 2 * size + 1)  # room for two small ones
+    monkeypatch.setattr(_sources, "PARSED", {})
+    monkeypatch.setattr(_sources, "LARGE", {})
     parses: list[Path] = []
     real_loads = cassette_files.loads
 
@@ -796,13 +797,13 @@ def test_the_parse_cache_keeps_small_cassettes_within_a_byte_budget_and_lets_lar
         with cfreplay.use_cassette(path):
             assert requests.post(restage, timeout=5).status_code == 201
     assert parses == small  # each parsed once per enter (its first look is reused), the last again from the cache
-    assert sum(key[1] for key in recorder._PARSED) <= recorder._PARSED_BUDGET
-    assert len(recorder._PARSED) == 2
+    assert sum(key[1] for key in _sources.PARSED) <= _sources.PARSED_BUDGET
+    assert len(_sources.PARSED) == 2
     parses.clear()
     with cfreplay.use_cassette(large, allow_playback_repeats=True):
         assert requests.post(restage, timeout=5).status_code == 201
     assert parses == [large]  # parsed once for the whole enter
-    assert recorder._LARGE == {} and all(key[0] != str(large) for key in recorder._PARSED)  # let go after the load
+    assert _sources.LARGE == {} and all(key[0] != str(large) for key in _sources.PARSED)  # let go after the load
 
 
 # ----------------------------------------------------------------------------- what entering a cassette costs
@@ -824,17 +825,17 @@ def _restage_url() -> str:
 
 def test_an_enter_reads_each_cassette_file_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Is it there, is it empty, when was it recorded, did cfreplay write it, the load: one look each file."""
-    from cfreplay.replay import recorder
+    from cfreplay.replay import _sources
 
     main, extra = _restage_cassette(tmp_path), _restage_cassette(tmp_path, "extra.yaml")
     looked: list[Path] = []
-    real_parsed = recorder._parsed
+    real_parsed = _sources.parsed
 
     def counting(path: Path) -> Any:
         looked.append(Path(path))
         return real_parsed(path)
 
-    monkeypatch.setattr(recorder, "_parsed", counting)
+    monkeypatch.setattr(_sources, "parsed", counting)
     with cfreplay.use_cassette(main, extra_cassettes=[extra]) as active:
         assert requests.post(_restage_url(), timeout=5).status_code == 201
     assert sorted(looked) == sorted([main, extra])

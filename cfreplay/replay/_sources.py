@@ -1,0 +1,201 @@
+"""What the recorder reads from cassette files, parsed once.
+
+A suite replays the same cassettes over and over: :func:`parsed` keeps each file's parse
+(bounded by the files' size), :func:`warn_if_dirty` scans a file not written by cfreplay
+once per version of it, and :class:`Looked` is what one ``use_cassette`` enter read of its
+files, each looked at once.  Used by :mod:`cfreplay.replay.recorder` only.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Iterable
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Final
+
+from vcr.persisters.filesystem import CassetteNotFoundError
+
+from cfreplay import cassette as cassette_files
+from cfreplay.errors import CassetteError, CfreplayError, SecretWarning
+from cfreplay.hygiene.sanitizer import Sanitizer
+
+__all__ = [
+    "BROKEN",
+    "LARGE",
+    "NO_FILE",
+    "PARSED",
+    "PARSED_BUDGET",
+    "PARSED_LIMIT",
+    "SCANNED",
+    "Looked",
+    "file_written_by_cfreplay",
+    "parsed",
+    "release",
+    "warn_if_dirty",
+]
+
+
+# Parsed cassettes by (path, size, mtime): a suite that replays one cassette in many
+# tests parses it once per process.  vcrpy builds fresh request objects from the data
+# and each response is copied as it loads (by vcrpy, or ``IndexedCassette.append``) before anyone
+# may change it, so sharing it is safe.  Parsed data takes about twelve times the file's
+# bytes, so what is kept is bounded by the files' size: up to PARSED_BUDGET bytes of
+# small cassettes, and a larger one only from its first look (is it empty? when was it
+# recorded?) until vcrpy has loaded it (release), so after a load of a 20 MB cassette only
+# vcrpy's own objects stay alive, as with vcrpy alone.
+PARSED: dict[tuple[str, int, int], dict[str, Any]] = {}
+PARSED_LIMIT: Final = 64
+PARSED_BUDGET: Final = 8 * 1024 * 1024
+LARGE: dict[tuple[str, int, int], dict[str, Any]] = {}
+
+
+def _parsed_key(path: Path) -> tuple[str, int, int]:
+    try:
+        stat = path.stat()
+    except FileNotFoundError:
+        raise CassetteNotFoundError() from None
+    return os.path.abspath(path), stat.st_size, stat.st_mtime_ns
+
+
+def parsed(path: Path) -> dict[str, Any] | None:
+    """The cassette's data, parsed once per version of the file; ``None`` for an empty file."""
+    key = _parsed_key(path)
+    cached = PARSED.get(key) or LARGE.get(key)
+    if cached is not None:
+        return cached
+    raw = cassette_files.read_bytes(path)
+    if not raw.strip():
+        return None
+    data = cassette_files.loads(raw, path=path).data  # parses with the cyclic collector paused
+    if key[1] > PARSED_BUDGET:
+        LARGE.clear()
+        LARGE[key] = data
+        return data
+    while PARSED and (len(PARSED) >= PARSED_LIMIT or sum(k[1] for k in PARSED) + key[1] > PARSED_BUDGET):
+        PARSED.pop(next(iter(PARSED)))
+    PARSED[key] = data
+    return data
+
+
+def release(path: Path) -> None:
+    """vcrpy has built its objects from *path*'s data: a large cassette's parse is let go."""
+    if LARGE:
+        with contextlib.suppress(CassetteNotFoundError):
+            LARGE.pop(_parsed_key(path), None)
+
+
+# Scan verdicts by (path, size, mtime, rule table): a suite replaying one cassette in many
+# tests scans it once per process.
+SCANNED: dict[tuple[str, int, int, int], str | None] = {}
+
+
+def warn_if_dirty(path: Path, sanitizer: Sanitizer, *, written_by_cfreplay: bool | None = None) -> None:
+    """Warn (:class:`cfreplay.SecretWarning`) when a cassette about to replay holds findings.
+
+    Cassettes cfreplay wrote went through the write path's scan: they stay on the fast
+    path.  Any other (vcrpy's, pytest-recording's, hand-edited) is scanned once.
+    (*written_by_cfreplay*: already known, so the file is not looked at again.)
+    """
+    if written_by_cfreplay if written_by_cfreplay is not None else file_written_by_cfreplay(path):
+        return
+    try:
+        stat = path.stat()
+    except OSError:
+        return
+    key = (os.path.abspath(path), stat.st_size, stat.st_mtime_ns, id(sanitizer.table))
+    if key not in SCANNED:
+        SCANNED[key] = _dirt(path, sanitizer)
+    message = SCANNED[key]
+    if message is not None:
+        import warnings
+
+        warnings.warn(SecretWarning(message), stacklevel=3)
+
+
+def _dirt(path: Path, sanitizer: Sanitizer) -> str | None:
+    from cfreplay.hygiene import scanner
+
+    try:
+        findings = scanner.scan_file(path, table=sanitizer.table)
+    except CfreplayError:
+        return None  # loading names the problem
+    if not findings:
+        return None
+    counts: dict[str, int] = {}
+    for finding in findings:
+        counts[finding.rule] = counts.get(finding.rule, 0) + 1
+    rules = ", ".join(f"{rule} ×{count}" for rule, count in sorted(counts.items()))
+    return (
+        f"{path} holds {len(findings)} secret{'s' if len(findings) != 1 else ''} ({rules}); replaying it anyway. "
+        f"Run 'cfreplay sanitize {path}' before committing it."
+    )
+
+
+def file_written_by_cfreplay(path: Path) -> bool:
+    try:
+        data = parsed(path)
+    except (CassetteNotFoundError, CassetteError):
+        return False
+    return data is not None and cassette_files.written_by_cfreplay(data)
+
+
+# What one enter found of a file, besides its data (or None, for an empty file).
+NO_FILE: Final = object()
+BROKEN: Final = object()  # there is a file, and it cannot be parsed
+
+
+class Looked:
+    """The cassette files one enter reads, each looked at once: there, empty, broken, or its data.
+
+    Entering asks several questions of each file (is it there, is it empty, when was
+    it recorded, did cfreplay write it, then the load itself); each used to stat the
+    file and look its data up again.  The answers are: not empty or blank,
+    :func:`~cfreplay.replay.recorder.recorded_at`, :func:`file_written_by_cfreplay` and the
+    recorder's ``_loading``; the data goes to the loader once (:meth:`take`) and is not kept after.
+    """
+
+    def __init__(self) -> None:
+        self._found: dict[Path, Any] = {}
+
+    def __call__(self, path: Path) -> Any:
+        found = self._found.get(path, self)
+        if found is self:
+            if not path.is_file():
+                found = NO_FILE
+            else:
+                try:
+                    found = parsed(path)
+                except CassetteNotFoundError:
+                    found = NO_FILE
+                except CassetteError:
+                    found = BROKEN
+            self._found[path] = found
+        return found
+
+    def has_content(self, path: Path) -> bool:
+        """Not empty or blank (a file that cannot be parsed counts, so loading names the problem)."""
+        return self(path) not in (NO_FILE, None)
+
+    def data(self, path: Path) -> dict[str, Any] | None:
+        """The parsed data; None for no file, an empty one, or one that cannot be parsed."""
+        found = self(path)
+        return None if found is NO_FILE or found is BROKEN else found
+
+    def written_by_cfreplay(self, path: Path) -> bool:
+        data = self.data(path)
+        return data is not None and cassette_files.written_by_cfreplay(data)
+
+    def recorded_at(self, path: Path) -> datetime | None:
+        data = self.data(path)
+        return cassette_files.recorded_at(data) if data is not None else None
+
+    def trusted(self, paths: Iterable[Path]) -> bool:
+        """What the recorder's ``_loading`` decides: every file there was written by cfreplay (and one is there)."""
+        present = [path for path in paths if self(path) is not NO_FILE]
+        return bool(present) and all(self.written_by_cfreplay(path) for path in present)
+
+    def take(self, path: Path) -> Any:
+        """The file's data (or None, NO_FILE) for the loader, let go of here; BROKEN if unknown or unparsable."""
+        return self._found.pop(path, BROKEN)
