@@ -2,8 +2,10 @@
 
 ``main(argv) -> int`` so tests can call it directly.
 
-Exit codes: 0 success; 1 findings (``scan``) or changes found by ``sanitize --check``;
-2 bad input (unknown name, bad value, bad option, a file that cannot be processed).
+Exit codes: 0 success; 1 findings (``scan``), changes found by ``sanitize --check``,
+cassettes that differ (``diff``) or exchanges dropped by ``import --partial``; 2 bad input
+(unknown name, bad value, bad option, a file that cannot be processed, a capture cut short,
+a ``scan`` whose proof is incomplete).
 Every error is one line on stderr.
 """
 
