@@ -65,18 +65,11 @@ _TIMEOUT: Final = 30.0
 
 
 @dataclass
-class Target:
-    """Where to record from, and how to authenticate there."""
+class Target(flows.Login):
+    """Where to record from and how to authenticate there (a client's login), named for the report."""
 
-    api: str
-    source: str
-    token: str | None = None
-    refresh_token: str | None = None
-    username: str | None = None
-    password: str | None = None
-    token_endpoint: str | None = None
-    #: The targeted space (the cf CLI's SpaceFields, or the simulator's one space).
-    space_guid: str | None = None
+    #: How the target was found, as the report says it ("the embedded simulator at …").
+    source: str = ""
 
 
 @dataclass
@@ -117,9 +110,9 @@ def resolve_target(
     if api:
         api = api.rstrip("/")
         if token:
-            return Target(api, f"{api} (--token)", token=_bare(token))
+            return Target(api, token=_bare(token), source=f"{api} (--token)")
         if env.get("CF_USERNAME") and env.get("CF_PASSWORD"):
-            return Target(api, f"{api} (CF_USERNAME)", username=env["CF_USERNAME"], password=env["CF_PASSWORD"])
+            return Target(api, username=env["CF_USERNAME"], password=env["CF_PASSWORD"], source=f"{api} (CF_USERNAME)")
         raise RecordError(f"--api {api} needs --token, or CF_USERNAME and CF_PASSWORD in the environment")
     found = _cf_config(env)
     if found is not None:
@@ -131,7 +124,7 @@ def resolve_target(
             space_guid = space.get("GUID") if isinstance(space, dict) else None
             return Target(
                 target.rstrip("/"),
-                f"{target} (cf CLI login, {path})",
+                source=f"{target} (cf CLI login, {path})",
                 token=_bare(access),
                 refresh_token=config.get("RefreshToken") or None,
                 token_endpoint=f"{str(uaa).rstrip('/')}/oauth/token" if uaa else None,
@@ -163,18 +156,6 @@ def _send(method: str, url: str, headers: Sequence[tuple[str, str]], body: bytes
         raise RecordError(f"cannot reach {url}: it does not answer as HTTP ({type(error).__name__})") from None
 
 
-def _login(target: Target) -> flows.Login:
-    return flows.Login(
-        target.api,
-        token=target.token,
-        refresh_token=target.refresh_token,
-        username=target.username,
-        password=target.password,
-        token_endpoint=target.token_endpoint,
-        space_guid=target.space_guid,
-    )
-
-
 _describe_error = flows.describe
 
 
@@ -186,7 +167,7 @@ def _target_or_simulator(target: Target | None, seed: int) -> Iterator[Target]:
     with simulator.run(seed=seed) as running:
         yield Target(
             running.url,
-            f"the embedded simulator at {running.url} (no --api and no cf login)",
+            source=f"the embedded simulator at {running.url} (no --api and no cf login)",
             username=running.username,
             password=running.password,
             space_guid=running.simulator.space_guid,  # as `cf target -s` would have it
@@ -208,7 +189,7 @@ def record_restage(
     """Record restaging *app* (a name or a guid) into the cassette *output*, as *client* sends it."""
     sanitizer = Sanitizer(SanitizeConfig.from_pyproject())
     with _target_or_simulator(target, seed) as chosen, _staging_file(output) as temporary:
-        sender = flows.flow(client, _login(chosen), _send)
+        sender = flows.flow(client, chosen, _send)
         notes: list[str] = []
         with use_cassette(temporary, record_mode="all", freeze_time=False, sanitizer=sanitizer) as active:
             sender.start()
@@ -332,5 +313,5 @@ def record_from_docs(output: Path) -> RecordResult:
     with _staging_file(output) as temporary:
         report = writing.write_cassette(temporary, data, cassette_files.detect_format(output), sanitizer)
         _finish(temporary, output, sanitizer)
-    docs = Target("https://example.org", "the documented exchange (apidocs, cf-release v224)")
+    docs = Target("https://example.org", source="the documented exchange (apidocs, cf-release v224)")
     return RecordResult(output, 1, docs, report, 201, "PENDING")
