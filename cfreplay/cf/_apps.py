@@ -21,7 +21,7 @@ from cfreplay.cf.schema import check_field, validate
 from cfreplay.cf.seeding import Now, Seeder
 from cfreplay.errors import SchemaError, UnknownNameError
 
-__all__ = ["TRAITS", "app_envelope", "apply_overrides", "list_page"]
+__all__ = ["TRAITS", "app_envelope", "apply_overrides", "list_page", "space_resource", "stack_resource"]
 
 #: Traits name real app states; at most one from each group applies.
 _TRAIT_GROUPS: Final[tuple[tuple[str, ...], ...]] = (
@@ -357,6 +357,34 @@ def _stack_name(version: ApiVersion) -> tuple[str, str]:
     return "cflinuxfs2", "Cloud Foundry Linux-based filesystem"
 
 
+def space_resource(
+    guid: str, name: str, organization_guid: str, created: datetime, version: ApiVersion
+) -> dict[str, Any]:
+    """A space as CC inlines it at depth 1: its era's fields, then its relations as links only."""
+    links = {relation: f"/v2/spaces/{guid}/{relation}" for relation in cfapi.related_links("space", version)}
+    links["organization"] = f"/v2/organizations/{organization_guid}"
+    values = {
+        "name": name,
+        "organization_guid": organization_guid,
+        "space_quota_definition_guid": None,
+        "isolation_segment_guid": None,
+        "allow_ssh": True,
+    }
+    return _related("space", guid, values, links, created, version)
+
+
+def stack_resource(guid: str, created: datetime, version: ApiVersion) -> dict[str, Any]:
+    """The stack a foundation of *version* most likely ran, as CC inlines it."""
+    stack_name, stack_description = _stack_name(version)
+    values = {
+        "name": stack_name,
+        "description": stack_description,
+        "build_rootfs_image": stack_name,
+        "run_rootfs_image": stack_name,
+    }
+    return _related("stack", guid, values, {}, created, version)
+
+
 def _with_inline_relations(
     s: Seeder, version: ApiVersion, entity: Mapping[str, Any], created: datetime
 ) -> dict[str, Any]:
@@ -368,22 +396,7 @@ def _with_inline_relations(
     space_guid, stack_guid = entity["space_guid"], entity["stack_guid"]
     space_created = created - timedelta(days=s.random.randint(1, 300))
     org_guid = s.uuid()
-    space_links = {name: f"/v2/spaces/{space_guid}/{name}" for name in cfapi.related_links("space", version)}
-    space_links["organization"] = f"/v2/organizations/{org_guid}"
-    space = {
-        "name": s.choice(_SPACE_NAMES),
-        "organization_guid": org_guid,
-        "space_quota_definition_guid": None,
-        "isolation_segment_guid": None,
-        "allow_ssh": True,
-    }
-    stack_name, stack_description = _stack_name(version)
-    stack = {
-        "name": stack_name,
-        "description": stack_description,
-        "build_rootfs_image": stack_name,
-        "run_rootfs_image": stack_name,
-    }
+    space_name = s.choice(_SPACE_NAMES)
     routes: list[dict[str, Any]] = []
     if not entity["name"].endswith(("worker", "scheduler")):
         route_guid, domain_guid = s.uuid(), s.uuid()
@@ -400,8 +413,8 @@ def _with_inline_relations(
         }
         routes.append(_related("routes", route_guid, route, route_links, created, version))
     related: dict[str, Any] = {
-        "space": _related("space", space_guid, space, space_links, space_created, version),
-        "stack": _related("stack", stack_guid, stack, {}, space_created - timedelta(days=30), version),
+        "space": space_resource(space_guid, space_name, org_guid, space_created, version),
+        "stack": stack_resource(stack_guid, space_created - timedelta(days=30), version),
         "routes": routes,
         "service_bindings": [],
     }

@@ -22,7 +22,7 @@ request and CC's responses (``_responses``), and what a client reads to log in,
 
 from __future__ import annotations
 
-from cfreplay.cf._apps import TRAITS, app_envelope, list_page
+from cfreplay.cf._apps import TRAITS, app_envelope, list_page, space_resource, stack_resource
 from cfreplay.cf._draw import DEFAULT_SYSTEM_DOMAIN
 from cfreplay.cf._draw import SeedArg as SeedArg
 from cfreplay.cf._draw import VersionArg as VersionArg
@@ -41,5 +41,7 @@ __all__ = [
     "restage_request",
     "restage_response",
     "root",
+    "space_resource",
+    "stack_resource",
     "token_response",
 ]

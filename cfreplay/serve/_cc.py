@@ -216,12 +216,13 @@ class CloudController:
         # The space, stack and shared domain inlined and summarised: drawn from a Seeder of their
         # own, so the world's draws (and every app's guid) stay what they were.
         related = Seeder(f"{world.seed}/related", now=None)
-        created = _stamp(related.now(), world.api_version)
+        created = related.now()
         version = world.api_version
-        self._space = shapes.space_resource(
-            world.space_guid, "development", world.organization_guid, created, version=version
+        # The factories' inlined space and stack: one model of what CC inlines, era by era.
+        self._space = factories.space_resource(
+            world.space_guid, "development", world.organization_guid, created, version
         )
-        self._stack = shapes.stack_resource(world.stack_guid, created, version=version)
+        self._stack = factories.stack_resource(world.stack_guid, created, version)
         host = urllib.parse.urlsplit(world.base_url).hostname or "example.com"
         self._domain = shapes.shared_domain(related.uuid(), f"apps.{host.removeprefix('api.')}", version=version)
 

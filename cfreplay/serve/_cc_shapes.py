@@ -18,6 +18,7 @@ from datetime import datetime
 from typing import Any, Final
 
 from cfreplay.cf import cfapi
+from cfreplay.cf._versions import v2 as _v
 from cfreplay.cf.cfapi import ApiVersion
 
 __all__ = [
@@ -26,16 +27,10 @@ __all__ = [
     "down_stats",
     "instance_entry",
     "shared_domain",
-    "space_resource",
-    "stack_resource",
     "stats_entry",
     "summary_document",
     "with_inline_relations",
 ]
-
-
-def _v(minor: int) -> ApiVersion:
-    return ApiVersion(2, minor, 0)
 
 
 STARTING: Final = "STARTING"
@@ -53,28 +48,12 @@ _STATS_ISOLATION_SEGMENT_SINCE: Final = _v(114)
 _STATS_LOG_RATE_SINCE: Final = _v(190)
 _STATS_ROUTABLE_SINCE: Final = _v(216)
 _STATS_CPU_ENTITLEMENT_SINCE: Final = _v(225)
-# CCNG app/controllers/runtime/spaces_controller.rb: isolation_segment_guid (783a265ac9,
-# capi-release 1.4.0, 2.62.0); shared domains' router_group_guid/type (24cf3070e8, which reads
-# 2.38.0 and first ships in cf-release v220, 2.39.0).
-_SPACE_ISOLATION_SEGMENT_SINCE: Final = _v(62)
+# Shared domains' router_group_guid/type (24cf3070e8, which reads 2.38.0 and first ships in
+# cf-release v220, 2.39.0).
 _ROUTER_GROUPS_SINCE: Final = _v(39)
 # Diego's default file-descriptor limit (CCNG config: default_app_ssh_access… instance_file_descriptor_limit).
 _FDS_QUOTA: Final = 16384
 _MEBIBYTE: Final = 1024 * 1024
-# The space's relations, in the order CC's SpacesController defines them (all link-only at depth 1).
-_SPACE_LINKS: Final = (
-    "developers",
-    "managers",
-    "auditors",
-    "apps",
-    "routes",
-    "domains",
-    "service_instances",
-    "app_events",
-    "events",
-    "security_groups",
-    "staging_security_groups",
-)
 
 
 def _epoch(moment: datetime) -> float:
@@ -177,33 +156,6 @@ def shared_domain(guid: str, name: str, *, version: ApiVersion) -> dict[str, Any
     if version >= _ROUTER_GROUPS_SINCE:
         domain.update({"router_group_guid": None, "router_group_type": None})
     return domain
-
-
-def space_resource(
-    guid: str, name: str, organization_guid: str, created_at: str, *, version: ApiVersion
-) -> dict[str, Any]:
-    """A space inlined at depth 1: its fields, then its relations as links only (CCNG spaces_controller.rb)."""
-    entity: dict[str, Any] = {"name": name, "organization_guid": organization_guid, "space_quota_definition_guid": None}
-    if version >= _SPACE_ISOLATION_SEGMENT_SINCE:
-        entity["isolation_segment_guid"] = None
-    entity["allow_ssh"] = True
-    entity["organization_url"] = f"/v2/organizations/{organization_guid}"
-    for relation in _SPACE_LINKS:
-        entity[f"{relation}_url"] = f"/v2/spaces/{guid}/{relation}"
-    return {
-        "metadata": {"guid": guid, "url": f"/v2/spaces/{guid}", "created_at": created_at, "updated_at": created_at},
-        "entity": entity,
-    }
-
-
-def stack_resource(guid: str, created_at: str, *, version: ApiVersion) -> dict[str, Any]:
-    """The app's stack inlined (CCNG stacks_controller.rb: name, description)."""
-    # cflinuxfs4 (Ubuntu 22.04) is the stack of late foundations; cflinuxfs3 before it.
-    name, release = ("cflinuxfs4", "Jammy 22.04") if version >= _v(200) else ("cflinuxfs3", "Bionic 18.04")
-    return {
-        "metadata": {"guid": guid, "url": f"/v2/stacks/{guid}", "created_at": created_at, "updated_at": created_at},
-        "entity": {"name": name, "description": f"Cloud Foundry Linux-based filesystem - Ubuntu {release} LTS"},
-    }
 
 
 def with_inline_relations(
