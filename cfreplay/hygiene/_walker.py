@@ -266,14 +266,7 @@ class Walker:
             parsed = self.json_text(text, note, location, strict=True)
             if parsed is not None:
                 return parsed  # JSON held in a string: read like any JSON body
-        text = self._tokens(text, note, location)
-        text = self._auth_in_text(text, note, location)
-        text = self._params(text, note, location, form=False)
-        text = self._userinfos(text, note, location)
-        if "/" in text:
-            text = detectors.PATH_TOKEN.sub(lambda m: self._path_token(m, note, location), text)
-        if "=" in text or "--" in text:
-            text = detectors.COMMAND_LINE.sub(lambda m: self._command_line(m, note, location), text)
+        text = self._shape_rules(text, note, location)
         if '"' in text:
             text = self._json_pairs(text, note, location)
         text = self._formats(text, note, location)
@@ -666,10 +659,8 @@ class Walker:
             cleaned = self.text(text, note, location)
         return data if cleaned is None or cleaned == text else cleaned.encode("utf-8")
 
-    def _binary_text(self, text: str, note: Note, location: str) -> str:
-        """The shape rules over a binary body read as Latin-1 (no JSON, no decodings)."""
-        if not self.worth_a_look(text):
-            return text
+    def _shape_rules(self, text: str, note: Note, location: str) -> str:
+        """The rules that read a value's shape (tokens, credentials, parameters, userinfo, paths, options)."""
         text = self._tokens(text, note, location)
         text = self._auth_in_text(text, note, location)
         text = self._params(text, note, location, form=False)
@@ -678,6 +669,13 @@ class Walker:
             text = detectors.PATH_TOKEN.sub(lambda m: self._path_token(m, note, location), text)
         if "=" in text or "--" in text:
             text = detectors.COMMAND_LINE.sub(lambda m: self._command_line(m, note, location), text)
+        return text
+
+    def _binary_text(self, text: str, note: Note, location: str) -> str:
+        """The shape rules over a binary body read as Latin-1 (no JSON, no decodings)."""
+        if not self.worth_a_look(text):
+            return text
+        text = self._shape_rules(text, note, location)
         return self._formats(text, note, location)
 
     def yaml_text(self, text: str, note: Note, location: str) -> str:
