@@ -43,10 +43,11 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Final, Literal
 
+from cfreplay import cassette
 from cfreplay.commands._cf_trace import has_marker, read_cf_trace
 from cfreplay.commands._har import read_entries, read_har
 from cfreplay.commands._traffic import Drops, Interaction, earliest
-from cfreplay.errors import CfreplayError, TrafficFormatError
+from cfreplay.errors import CassetteError, CfreplayError, TrafficFormatError
 
 __all__ = [
     "Format",
@@ -109,13 +110,10 @@ def detect_format(path: Path, text: str) -> Format:
 
 def _read_text(path: Path) -> str:
     try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        raise TrafficFormatError(str(path), "no such file") from None
-    except IsADirectoryError:
-        raise TrafficFormatError(str(path), "is a directory, not a traffic file") from None
-    except OSError as error:
-        raise TrafficFormatError(str(path), f"cannot be read: {error.strerror or error}") from None
+        # Only regular files: a FIFO would block the import forever, a device never ends.
+        raw = cassette.read_bytes(path, noun="traffic file")
+    except CassetteError as error:
+        raise TrafficFormatError(str(path), error.reason) from None
     try:
         return raw.decode("utf-8")
     except UnicodeDecodeError as error:

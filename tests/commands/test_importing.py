@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import gzip
 import json
+import os
 import secrets
 import urllib.parse
 from collections.abc import Callable
@@ -664,8 +665,15 @@ def test_bad_input_is_one_line_naming_file_and_line(name: str, tmp_path: Path) -
 
 
 def test_unreadable_files(tmp_path: Path) -> None:
-    with pytest.raises(TrafficFormatError, match=r"missing\.har: no such file$"):
+    with pytest.raises(TrafficFormatError, match=r"missing\.har: no such traffic file$"):
         import_files([tmp_path / "missing.har"])
+    with pytest.raises(TrafficFormatError, match=r"is a directory, not a traffic file$"):
+        import_files([tmp_path])
+    # A FIFO is refused before it is opened: reading it would block the import forever.
+    fifo = tmp_path / "capture.har"
+    os.mkfifo(fifo)
+    with pytest.raises(TrafficFormatError, match=r"capture\.har: is not a regular file \(a FIFO, socket or device\)"):
+        import_files([fifo])
     (tmp_path / "latin.log").write_bytes(b"REQUEST: \xff")
     with pytest.raises(TrafficFormatError, match=r"latin\.log: is not UTF-8 text \(bad byte at offset 9\)$"):
         import_files([tmp_path / "latin.log"])
