@@ -23,6 +23,7 @@ from cfreplay import cassette
 from cfreplay.cf import tokens
 from cfreplay.commands import _align
 from cfreplay.errors import CfreplayError
+from cfreplay.hygiene._walker import MAX_DEPTH
 from cfreplay.hygiene.redaction import PLACEHOLDER_PATTERN
 from cfreplay.types import reason_phrase
 
@@ -82,6 +83,18 @@ def _is_text(text: str) -> bool:
     return all(ch.isprintable() or ch in "\t\n\r" for ch in text)
 
 
+def _deeper_than(value: Any, limit: int) -> bool:
+    """Whether *value* nests containers more than *limit* deep (walked without recursion)."""
+    stack = [(value, 0)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, (dict, list)):
+            if depth >= limit:
+                return True
+            stack.extend((child, depth + 1) for child in (item.values() if isinstance(item, dict) else item))
+    return False
+
+
 def _decode(raw: bytes, content_type: str | None) -> _Body:
     if not raw:
         return _Body("empty", 0, None)
@@ -94,9 +107,14 @@ def _decode(raw: bytes, content_type: str | None) -> _Body:
     ctype = (content_type or "").lower()
     if "json" in ctype or (not ctype and text.lstrip()[:1] in ("{", "[")):
         try:
-            return _Body("json", len(raw), json.loads(text))
-        except ValueError:
-            pass  # labelled JSON but is not: show what is there
+            document = json.loads(text)
+        except (ValueError, RecursionError):
+            pass  # labelled JSON but is not (or nested past Python's stack): show what is there
+        else:
+            if not _deeper_than(document, MAX_DEPTH):
+                return _Body("json", len(raw), document)
+            # Nested deeper than a cassette body ever is: compared and shown as text, which
+            # needs no recursion (the sanitizer refuses such bodies past the same depth).
     if ctype.startswith("application/x-www-form-urlencoded"):
         return _Body("form", len(raw), parse_qsl(text, keep_blank_values=True))
     return _Body("text", len(raw), text)

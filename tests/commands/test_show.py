@@ -313,3 +313,17 @@ def test_piped_output_keeps_every_url_whole(tmp_path: Path, capsys: pytest.Captu
     assert main(["show", str(path)]) == 0  # capsys: stdout is not a terminal
     out = capsys.readouterr().out
     assert long_uri in out and f"{API}/v2/apps/{GUID}/restage" in out and "…" not in out
+
+
+@pytest.mark.parametrize("depth", [300, 5000])
+def test_a_body_nested_past_any_cassette_is_shown_and_compared_as_text(tmp_path: Path, depth: int) -> None:
+    """Deep JSON (a hostile or broken body) neither overflows the stack nor stops show and diff."""
+    data = recording()
+    data["interactions"][1]["response"]["body"]["string"] = "[" * depth + "]" * depth
+    a = write(tmp_path, "a.json", data)
+    data["interactions"][1]["response"]["body"]["string"] = "[" * depth + "1" + "]" * depth
+    b = write(tmp_path, "b.json", data)
+    assert "[[[[" in show(a, index=1)
+    output, differs = diff(a, b)
+    assert differs and "response.body: text" in output
+    assert json.loads(diff(a, b, fmt="json")[0])["changed"][0]["b"] == 1
