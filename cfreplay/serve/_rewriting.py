@@ -27,19 +27,26 @@ _MAX_INFLATED: Final = 64 * 1024 * 1024
 
 
 def _advertised_hosts(document: Any) -> set[str]:
-    """Host names of every absolute HTTP or WebSocket URL in a discovery document (``/``, ``/v2/info``)."""
-    if isinstance(document, dict):
-        return set().union(*(_advertised_hosts(value) for value in document.values()))
-    if isinstance(document, list):
-        return set().union(*(_advertised_hosts(value) for value in document))
-    if isinstance(document, str) and "://" in document:
-        try:
-            split = urlsplit(document)
-        except ValueError:
-            return set()
-        if split.scheme.lower() in _URL_SCHEMES and split.hostname:
-            return {split.hostname.lower()}
-    return set()
+    """Host names of every absolute HTTP or WebSocket URL in a discovery document (``/``, ``/v2/info``).
+
+    Walked without recursion: a recorded body may nest deeper than Python's stack.
+    """
+    hosts: set[str] = set()
+    stack = [document]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+        elif isinstance(item, str) and "://" in item:
+            try:
+                split = urlsplit(item)
+            except ValueError:
+                continue
+            if split.scheme.lower() in _URL_SCHEMES and split.hostname:
+                hosts.add(split.hostname.lower())
+    return hosts
 
 
 def request_hosts(uri: str) -> set[str]:
@@ -56,7 +63,7 @@ def discovered_hosts(response: Response) -> set[str]:
     body = _inflated(response.body, _codings(response)) if _codings(response) else response.body
     try:
         return _advertised_hosts(json.loads(body)) if body is not None else set()
-    except ValueError:  # not JSON, or not UTF-8
+    except (ValueError, RecursionError):  # not JSON, not UTF-8, or nested past the stack
         return set()
 
 

@@ -654,3 +654,14 @@ def test_a_request_the_sanitizer_cannot_read_is_unmatched_and_a_recording_is_a_c
     assert lines == ["cfreplay serve: no recording for POST /oauth/token; it cannot be sanitized (RecursionError)"]
     with pytest.raises(CassetteError, match=r"grants.yaml: interaction 0: its request cannot be sanitized"):
         CassetteServer([grants_cassette], sanitize=lambda request: refuses({**request, "uri": "secret"}))
+
+
+@pytest.mark.parametrize("depth", [900, 5000])
+def test_a_deeply_nested_discovery_document_is_read_without_recursion(depth: int) -> None:
+    """A hostile /v2/info body neither overflows the stack nor stops the server loading its cassettes."""
+    from cfreplay.serve import _rewriting
+    from cfreplay.types import Response
+
+    body = ('{"a":' * depth + '"https://uaa.deep.example"' + "}" * depth).encode()
+    response = Response(200, (("Content-Type", "application/json"),), body)
+    assert _rewriting.discovered_hosts(response) == ({"uaa.deep.example"} if depth < 1000 else set())
