@@ -306,6 +306,42 @@ def test_json_styles(style: dict[str, Any]) -> None:
     assert_promise(json.dumps(data, indent=4).replace("\n", "\r\n"), "json", planted)
 
 
+# YAML breaks lines at a lone CR, NEL, LS and PS too; the signal pass reads lines at "\n".
+# Header lines joined by one of those once hid a cookie from scan (found probing, 2026-12-02).
+OTHER_BREAKS = {"lone-cr": "\r", "nel": "\x85", "line-separator": "\u2028", "paragraph-separator": "\u2029"}
+
+
+@pytest.mark.parametrize("brk", sorted(OTHER_BREAKS))
+def test_yaml_headers_joined_by_other_line_breaks(brk: str) -> None:
+    cookie = hex_token()
+    data = cassette_of(exchange(request_headers={"Accept": ["application/json"], "Cookie": [f"JSESSIONID={cookie}"]}))
+    text = text_of(data, "yaml")
+    joined = text.replace("\n      Cookie:\n      - ", OTHER_BREAKS[brk].join(["", "      Cookie:", "      - "]))
+    assert joined != text and cassette.loads(joined, path="c.yaml").data == data  # the parser reads the same cassette
+    assert_promise(joined, "yaml", [cookie])
+    assert any(f.rule == "cookie" for f in scan_text(joined, path="c.yaml"))
+
+
+def _headers_on_one_line(text: str, separator: str) -> str:
+    """The first headers object of a vcrpy JSON cassette written on one line (JSON whitespace: *separator*)."""
+    lines = text.split("\n")
+    first = next(i for i, line in enumerate(lines) if line.endswith('"headers": {'))
+    last = next(i for i in range(first, len(lines)) if lines[i].strip().startswith("}"))
+    joined = lines[first] + separator.join(line.strip() for line in lines[first + 1 : last + 1])
+    return "\n".join([*lines[:first], joined, *lines[last + 1 :]])
+
+
+@pytest.mark.parametrize("separator", [" ", "\r", ""], ids=["space", "lone-cr", "nothing"])
+def test_json_headers_object_on_one_line(separator: str) -> None:
+    """A headers object on one line (valid JSON) once hid its keys from scan (found probing, 2026-12-02)."""
+    cookie = hex_token()
+    data = cassette_of(exchange(request_headers={"Accept": ["application/json"], "Cookie": [f"JSESSIONID={cookie}"]}))
+    text = _headers_on_one_line(text_of(data, "json"), separator)
+    assert json.loads(text) == data
+    assert_promise(text, "json", [cookie])
+    assert any(f.rule == "cookie" for f in scan_text(text, path="c.json"))
+
+
 def test_json_cassette_with_bom_is_refused_not_misread() -> None:
     data, _ = _busy_cassette()
     with pytest.raises(CassetteError):
