@@ -18,6 +18,7 @@ from typing import Any, Final
 
 from cfreplay.hygiene import detectors
 from cfreplay.hygiene._layout import HEADER_NAME, JSON_STRING
+from cfreplay.hygiene._literals import opening_literal
 from cfreplay.hygiene.rules import RuleTable
 
 __all__ = ["PLAIN_RULES", "Patterns", "patterns_for"]
@@ -74,40 +75,6 @@ def _endings(names: Iterable[str], suffix: str = "") -> str:
     return "(?:" + "|".join(f"(?<=(?i:{'|'.join(sorted(e))}){after})" for _, e in sorted(by_length.items())) + ")"
 
 
-#: Characters by how rarely they occur in cassettes, rarest first (measured on vcrpy YAML of CC
-#: and UAA traffic).  The signal pass stops wherever an alternative's opening character
-#: occurs, so each alternative opens on the rarest character of its literal.
-_RARITY: Final = "|!*?%&;$[]+'=KqPBH{}USQxRzMOADEFVXwCLGJWYTZyNvjkhg/.8693f_m5,4Irup1o0b2:l-stcdiaen\"\\ "
-
-
-def _rank(char: str) -> int:
-    found = _RARITY.find(char)
-    return found if found >= 0 else len(_RARITY) // 2
-
-
-def _literal(literal: str, *, ignore_case: bool = False) -> tuple[int, list[tuple[str, str]]]:
-    """*literal* as alternatives (opening character, rest), opening on its rarest character.
-
-    What precedes the opening character is checked by a lookbehind once it is found.
-    Case-insensitive literals get an alternative per case of the opening character.
-    """
-
-    def cost(i: int) -> tuple[int, int]:
-        # A case-insensitive literal stops at both cases: the commoner one decides.
-        rank = max(_rank(literal[i]), _rank(literal[i].swapcase())) if ignore_case else _rank(literal[i])
-        return rank, i
-
-    at = min(range(len(literal)), key=cost)
-    before, char, after = literal[:at], literal[at], literal[at + 1 :]
-    wrap = (lambda part: f"(?i:{re.escape(part)})") if ignore_case else re.escape
-    openings = sorted({char, char.swapcase()}) if ignore_case else [char]
-    alternatives = []
-    for opening in openings:
-        behind = f"(?<={wrap(before)}{re.escape(opening)})" if before else ""
-        alternatives.append((opening, behind + (wrap(after) if after else "")))
-    return at, alternatives
-
-
 def _signal_alternatives(param_names: Iterable[str]) -> dict[str, tuple[str, str]]:
     """Every signal but the credential formats: alternative name -> (opening literal, the rest)."""
     alternatives: dict[str, tuple[str, str]] = {
@@ -162,7 +129,7 @@ def _format_alternatives(table: RuleTable) -> tuple[dict[str, tuple[str, str]], 
         for anchor in fmt.anchors:
             anchors.setdefault((anchor, ignore_case), []).append(fmt)
     for index, ((anchor, ignore_case), found) in enumerate(sorted(anchors.items())):
-        at, openings = _literal(anchor, ignore_case=ignore_case)
+        at, openings = opening_literal(anchor, ignore_case=ignore_case)
         for variant, (opening, rest) in enumerate(openings):
             name = f"format_{index}_{variant}"
             alternatives[name] = (opening, rest)

@@ -22,6 +22,7 @@ from typing import Any, Final
 from cfreplay.cf import cfapi
 from cfreplay.hygiene import bodies, detectors, redaction, rules
 from cfreplay.hygiene._json_layout import Pairs, json_like, pairs_hook
+from cfreplay.hygiene._literals import literal_finder
 from cfreplay.hygiene.rules import RuleTable
 
 __all__ = ["MAX_DEPTH", "Note", "TooDeep", "Walker"]
@@ -70,9 +71,12 @@ class Walker:
         self.table = table
         self.redact = redactor
         self.triggers = _fewest_triggers(frozenset((*table.anchors, *table.name_triggers)))
-        #: The triggers worth testing now: inside a JSON document with no escapes, only those
-        #: its whole text holds (each string of it is a piece of that text).
-        self.present = self.triggers
+        self._any_trigger = literal_finder(self.triggers)
+        #: Triggers a JSON string may hold though its document's text does not (written escaped there).
+        self._escaped_trigger = literal_finder(tuple(w for w in self.triggers if _ESCAPABLE.intersection(w)))
+        #: The triggers worth testing now: inside a JSON document with no escapes that holds
+        #: none, only those JSON writes escaped (each string of it is a piece of that text).
+        self.present = self._any_trigger
         self._short: dict[str, bool] = {}
         self.always = bool(table.patterns)  # project patterns can match anything
         self.v3_env = False
@@ -246,14 +250,13 @@ class Walker:
             if known is None:
                 if len(self._short) >= 16384:
                     self._short.clear()
-                known = self._short[text] = self._holds_trigger(text, self.triggers)
+                known = self._short[text] = self._holds_trigger(text, self._any_trigger)
             return known
         return self._holds_trigger(text, self.present)
 
     @staticmethod
-    def _holds_trigger(text: str, triggers: tuple[str, ...]) -> bool:
-        lowered = text.lower()
-        if any(word in lowered for word in triggers):
+    def _holds_trigger(text: str, trigger: Callable[[str], bool]) -> bool:
+        if trigger(text.lower()):
             return True
         return len(text) >= 24 and detectors.BASE64_RUN.search(text) is not None
 
@@ -575,11 +578,10 @@ class Walker:
             noted.append((where, rule, secret))
 
         outer = self.present
-        if "\\u" not in text:
-            # Without \u escapes, a string of this document holds a trigger only if the text
-            # does, or the trigger has a character JSON escapes otherwise (\" \\ \/ \n…).
-            lowered = text.lower()
-            self.present = tuple(word for word in outer if word in lowered or _ESCAPABLE.intersection(word))
+        # Without \u escapes, a string of this document holds a trigger only if the text
+        # does, or the trigger has a character JSON escapes otherwise (\" \\ \/ \n…).
+        if "\\u" not in text and not outer(text.lower()):
+            self.present = self._escaped_trigger
         try:
             if env_map and isinstance(document, (dict, Pairs)):
                 cleaned = self.env(document, remember, location, 1)

@@ -32,7 +32,7 @@ import itertools
 import os
 import re
 import tomllib
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from functools import cached_property, lru_cache
 from pathlib import Path
@@ -40,6 +40,7 @@ from typing import Any, Final
 
 from cfreplay.errors import CfreplayError
 from cfreplay.hygiene import credential_formats
+from cfreplay.hygiene._literals import literal_finder
 from cfreplay.hygiene.detectors import (  # the table's detectors, re-exported for its readers
     COMMAND_LINE,
     PATH_TOKEN,
@@ -784,11 +785,15 @@ class RuleTable:
         """:attr:`anchors` without those holding a shorter one (a text holds one exactly when it holds one of these)."""
         return fewest_literals(self.anchors)
 
+    @cached_property
+    def _any_anchor(self) -> Callable[[str], bool]:
+        return literal_finder(self.fewest_anchors)
+
     def format_hits(self, text: str, lowered: str | None = None) -> list[ValueHit]:
         """Credential formats and project patterns in *text*, leftmost first, overlaps resolved by priority."""
         low = text.lower() if lowered is None else lowered
         hits: list[ValueHit] = []
-        if any(anchor in low for anchor in self.fewest_anchors):  # most strings hold none
+        if self._any_anchor(low):  # most strings hold none
             for fmt in self.formats:
                 if any(anchor in low for anchor in fmt.lowered):
                     hits.extend(fmt.hits(text))
