@@ -50,6 +50,8 @@ _TRIGGERS: Final = (
     "eyj", "bearer", "basic", "://", ":\\/\\/", "@", "=", "--", "/revoke/", "/codes/", "\\", "%",
 )  # fmt: skip
 _TO_URLSAFE: Final = str.maketrans("+/", "-_")
+#: Whether a text holds base64 that may wrap a token (case matters: base64 is not lowered).
+_ANY_SIGNATURE: Final = literal_finder(detectors.SIGNATURES)
 _FORM_START: Final = re.compile(r"[A-Za-z0-9_.%:\[\]-]+=")
 #: How many times text is decoded again (an escape inside an escape…), as the scanner's views nest.
 _MAX_DECODINGS: Final = 3
@@ -258,7 +260,9 @@ class Walker:
     def _holds_trigger(text: str, trigger: Callable[[str], bool]) -> bool:
         if trigger(text.lower()):
             return True
-        return len(text) >= 24 and detectors.BASE64_RUN.search(text) is not None
+        # A base64 run is only ever decoded when it holds a signature (a JWT or "Bearer "
+        # encoded, see detectors.decode_wrapped): GUIDs and long snake_case keys are runs too.
+        return len(text) >= 24 and _ANY_SIGNATURE(text)
 
     def text(self, text: str, note: Note, location: str, *, decodings: int = 0) -> str:
         """Every value rule, in the table's order, over free text; then over its decodings."""

@@ -569,6 +569,22 @@ def test_base64_wrapped_credentials_as_whole_values(fmt: str) -> None:
     promise(data, fmt, [jwt, token])
 
 
+@pytest.mark.parametrize("alphabet", ["standard", "urlsafe"])
+@pytest.mark.parametrize("wrapped", ["bearer", "jwt-after-words", "bare-jwt"])
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_unpadded_base64_wrapped_tokens_under_harmless_names(alphabet: str, wrapped: str, fmt: str) -> None:
+    """No '=' padding, no trigger word: only the base64 signature says a token may be inside."""
+    jwt, token = jwt_token(), hex_token()
+    plain = {"bearer": f"Bearer {token}", "jwt-after-words": f"cached {jwt}", "bare-jwt": jwt}[wrapped]
+    plain += " " * (-len(plain) % 3)  # a whole number of base64 quanta: no padding
+    encode = base64.urlsafe_b64encode if alphabet == "urlsafe" else base64.b64encode
+    blob = encode(plain.encode()).decode()
+    assert "=" not in blob
+    body = app_body(environment_json={"APP_CACHE": blob}, name="worker")
+    data = cassette_of(exchange(body=json.dumps({"note": blob})), exchange(body=body))
+    promise(data, fmt, [token if wrapped == "bearer" else jwt])
+
+
 # --------------------------------------------------------------------------- bodies and their encodings
 
 
