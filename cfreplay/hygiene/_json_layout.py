@@ -45,6 +45,8 @@ def _string_changes(before: Any, after: Any) -> list[tuple[str, str]] | None:
     stack = [(before, after)]
     while stack:
         old, new = stack.pop()
+        if old is new:
+            continue  # the walker hands back what it did not change, the very object
         if isinstance(old, str) and isinstance(new, str):
             if old != new:
                 changes.append((old, new))

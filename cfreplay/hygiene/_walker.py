@@ -50,6 +50,8 @@ _TRIGGERS: Final = (
     "eyj", "bearer", "basic", "://", ":\\/\\/", "@", "=", "--", "/revoke/", "/codes/", "\\", "%",
 )  # fmt: skip
 _TO_URLSAFE: Final = str.maketrans("+/", "-_")
+#: JSON scalars no rule looks at (exact types: a str subclass is still text).
+_SCALARS: Final = frozenset({int, float, bool})
 #: Whether a text holds base64 that may wrap a token (case matters: base64 is not lowered).
 _ANY_SIGNATURE: Final = literal_finder(detectors.SIGNATURES)
 _FORM_START: Final = re.compile(r"[A-Za-z0-9_.%:\[\]-]+=")
@@ -462,11 +464,13 @@ class Walker:
         if isinstance(value, str):
             return self.text(value, note, location)
         if isinstance(value, Pairs):
-            return self._object(value, note, location, depth, Pairs)
+            return self._object(value, note, location, depth, Pairs, value)
         if isinstance(value, list):
-            return [self.json(item, note, location, depth + 1) for item in value]
+            items = [self.json(item, note, location, depth + 1) for item in value]
+            # Unchanged, the very list: json_like then skips the whole subtree by identity.
+            return value if all(a is b for a, b in zip(items, value, strict=True)) else items
         if isinstance(value, dict):
-            return self._object(value.items(), note, location, depth, dict)
+            return self._object(value.items(), note, location, depth, dict, value)
         if isinstance(value, bytes):  # YAML's !!binary outside a body (metadata, a tool's extras)
             try:
                 decoded = value.decode("utf-8")
@@ -478,15 +482,25 @@ class Walker:
             return value if cleaned == decoded else cleaned.encode("utf-8")
         return value
 
-    def _object(self, items: Iterable[tuple[Any, Any]], note: Note, location: str, depth: int, kind: type) -> Any:
+    def _object(
+        self, items: Iterable[tuple[Any, Any]], note: Note, location: str, depth: int, kind: type, original: Any
+    ) -> Any:
         result: list[tuple[Any, Any]] = []
         pairs = list(items)
         siblings = dict(pairs)
+        scalar_ok = depth + 1 <= MAX_DEPTH
+        changed = False
         for key, item in pairs:
-            value = self._member(key, item, siblings, note, location, depth)
-            if isinstance(key, str):  # a key is a string like any other: a token used as a key is one
-                key = self.text(key, note, location)
-            result.append((key, value))
+            if scalar_ok and (item is None or type(item) in _SCALARS):
+                value = item  # a number, a boolean or null: no rule changes one (and _member would return it)
+            else:
+                value = self._member(key, item, siblings, note, location, depth)
+            cleaned_key = self.text(key, note, location) if isinstance(key, str) else key
+            # (a key is a string like any other: a token used as a key is one)
+            changed = changed or value is not item or cleaned_key is not key
+            result.append((cleaned_key, value))
+        if not changed:
+            return original  # the very object: json_like then skips the whole subtree by identity
         return dict(result) if kind is dict else Pairs(result)
 
     def _member(self, key: Any, item: Any, siblings: Mapping[Any, Any], note: Note, location: str, depth: int) -> Any:
