@@ -74,6 +74,10 @@ class Cassette:
     path: Path
     format: Format
     data: dict[str, Any] = field(default_factory=lambda: {"interactions": [], "version": FORMAT_VERSION})
+    #: Whether one object may stand in several places of :attr:`data` (a YAML alias): the
+    #: sanitizer then follows every place a secret it replaced stood.  ``False`` only when
+    #: the text it was loaded from holds no anchor with its alias (JSON never does).
+    aliased: bool = field(default=True, compare=False)
 
     @property
     def interactions(self) -> list[dict[str, Any]]:
@@ -146,10 +150,11 @@ def loads(raw: bytes | str, *, path: str | os.PathLike[str] = "<cassette>", form
     finally:
         if collecting:
             gc.enable()
-    if fmt == "yaml" and _may_alias(text):
+    aliased = fmt == "yaml" and _may_alias(text)
+    if aliased:
         _check_expansion(document, path)
     _check(document, path)
-    return Cassette(path, fmt, document)
+    return Cassette(path, fmt, document, aliased)
 
 
 # A YAML anchor or alias where a node starts (after "key: ", "- ", or at a line's start).

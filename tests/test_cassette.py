@@ -953,3 +953,14 @@ def test_a_python_tag_is_refused_on_the_event_path_too() -> None:
     text = "interactions: []\nversion: !!python/object/apply:os.system ['true']\n"
     with pytest.raises(CassetteError, match="refused a dangerous !!python tag"):
         cassette._parse_yaml(text, Path("x.yaml"))
+
+
+def test_a_loaded_cassette_says_whether_one_object_may_stand_in_two_places() -> None:
+    """The sanitizer follows YAML aliases only where the text can hold one."""
+    data = {"interactions": [], "version": 1}
+    assert not cassette.loads(cassette.dumps(data, "yaml"), path="c.yaml").aliased
+    assert not cassette.loads(cassette.dumps(data, "json"), path="c.json").aliased
+    shared = "interactions: []\nextra:\n  a: &tok shared-value-long\n  b: *tok\nversion: 1\n"
+    loaded = cassette.loads(shared, path="c.yaml")
+    assert loaded.aliased and loaded.data["extra"]["a"] is loaded.data["extra"]["b"]
+    assert cassette.Cassette(Path("x.yaml"), "yaml").aliased  # built by hand: assume the worst

@@ -121,10 +121,16 @@ class Sanitizer:
 
     # ----------------------------------------------------------------- entry points
 
-    def sanitize_data(self, data: dict[str, Any], *, path: str | os.PathLike[str] = "<cassette>") -> Report:
-        """Sanitize cassette data (vcrpy's dict) in place; the report says what changed."""
+    def sanitize_data(
+        self, data: dict[str, Any], *, path: str | os.PathLike[str] = "<cassette>", aliased: bool = True
+    ) -> Report:
+        """Sanitize cassette data (vcrpy's dict) in place; the report says what changed.
+
+        ``aliased=False`` says no string object stands in two places (loaded from text
+        without YAML aliases): the walk then need not look for them.
+        """
         report = Report()
-        shared = shared_strings(data)
+        shared = shared_strings(data) if aliased else {}
         for index, interaction in enumerate(data.get("interactions") or []):
             try:
                 self.sanitize_interaction(interaction, index, report)
@@ -152,7 +158,7 @@ class Sanitizer:
         self._walker.interaction(interaction, _noter(report, index))
 
     def sanitize_cassette(self, cassette: Cassette) -> Report:
-        return self.sanitize_data(cassette.data, path=cassette.path)
+        return self.sanitize_data(cassette.data, path=cassette.path, aliased=cassette.aliased)
 
     def sanitize_file(self, path: str | os.PathLike[str], *, check: bool = False) -> Report:
         """Load, sanitize, scan and (unless *check*) atomically rewrite one cassette file.
