@@ -15,7 +15,7 @@ import re
 from collections.abc import Callable
 from typing import Final
 
-__all__ = ["literal_finder", "opening_literal"]
+__all__ = ["literal_finder", "opening_literal", "rank"]
 
 #: Characters by how rarely they occur in cassettes, rarest first (measured on vcrpy YAML of CC
 #: and UAA traffic).  A pattern stops wherever one of its alternatives' opening characters
@@ -23,7 +23,8 @@ __all__ = ["literal_finder", "opening_literal"]
 _RARITY: Final = "|!*?%&;$[]+'=KqPBH{}USQxRzMOADEFVXwCLGJWYTZyNvjkhg/.8693f_m5,4Irup1o0b2:l-stcdiaen\"\\ "
 
 
-def _rank(char: str) -> int:
+def rank(char: str) -> int:
+    """How rare *char* is in cassettes: 0 for the rarest."""
     found = _RARITY.find(char)
     return found if found >= 0 else len(_RARITY) // 2
 
@@ -38,8 +39,8 @@ def opening_literal(literal: str, *, ignore_case: bool = False) -> tuple[int, li
 
     def cost(i: int) -> tuple[int, int]:
         # A case-insensitive literal stops at both cases: the commoner one decides.
-        rank = max(_rank(literal[i]), _rank(literal[i].swapcase())) if ignore_case else _rank(literal[i])
-        return rank, i
+        score = max(rank(literal[i]), rank(literal[i].swapcase())) if ignore_case else rank(literal[i])
+        return score, i
 
     at = min(range(len(literal)), key=cost)
     before, char, after = literal[:at], literal[at], literal[at + 1 :]
@@ -56,7 +57,7 @@ def _lowered_opening(literal: str) -> tuple[str, str]:
     """A lower-case *literal* as (opening, rest) for lowered text: the commoner case of each letter ranks it."""
 
     def cost(i: int) -> tuple[int, int]:
-        return max(_rank(literal[i]), _rank(literal[i].upper())), i
+        return max(rank(literal[i]), rank(literal[i].upper())), i
 
     at = min(range(len(literal)), key=cost)
     before, char, after = literal[:at], literal[at], literal[at + 1 :]
@@ -101,6 +102,6 @@ def literal_finder(literals: tuple[str, ...]) -> Callable[[str], bool]:
     for literal in sorted(unique, key=lambda text: (-len(text), text)):
         char, rest = _lowered_opening(literal)
         by_opening.setdefault(char, []).append(rest)
-    order = sorted(by_opening, key=lambda char: (-_rank(char), char))
+    order = sorted(by_opening, key=lambda char: (-rank(char), char))
     pattern = re.compile("|".join(f"{re.escape(char)}(?:{'|'.join(by_opening[char])})" for char in order))
     return _Finder(unique, pattern.search)

@@ -170,20 +170,34 @@ class SignalPass:
         self._headers(view)
 
     def _signals(self, view: _View) -> None:
-        """The master pattern's matches, each handed to its signal's handler."""
+        """Every signal, leftmost first, each handed to its handler (which says where to go on from).
+
+        The patterns' streams are merged as one pattern would find them: each stream's next
+        match is kept while it lies ahead of where the pass stands (a search from there
+        would find it again), and the leftmost of them is handled.
+        """
         text = view.text
         handlers = self.handlers
-        search = self.patterns.masters[view.mode].search
+        searches = [pattern.search for pattern in self.patterns.streams[view.mode]]
+        beyond = len(text) + 1  # where a stream with nothing more to find stands
+        ahead = [search(text, 0) for search in searches]
+        starts = [beyond if found is None else found.start() for found in ahead]
         after = self.patterns.after
         allowed = self.patterns.allowed[view.mode]
-        pos = 0
-        while (match := search(text, pos)) is not None:
+        streams = range(len(searches))
+        while (first := min(starts)) != beyond:
+            match = ahead[starts.index(first)]
+            assert match is not None
             pos = handlers[match.lastgroup](view, match)  # type: ignore[index]
             following = after[match.lastgroup]  # type: ignore[index]
             while following is not None and (again := following.match(text, match.start())) is not None:
                 if again.lastgroup in allowed:
                     pos = max(pos, handlers[again.lastgroup](view, again))
                 following = after[again.lastgroup]  # type: ignore[index]
+            for index in streams:
+                if starts[index] < pos:
+                    found = ahead[index] = searches[index](text, pos)
+                    starts[index] = beyond if found is None else found.start()
 
     def _flags(self, view: _View) -> None:
         """``--password value`` (the ``--name=value`` form is a parameter signal).
