@@ -73,13 +73,14 @@ from cfreplay.errors import CassetteError
 from cfreplay.hygiene import bodies, redaction, rules
 from cfreplay.hygiene._exact import (
     Undecodable,
+    dry_walker,
     load_whole,
     outside_changes,
     sanitize_interactions,
     sanitize_whole,
 )
 from cfreplay.hygiene._layout import Format, Locator, SafeLoader, check_layout, key_line
-from cfreplay.hygiene._patterns import PLAIN_RULES
+from cfreplay.hygiene._patterns import PLAIN_RULES, patterns_for
 from cfreplay.hygiene._signal_pass import SignalPass
 from cfreplay.hygiene.rules import RuleTable
 from cfreplay.hygiene.sanitizer import Change
@@ -572,11 +573,29 @@ def _in_processes(
         return [_scan_one(file, table) for file in files]
     order = sorted(range(len(files)), key=lambda i: -_regular_size(files[i]))
     outcomes: list[_Outcome] = [_Outcome("")] * len(files)
-    with concurrent.futures.ProcessPoolExecutor(max_workers=count, mp_context=context) as pool:
-        futures = {pool.submit(_scan_one, files[i], table): i for i in order}
-        for future in concurrent.futures.as_completed(futures):
-            index = futures[future]
-            if on_file is not None:
-                on_file(files[index])
-            outcomes[index] = future.result()
+    # The workers are forked: built here, the table's patterns and walker are theirs for
+    # free, and the table is not pickled for every file (a copy would build them again).
+    global _FORKED_TABLE
+    patterns_for(table)
+    dry_walker(table)
+    _FORKED_TABLE = table
+    try:
+        with concurrent.futures.ProcessPoolExecutor(max_workers=count, mp_context=context) as pool:
+            futures = {pool.submit(_scan_forked, files[i]): i for i in order}
+            for future in concurrent.futures.as_completed(futures):
+                index = futures[future]
+                if on_file is not None:
+                    on_file(files[index])
+                outcomes[index] = future.result()
+    finally:
+        _FORKED_TABLE = None
     return outcomes
+
+
+#: The table a forked worker scans with (set by the parent just before it forks).
+_FORKED_TABLE: RuleTable | None = None
+
+
+def _scan_forked(file: Path) -> _Outcome:
+    assert _FORKED_TABLE is not None, "a worker forked without its table"
+    return _scan_one(file, _FORKED_TABLE)

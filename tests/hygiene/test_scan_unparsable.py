@@ -350,3 +350,22 @@ def test_neither_the_warning_nor_a_finding_quotes_the_secret(tmp_path: Path) -> 
     assert code == 1
     for shown in (token, base64.b64encode(token.encode()).decode()):
         assert shown not in out and shown not in err
+
+
+def test_a_parallel_scan_uses_the_projects_own_rules(tmp_path: Path) -> None:
+    """Workers scan with the table they were given (a project's headers), not the built-in one."""
+    from cfreplay.hygiene.rules import RuleTable, SanitizeConfig
+
+    ticket = secrets.token_hex(16)
+    filler = [harmless(i) for i in range(6000)]  # several megabytes: the scan goes to workers
+    for name in ("a", "b"):
+        (tmp_path / f"{name}.yaml").write_text(dump(filler, "yaml"))
+    tagged = cassette.loads((tmp_path / "a.yaml").read_text(), path="a.yaml").data
+    tagged["interactions"][7]["request"]["headers"]["X-Tenant-Ticket"] = [ticket]
+    (tmp_path / "a.yaml").write_bytes(cassette.dumps(tagged, "yaml"))
+    assert sum(p.stat().st_size for p in tmp_path.iterdir()) > 4 * 1024 * 1024
+    table = RuleTable(SanitizeConfig(headers=("X-Tenant-Ticket",)))
+    parallel = scan_paths([tmp_path], table=table, workers=2)
+    assert [(Path(f.path).name, f.interaction, f.rule) for f in parallel.findings] == [("a.yaml", 7, "secret-header")]
+    assert parallel.findings == scan_paths([tmp_path], table=table, workers=1).findings
+    assert scan_paths([tmp_path], workers=2).findings == []  # the built-in table knows no such header
