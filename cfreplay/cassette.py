@@ -157,29 +157,32 @@ def loads(raw: bytes | str, *, path: str | os.PathLike[str] = "<cassette>", form
     return Cassette(path, fmt, document, aliased)
 
 
-# A YAML anchor or alias where a node starts (after "key: ", "- ", or at a line's start).
-#: Where YAML may hold an anchor or an alias: after a key, an item marker, a flow
-#: separator or at the start of a line, after any blanks and an optional tag.  Text that
-#: only looks like one costs an expansion count, never a wrong answer.
-_ANCHOR: Final = re.compile(r"(?:^|[:\-,\[{])[ \t]*(?:![^\s]*[ \t]+)?&([^\s,\[\]{}]+)", re.MULTILINE)
-#: Past this many anchors, looking for each one's alias costs more than counting the nodes.
+#: An alias as libyaml reads one: ``*`` and a name of letters, digits, ``_`` and ``-``.
+_ALIAS: Final = re.compile(r"\*([0-9A-Za-z_-]+)")
+#: What may stand before an alias's ``*``: blanks after an indicator, or the indicator itself.
+_BEFORE_ALIAS: Final = frozenset(" \t\r\n:-,[{?")
+#: Past this many alias names, looking for each one's anchor costs more than counting the nodes.
 _MANY_ANCHORS: Final = 64
 
 
 def _may_alias(text: str) -> bool:
-    """Whether *text* may use a YAML alias: an anchor, and ``*`` followed by its name.
+    """Whether *text* may use a YAML alias: ``*name`` where a node starts, and ``&name`` somewhere.
 
-    Only then can it expand past its size (a bomb needs both).  A shell line starting
-    ``&& exec`` in a folded scalar looks like an anchor, never like one with its alias.
+    Only then can it expand past its size (a bomb needs both), or one object stand in two
+    places.  Conservative: text that only looks like an alias costs an expansion count,
+    never a wrong answer.  Every search opens on a literal (``*``, then ``&name``), so a
+    20 MB cassette without aliases is answered at memory speed.
     """
-    if "&" not in text:
+    if "&" not in text or "*" not in text:
         return False
     names = set()
-    for match in _ANCHOR.finditer(text):
-        names.add(match.group(1))
-        if len(names) > _MANY_ANCHORS:
-            return True
-    return any("*" + name in text for name in names)
+    for match in _ALIAS.finditer(text):
+        at = match.start()
+        if at == 0 or text[at - 1] in _BEFORE_ALIAS:
+            names.add(match.group(1))
+            if len(names) > _MANY_ANCHORS:
+                return True
+    return any(re.search("&" + re.escape(name) + "(?![0-9A-Za-z_-])", text) for name in names)
 
 
 #: How many nodes a cassette may expand to through YAML aliases: a few kilobytes of

@@ -964,3 +964,17 @@ def test_a_loaded_cassette_says_whether_one_object_may_stand_in_two_places() -> 
     loaded = cassette.loads(shared, path="c.yaml")
     assert loaded.aliased and loaded.data["extra"]["a"] is loaded.data["extra"]["b"]
     assert cassette.Cassette(Path("x.yaml"), "yaml").aliased  # built by hand: assume the worst
+
+
+@given(
+    st.lists(st.text(min_size=1, max_size=12), min_size=1, max_size=4),
+    st.sampled_from([{}, {"default_flow_style": True}, {"indent": 4}, {"width": 8}, {"default_style": '"'}]),
+)
+def test_yaml_that_shares_an_object_is_known_to_alias(strings: list[str], style: dict[str, object]) -> None:
+    """Wherever an alias is written (block, flow, quoted, folded), the loader says objects may be shared."""
+    shared = {"values": strings}
+    data = {"interactions": [], "version": 1, "extra": {"a": shared, "b": [shared, {"c": shared}]}}
+    text = yaml.dump(data, Dumper=yaml.SafeDumper, **style)  # writes &id001 ... *id001
+    loaded = cassette.loads(text, path="c.yaml")
+    assert loaded.data["extra"]["a"] is loaded.data["extra"]["b"][0]
+    assert loaded.aliased
