@@ -65,7 +65,9 @@ STRUCTURE_LINE: Final = re.compile(r"( *)(?:- )*(?:[\w-]+:|-) ?")
 _JSON_HEAD: Final = '{\n    "interactions": [\n        {\n            '
 _JSON_TAIL: Final = re.compile(r'    \],?\r?\n(?:    "version": \d+\r?\n)?\}\r?\n?')
 _YAML_TAIL: Final = re.compile(r"(?:version: \d+\r?\n?)?")
-JSON_STRING: Final = r'"(?:[^"\\\n]|\\.)*"'
+#: A JSON string on one line ("unrolled": runs of plain characters between escapes, which the
+#: regex engine scans several times faster than one alternation per character).
+JSON_STRING: Final = r'"[^"\\\n]*(?:\\.[^"\\\n]*)*"'
 #: A line of a JSON cassette's interactions that is not where vcrpy writes it (JSON strings
 #: never span lines, so every line is structure).  Each line is matched to its end: a
 #: headers object written on one line, or continued after a lone CR (JSON whitespace), would
@@ -362,7 +364,7 @@ def string_value(text: str, at: int, level: int, foldable: bool) -> tuple[int, i
     return start, end - run, value
 
 
-_JSON_ITEM: Final = re.compile(r'\s*,?\s*("(?:[^"\\\n]|\\.)*")')
+_JSON_ITEM: Final = re.compile(r"\s*,?\s*(" + JSON_STRING + ")")
 
 
 def json_values(text: str, at: int) -> list[tuple[int, int, str]] | None:
@@ -370,10 +372,14 @@ def json_values(text: str, at: int) -> list[tuple[int, int, str]] | None:
     items: list[tuple[int, int, str]] = []
     position = at + 1
     while (item := _JSON_ITEM.match(text, position)) is not None:
-        try:
-            value = json.loads(item.group(1))
-        except ValueError:
-            return None
+        value = item.group(1)
+        if "\\" in value:
+            try:
+                value = json.loads(value)
+            except ValueError:
+                return None
+        else:
+            value = value[1:-1]  # no escape: the string's text is its value
         items.append((item.start(1), item.end(1), value))
         position = item.end()
     if not text[position : position + 64].lstrip().startswith("]"):
