@@ -204,6 +204,7 @@ class IndexedCassette(_Cassette):  # type: ignore[misc]
         self._index: dict[tuple[Any, ...], list[int]] = {}
         self._cursor: dict[tuple[Any, ...], int] = {}
         self._exact = matchers.is_exact(self._match_on)
+        self._last_candidates: tuple[Any, tuple[Any, ...], list[int]] | None = None
 
     def _load(self) -> None:
         if self._loading is None:
@@ -224,10 +225,12 @@ class IndexedCassette(_Cassette):  # type: ignore[misc]
         self.data.append((request, response))
         self.dirty = True
         self._index.setdefault(matchers.index_key(request, self._match_on), []).append(len(self.data) - 1)
+        self._last_candidates = None
 
     def rewind(self) -> None:
         super().rewind()
         self._cursor.clear()
+        self._last_candidates = None
 
     def _candidates(self, request: Any) -> tuple[tuple[Any, ...], list[int]]:
         if request is None:  # a request the hooks leave out (an allowed host's): never in the cassette
@@ -244,7 +247,14 @@ class IndexedCassette(_Cassette):  # type: ignore[misc]
             yield index, self.data[index][1]
 
     def _next_playable(self, request: Any, *, consume: bool) -> int | None:
-        key, found = self._candidates(self._before_record_request(request))
+        # vcrpy asks twice per request (can_play_response_for, then play_response): the
+        # hooks and the key are computed once, for the very request object it asked about.
+        memo = self._last_candidates
+        if memo is not None and memo[0] is request:
+            key, found = memo[1], memo[2]
+        else:
+            key, found = self._candidates(self._before_record_request(request))
+            self._last_candidates = (request, key, found)
         if not found:
             return None
         if self.allow_playback_repeats:
@@ -593,7 +603,9 @@ _CASSETTE_STATE: Final = (
     "allow_playback_repeats", "_loaded_count", "_played_interactions",
 )  # fmt: skip
 #: What IndexedCassette adds: a vcrpy that uses any of these names itself would be confused.
-_OWN_STATE: Final = ("_loading", "_index", "_cursor", "_exact", "_candidates", "_next_playable")
+_OWN_STATE: Final = (
+    "_loading", "_index", "_cursor", "_exact", "_candidates", "_next_playable", "_last_candidates",
+)  # fmt: skip
 
 
 def _owner(dotted: str) -> Any:
