@@ -350,6 +350,8 @@ _INHERITED: Final = object()  # an attribute the owner did not hold itself: dele
 
 def _restore_loaded_since(loaded: set[str], ignore: tuple[str, ...], known: _Fakes) -> None:
     """freezegun's stop() for the modules *loaded* during a freeze: every fake they hold is the real one again."""
+    if sys.is_finalizing():
+        return  # a freeze left open until the interpreter exits: its modules are being torn down
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         for name in loaded:

@@ -11,6 +11,7 @@ import time
 import types
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import freezegun
@@ -19,6 +20,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from cfreplay import cassette
 from cfreplay.replay import clock
 
 MOMENT = dt.datetime(2015, 11, 3, 0, 54, 16)
@@ -477,3 +479,25 @@ def test_property_stop_leaves_what_freezeguns_stop_leaves(
             clock._copies_cache.pop(name, None)
     assert left[0] == left[1]
     assert left[0][0] == attributes  # every fake taken out again
+
+
+def test_a_freeze_left_open_until_the_interpreter_exits_says_nothing(tmp_path: Path) -> None:
+    """A cassette entered and never left (a script, a REPL): exiting prints no 'Exception ignored'."""
+    recorded = {
+        "request": {"body": None, "headers": {}, "method": "GET", "uri": "https://api.example.com/v2/info"},
+        "response": {"body": {"string": "{}"}, "headers": {}, "recorded_at": "2019-03-04T05:06:07Z",
+                     "status": {"code": 200, "message": "OK"}},
+    }  # fmt: skip
+    (tmp_path / "info.yaml").write_bytes(cassette.dumps({"interactions": [recorded], "version": 1}, "yaml"))
+    script = tmp_path / "left_open.py"
+    script.write_text(
+        "import datetime, cfreplay\n"
+        "context = cfreplay.use_cassette(r'%s', record_mode='none')\n"
+        "context.__enter__()\n"
+        "import email.mime.text  # a module loaded while frozen: stopping would restore it\n"
+        "print(datetime.datetime.now().year)\n" % (tmp_path / "info.yaml")
+    )
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=60, check=False)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == "2019\n"  # the clock was frozen at the recording
+    assert done.stderr == ""
