@@ -6,7 +6,8 @@ YAML (``cassette.dumps(data, "yaml")``) plus ``metadata: {recorded_at: ...}``.
 Each is ``GET https://api.sys.example.com/v2/apps/<guid>`` answered by a small
 JSON app envelope (one of a few ``factories.app_envelope()`` bodies, with the
 URL's guid put in) and the headers Cloud Controller sends.  Then all N requests
-are replayed, in recorded order, through one ``requests.Session`` inside:
+are replayed, in recorded order, through one ``requests.Session`` sending
+``Authorization: bearer <JWT>`` (a UAA-shaped token from cfreplay's factories), inside:
 
 * cfreplay: ``cfreplay.use_cassette(path, freeze_time=False)`` (replay only; the
   clock is not the subject);
@@ -52,7 +53,7 @@ import time
 import uuid
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 import requests
 import requests.adapters
@@ -149,8 +150,14 @@ def floor_answers(data: dict[str, Any]) -> dict[tuple[str, str], tuple[int, str,
 # --------------------------------------------------------------------------- the three contenders
 
 
+#: Every request carries a bearer token, as a CC client's do (the recorder sanitizes what it
+#: sees of a live request; replaying such a request must not pay for that).
+BEARER: Final = "bearer " + factories.access_token(seed=7)
+
+
 def _loop(session: requests.Session, urls: list[str]) -> float:
-    """Replay every URL once; the seconds it took.  Every answer must be a 200 with a body."""
+    """Replay every URL once, with a bearer token; the seconds it took.  Every answer must be a 200 with a body."""
+    session.headers["Authorization"] = BEARER
     get = session.get
     start = time.perf_counter()
     for url in urls:
