@@ -69,6 +69,7 @@ import http.client
 import inspect
 import re
 import sys
+import threading
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import AbstractContextManager
 from types import TracebackType
@@ -569,17 +570,52 @@ _UNMATCHED: Final = "CannotOverwriteExistingCassetteException"
 def unmatched_raised_as(error_class: type[Exception]) -> contextlib.ExitStack:
     """Until the stack closes, vcrpy's stubs raise *error_class* for a request they may not play or record.
 
-    A stub module not loaded yet, or that no longer holds the name, is left alone.
+    Swaps may close in any order (two cassettes left outer-first, one per thread): the stubs
+    raise the class of the latest swap still open, and vcrpy's own once none is.  A stub
+    module not loaded yet, or that no longer holds the name, is left alone.
     """
+    entry = [error_class]  # compared by identity: the same class may be swapped in twice
+    with _SWAPS_LOCK:
+        _SWAPS.append(entry)
+        _apply_swaps()
     stack = contextlib.ExitStack()
+    stack.callback(_release_swap, entry)
+    return stack
+
+
+#: The swaps open now, oldest first; and vcrpy's own class per stub module while any is open.
+_SWAPS: Final[list[list[type[Exception]]]] = []
+_VCRPYS_OWN: Final[dict[str, Any]] = {}
+_SWAPS_LOCK: Final = threading.Lock()
+
+
+def _release_swap(entry: list[type[Exception]]) -> None:
+    with _SWAPS_LOCK:
+        for index, open_entry in enumerate(_SWAPS):
+            if open_entry is entry:
+                del _SWAPS[index]
+                break
+        _apply_swaps()
+
+
+def _apply_swaps() -> None:
+    """Each stub module's name for the error: the latest open swap's class, or vcrpy's own (lock held)."""
+    latest = _SWAPS[-1][0] if _SWAPS else None
     for name in _STUB_MODULES:
         module = sys.modules.get(name)
-        original = getattr(module, _UNMATCHED, None) if module is not None else None
-        if original is not None:
-            # What mock.patch.object would do for a module attribute, without building a patcher.
-            setattr(module, _UNMATCHED, error_class)
-            stack.callback(setattr, module, _UNMATCHED, original)
-    return stack
+        if module is None:
+            continue
+        if name not in _VCRPYS_OWN:
+            if latest is None:
+                continue  # never swapped: nothing to put back
+            own = getattr(module, _UNMATCHED, None)
+            if own is None:
+                continue  # this vcrpy's stub no longer holds the name
+            _VCRPYS_OWN[name] = own
+        # What mock.patch.object would do for a module attribute, without building a patcher.
+        setattr(module, _UNMATCHED, latest if latest is not None else _VCRPYS_OWN[name])
+    if latest is None:
+        _VCRPYS_OWN.clear()
 
 
 # ----------------------------------------------------------------------------- the check

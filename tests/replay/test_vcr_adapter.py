@@ -406,6 +406,29 @@ def test_the_stubs_error_is_swapped_and_put_back_in_turn_when_nested() -> None:
     assert raised() is original
     assert "CannotOverwriteExistingCassetteException" in vars(vcr.stubs)  # its own attribute still, not inherited
 
+    # Closed out of order (a cassette left before the one entered inside it): vcrpy's own comes back.
+    first, second = _vcr.unmatched_raised_as(Outer), _vcr.unmatched_raised_as(Inner)
+    assert raised() is Inner
+    first.close()
+    assert raised() is Inner  # the swap still open decides
+    second.close()
+    assert raised() is original
+
+
+def test_cassettes_left_out_of_order_leave_vcrpys_stubs_as_they_were(tmp_path: Path) -> None:
+    """Found by CI: two cassettes left outer-first left cfreplay's error class in vcrpy's stubs for every later test."""
+    own = vcr.stubs.CannotOverwriteExistingCassetteException
+    path = tmp_path / "nothing.yaml"
+    path.write_bytes(cassette_files.dumps({"interactions": [], "version": 1}, "yaml"))
+    first = cfreplay.use_cassette(path, freeze_time=False, sanitize_config=cfreplay.SanitizeConfig(headers=("X-A",)))
+    second = cfreplay.use_cassette(path, freeze_time=False)
+    first.__enter__()
+    second.__enter__()
+    first.__exit__(None, None, None)
+    second.__exit__(None, None, None)
+    assert vcr.stubs.CannotOverwriteExistingCassetteException is own
+    assert own is vcr.errors.CannotOverwriteExistingCassetteException
+
 
 def test_a_template_serves_the_fast_path_only_and_gives_each_cassette_its_own_parts() -> None:
     config = vcr.VCR(record_mode="none")
