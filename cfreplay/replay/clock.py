@@ -430,30 +430,61 @@ def frozen_at(moment: datetime, *, skip_sleep: bool = True, tick: bool = True) -
 
 @contextmanager
 def _sleeps_move_the_clock(factory: Any) -> Iterator[None]:
-    """Patch ``time.sleep`` and ``asyncio.sleep`` to advance *factory* (a freezegun time factory) instead."""
-    owner = threading.get_ident()
-    real_sleep = time.sleep
-    real_async_sleep = asyncio.sleep
+    """Patch ``time.sleep`` and ``asyncio.sleep`` to advance *factory* (a freezegun time factory) instead.
 
-    def advance(seconds: float) -> bool:
-        if threading.get_ident() != owner or not seconds > 0:
-            return False
+    One pair of patches serves every block open in the process, so blocks may end in any
+    order (two cassettes left outer-first, one per thread) and the real functions come back
+    when the last one ends: a sleep in a thread advances the clock of that thread's latest
+    open block, and sleeps for real in any other thread.
+    """
+
+    def advance(seconds: float) -> None:
         # Both of freezegun's factories date everything from time_to_freeze (public since 1.0).
         factory.time_to_freeze += _datetime.timedelta(seconds=seconds)
-        return True
 
-    def sleep(seconds: float) -> None:
-        if seconds < 0:
-            raise ValueError("sleep length must be non-negative")  # as time.sleep says it
-        real_sleep(0 if advance(seconds) else seconds)  # 0: other threads still get their turn
-
-    async def async_sleep(delay: float, result: Any = None) -> Any:
-        return await real_async_sleep(0 if advance(delay) else delay, result)
-
-    time.sleep = sleep  # type: ignore[assignment]
-    asyncio.sleep = async_sleep
+    entry = (threading.get_ident(), advance)
+    with _SLEEPERS_LOCK:
+        if not _SLEEPERS:
+            _REAL_SLEEPS[:] = [time.sleep, asyncio.sleep]
+            time.sleep = _sleep  # type: ignore[assignment]
+            asyncio.sleep = _async_sleep
+        _SLEEPERS.append(entry)
     try:
         yield
     finally:
-        time.sleep = real_sleep
-        asyncio.sleep = real_async_sleep
+        with _SLEEPERS_LOCK:
+            for index, open_entry in enumerate(_SLEEPERS):
+                if open_entry is entry:
+                    del _SLEEPERS[index]
+                    break
+            if not _SLEEPERS:
+                time.sleep, asyncio.sleep = _REAL_SLEEPS
+
+
+#: The blocks whose sleeps move a clock, oldest first: (thread, advance).
+_SLEEPERS: Final[list[tuple[int, Callable[[float], None]]]] = []
+#: time.sleep and asyncio.sleep as they were when the first block opened (kept after, for a sleep in flight).
+_REAL_SLEEPS: Final[list[Any]] = [time.sleep, asyncio.sleep]
+_SLEEPERS_LOCK: Final = threading.Lock()
+
+
+def _advanced(seconds: float) -> bool:
+    """Whether the calling thread's latest open block took *seconds* on its clock."""
+    if not seconds > 0:
+        return False
+    ident = threading.get_ident()
+    for owner, advance in reversed(_SLEEPERS):
+        if owner == ident:
+            advance(seconds)
+            return True
+    return False
+
+
+def _sleep(seconds: float) -> None:
+    if seconds < 0:
+        raise ValueError("sleep length must be non-negative")  # as time.sleep says it
+    _REAL_SLEEPS[0](0 if _advanced(seconds) else seconds)  # 0: other threads still get their turn
+
+
+async def _async_sleep(delay: float, result: Any = None) -> Any:
+    return await _REAL_SLEEPS[1](0 if _advanced(delay) else delay, result)

@@ -7,6 +7,7 @@ import datetime as dt
 import itertools
 import subprocess
 import sys
+import threading
 import time
 import types
 import uuid
@@ -501,3 +502,33 @@ def test_a_freeze_left_open_until_the_interpreter_exits_says_nothing(tmp_path: P
     assert done.returncode == 0, done.stderr
     assert done.stdout == "2019\n"  # the clock was frozen at the recording
     assert done.stderr == ""
+
+
+def test_blocks_left_out_of_order_give_the_real_sleeps_back() -> None:
+    """Found probing: two frozen blocks left outer-first left time.sleep returning at once for the rest of the run."""
+    real_sleep, real_async_sleep = time.sleep, asyncio.sleep
+    first, second = clock.frozen_at(MOMENT), clock.frozen_at(MOMENT + dt.timedelta(days=1))
+    first.__enter__()
+    second.__enter__()
+    first.__exit__(None, None, None)
+    assert time.sleep is not real_sleep  # the block still open keeps its sleeps
+    second.__exit__(None, None, None)
+    assert time.sleep is real_sleep and asyncio.sleep is real_async_sleep
+    started = time.monotonic()
+    time.sleep(0.05)
+    assert time.monotonic() - started >= 0.05  # a real sleep again
+
+
+def test_a_sleep_in_another_thread_is_real_while_a_block_is_open() -> None:
+    slept: list[float] = []
+
+    def sleeper() -> None:
+        started = time.perf_counter()
+        time.sleep(0.05)
+        slept.append(time.perf_counter() - started)
+
+    with clock.frozen_at(MOMENT):
+        thread = threading.Thread(target=sleeper)
+        thread.start()
+        thread.join()
+    assert slept and slept[0] >= 0.05
