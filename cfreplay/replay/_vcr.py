@@ -69,7 +69,6 @@ import http.client
 import inspect
 import re
 import sys
-import threading
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import AbstractContextManager
 from types import TracebackType
@@ -85,6 +84,7 @@ import vcr.stubs
 from vcr.request import Request
 
 from cfreplay.replay import matchers
+from cfreplay.replay._open_blocks import OpenBlocks
 
 __all__ = [
     "CASSETTE_OPTIONS",
@@ -574,33 +574,18 @@ def unmatched_raised_as(error_class: type[Exception]) -> contextlib.ExitStack:
     raise the class of the latest swap still open, and vcrpy's own once none is.  A stub
     module not loaded yet, or that no longer holds the name, is left alone.
     """
-    entry = [error_class]  # compared by identity: the same class may be swapped in twice
-    with _SWAPS_LOCK:
-        _SWAPS.append(entry)
-        _apply_swaps()
     stack = contextlib.ExitStack()
-    stack.callback(_release_swap, entry)
+    stack.enter_context(_UNMATCHED_SWAPS.opened(error_class))
     return stack
 
 
-#: The swaps open now, oldest first; and vcrpy's own class per stub module while any is open.
-_SWAPS: Final[list[list[type[Exception]]]] = []
+#: vcrpy's own class per stub module, while any swap is open.
 _VCRPYS_OWN: Final[dict[str, Any]] = {}
-_SWAPS_LOCK: Final = threading.Lock()
 
 
-def _release_swap(entry: list[type[Exception]]) -> None:
-    with _SWAPS_LOCK:
-        for index, open_entry in enumerate(_SWAPS):
-            if open_entry is entry:
-                del _SWAPS[index]
-                break
-        _apply_swaps()
-
-
-def _apply_swaps() -> None:
-    """Each stub module's name for the error: the latest open swap's class, or vcrpy's own (lock held)."""
-    latest = _SWAPS[-1][0] if _SWAPS else None
+def _follow_swaps(open_classes: list[type[Exception]]) -> None:
+    """Each stub module's name for the error: the latest open swap's class, or vcrpy's own."""
+    latest = open_classes[-1] if open_classes else None
     for name in _STUB_MODULES:
         module = sys.modules.get(name)
         if module is None:
@@ -616,6 +601,9 @@ def _apply_swaps() -> None:
         setattr(module, _UNMATCHED, latest if latest is not None else _VCRPYS_OWN[name])
     if latest is None:
         _VCRPYS_OWN.clear()
+
+
+_UNMATCHED_SWAPS: Final[OpenBlocks[type[Exception]]] = OpenBlocks(_follow_swaps)
 
 
 # ----------------------------------------------------------------------------- the check

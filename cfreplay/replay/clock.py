@@ -48,6 +48,8 @@ from typing import Any, Final
 import freezegun
 import freezegun.api as _api
 
+from cfreplay.replay._open_blocks import OpenBlocks
+
 __all__ = ["frozen_at"]
 
 #: Which calls see real time is freezegun's decision, made with its own default ignore list
@@ -442,30 +444,30 @@ def _sleeps_move_the_clock(factory: Any) -> Iterator[None]:
         # Both of freezegun's factories date everything from time_to_freeze (public since 1.0).
         factory.time_to_freeze += _datetime.timedelta(seconds=seconds)
 
-    entry = (threading.get_ident(), advance)
-    with _SLEEPERS_LOCK:
-        if not _SLEEPERS:
-            _REAL_SLEEPS[:] = [time.sleep, asyncio.sleep]
-            time.sleep = _sleep  # type: ignore[assignment]
-            asyncio.sleep = _async_sleep
-        _SLEEPERS.append(entry)
-    try:
+    with _SLEEPERS.opened((threading.get_ident(), advance)):
         yield
-    finally:
-        with _SLEEPERS_LOCK:
-            for index, open_entry in enumerate(_SLEEPERS):
-                if open_entry is entry:
-                    del _SLEEPERS[index]
-                    break
-            if not _SLEEPERS:
-                time.sleep, asyncio.sleep = _REAL_SLEEPS
+
+
+#: time.sleep and asyncio.sleep as they were when the first block opened (kept after, for a sleep in flight).
+_REAL_SLEEPS: Final[list[Any]] = [time.sleep, asyncio.sleep]
+_sleeps_installed = False
+
+
+def _follow_sleepers(open_now: list[tuple[int, Callable[[float], None]]]) -> None:
+    """Install the sleeps when the first block opens; put back what was there when the last closes."""
+    global _sleeps_installed
+    if open_now and not _sleeps_installed:
+        _REAL_SLEEPS[:] = [time.sleep, asyncio.sleep]
+        time.sleep = _sleep  # type: ignore[assignment]
+        asyncio.sleep = _async_sleep
+        _sleeps_installed = True
+    elif not open_now and _sleeps_installed:
+        time.sleep, asyncio.sleep = _REAL_SLEEPS
+        _sleeps_installed = False
 
 
 #: The blocks whose sleeps move a clock, oldest first: (thread, advance).
-_SLEEPERS: Final[list[tuple[int, Callable[[float], None]]]] = []
-#: time.sleep and asyncio.sleep as they were when the first block opened (kept after, for a sleep in flight).
-_REAL_SLEEPS: Final[list[Any]] = [time.sleep, asyncio.sleep]
-_SLEEPERS_LOCK: Final = threading.Lock()
+_SLEEPERS: Final[OpenBlocks[tuple[int, Callable[[float], None]]]] = OpenBlocks(_follow_sleepers)
 
 
 def _advanced(seconds: float) -> bool:
@@ -473,7 +475,7 @@ def _advanced(seconds: float) -> bool:
     if not seconds > 0:
         return False
     ident = threading.get_ident()
-    for owner, advance in reversed(_SLEEPERS):
+    for owner, advance in reversed(_SLEEPERS.values()):
         if owner == ident:
             advance(seconds)
             return True

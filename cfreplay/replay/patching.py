@@ -25,24 +25,21 @@ changed, vcrpy's own patching serves every cassette and this module is not used.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any, Final
 
 from cfreplay.replay import _vcr
+from cfreplay.replay._open_blocks import OpenBlocks
 
 __all__ = ["CASSETTE_IN_USE", "current", "eligible", "in_use"]
 
 _MISSING: Final = object()
 
-_stack: list[Any] = []  # cassettes entered through in_use(), innermost last
-_lock = threading.RLock()
-
 
 def current() -> Any:
     """The innermost cassette entered through :func:`in_use` (None outside one)."""
-    return _stack[-1] if _stack else None
+    return _cassettes.latest()
 
 
 #: What vcrpy's stubs see as their cassette: the innermost cassette cfreplay has entered.
@@ -114,8 +111,8 @@ def eligible(cassette: Any) -> bool:
     """Whether the shared patches can serve *cassette* (else vcrpy patches for it, as usual)."""
     if getattr(cassette, "custom_patches", ()) or getattr(cassette, "skip_patchers", ()):
         return False
-    with _lock:
-        return (bool(_stack) or _vcr.clients_unpatched()) and _built() is not None
+    with _cassettes.lock:
+        return (bool(_cassettes.values()) or _vcr.clients_unpatched()) and _built() is not None
 
 
 @contextmanager
@@ -124,22 +121,28 @@ def in_use(cassette: Any) -> Iterator[Any]:
 
     Only for a cassette :func:`eligible` accepted.
     """
-    with _lock:
-        table = _built()
-        if table is None:
+    with _cassettes.lock:
+        if _built() is None:
             raise RuntimeError("vcrpy's patches cannot be shared: ask eligible() before in_use()")
-        outermost = not _stack
-        if outermost:
-            table.apply()
-        _stack.append(cassette)
-    try:
+    with _cassettes.opened(cassette):
         yield cassette
-    finally:
-        with _lock:
-            # Threads may leave in any order: remove this cassette, wherever it is.
-            for position in range(len(_stack) - 1, -1, -1):
-                if _stack[position] is cassette:
-                    del _stack[position]
-                    break
-            if not _stack:
-                table.remove()
+
+
+_applied = False
+
+
+def _follow(open_cassettes: list[Any]) -> None:
+    """Assign the replacements when the first cassette opens; restore the originals when the last closes."""
+    global _applied
+    if open_cassettes and not _applied:
+        assert _table is not None  # in_use() built it
+        _table.apply()
+        _applied = True
+    elif not open_cassettes and _applied:
+        _applied = False
+        assert _table is not None
+        _table.remove()
+
+
+#: The cassettes entered through in_use(), oldest first; they may be left in any order (threads).
+_cassettes: Final[OpenBlocks[Any]] = OpenBlocks(_follow)
