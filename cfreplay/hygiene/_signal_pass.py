@@ -15,7 +15,6 @@ from __future__ import annotations
 import base64
 import binascii
 import bisect
-import json
 import re
 import urllib.parse
 from collections.abc import Callable
@@ -30,6 +29,7 @@ from cfreplay.hygiene._layout import (
     STRUCTURE_LINE,
     Format,
     in_docker_credentials,
+    json_string,
     json_values,
     object_follows,
     readings,
@@ -374,14 +374,11 @@ class SignalPass:
         for match in matches:
             name = match.group(1)
             if self.fmt == "json":
-                if "\\" not in name:
-                    name = name[1:-1]  # no escape: the JSON string's text is the name (json.loads is 30x slower)
-                else:
-                    try:
-                        name = json.loads(name)
-                    except ValueError:
-                        self._unsure(view, match.start())
-                        continue
+                read = json_string(name)
+                if read is None:
+                    self._unsure(view, match.start())
+                    continue
+                name = read
             rule = header_rule(name)
             if rule is None and name.lower() != "content-type":
                 continue
