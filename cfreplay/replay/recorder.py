@@ -428,10 +428,9 @@ def _store_decoded(response: dict[str, Any]) -> None:
         raw = body if isinstance(body, bytes) else body.encode("utf-8", "surrogateescape")
         decoded = bodies.decode(raw, codings) if codings else None
         if decoded is not None:
-            try:
-                container["string"] = decoded.data.decode("utf-8")
-            except UnicodeDecodeError:
-                container["string"] = decoded.data
+            # Bytes, as vcrpy keeps every body in memory (its stubs play only bytes); written
+            # out, a UTF-8 body still becomes text (vcrpy's serialize converts it).
+            container["string"] = decoded.data
             for name in list(headers):
                 if name.lower() == "content-length":
                     headers[name] = [str(len(decoded.data))]

@@ -8,6 +8,7 @@ the network blocked by requests, httpx (sync and async), urllib3 and aiohttp.
 from __future__ import annotations
 
 import asyncio
+import gzip
 import json
 import secrets
 import time
@@ -290,4 +291,31 @@ def test_every_client_raises_a_sanitized_unmatched_request(
     assert secret not in shown and real_jwt not in shown
     assert f"?access_token={Sanitizer().placeholder(secret)}" in shown
     assert "(the closest differ in query)" in shown
+    assert connect_spy == []
+
+
+def test_a_gzip_body_kept_compressed_by_another_recorder_replays_decoded(
+    tmp_path: Path, connect_spy: list[Any]
+) -> None:
+    """A foreign cassette may keep a gzip body as it came (``!!binary``, Content-Encoding kept: http.client,
+    other tools); cfreplay replays it decoded, to every client.
+
+    Loading such a cassette stores the body decoded, and it must stay bytes in memory:
+    as text it reached vcrpy's stubs, which play only bytes, and every client failed.
+    """
+    from cfreplay import cassette as cassette_files
+
+    info = factories.info()
+    url = "https://api.example.com/v2/info"
+    response = {"status": {"code": 200, "message": "OK"}, "body": {"string": gzip.compress(json.dumps(info).encode())},
+                "headers": {"Content-Type": ["application/json"], "Content-Encoding": ["gzip"]}}  # fmt: skip
+    document = {"version": 1, "interactions": [{"request": {"method": "GET", "uri": url, "body": None, "headers": {}},
+                                                 "response": response}]}  # fmt: skip
+    path = tmp_path / "foreign.yaml"
+    path.write_bytes(cassette_files.dumps(document, "yaml"))
+    assert b"!!binary" in path.read_bytes()
+    with cfreplay.use_cassette(path, record_mode="none", freeze_time=False, allow_playback_repeats=True):
+        assert requests.get(url, timeout=5).json() == info
+        assert httpx.get(url).json() == info
+        assert json.loads(urllib3.request("GET", url).data) == info
     assert connect_spy == []
