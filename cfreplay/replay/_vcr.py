@@ -27,6 +27,12 @@ that, cfreplay relies on what vcrpy does not document, and only here:
   ``_HTTPConnection``, ``conn``, ``_connHTTPConnection`` (to see whether some other vcrpy
   cassette is patching); ``vcr.stubs.parse_headers``, replaced by a faster equivalent
   while the shared patches are in.
+* ``vcr.stubs.VCRHTTPResponse``, ``VCRConnection``, ``vcr.stubs.compat.get_header_items`` and
+  ``vcr.stubs.urllib3_stubs._VCRRequestsConnectionMixin``: :func:`urllib3_answer` builds
+  the response the urllib3 stubs would give, for :mod:`cfreplay.replay._requests_lane`
+  to answer requests inside its adapter — only where
+  :attr:`ClientPatches.urllib3_plays_as_expected` finds those stubs installed, else
+  requests goes through the stubs as every other client does.
 
 Two more uses are not part of that fast path: cfreplay needs them either way.  vcrpy's
 stub modules raise ``CannotOverwriteExistingCassetteException`` by their own module-level
@@ -81,6 +87,7 @@ import vcr.matchers
 import vcr.patch
 import vcr.serialize
 import vcr.stubs
+import vcr.stubs.compat
 from vcr.request import Request
 
 from cfreplay.replay import matchers
@@ -100,6 +107,7 @@ __all__ = [
     "parse_headers",
     "to_data",
     "unmatched_raised_as",
+    "urllib3_answer",
 ]
 
 # A hook that takes a request (or a response) and returns it, changed or not (None drops it).
@@ -114,6 +122,8 @@ _SharedPatches = Callable[[Any], AbstractContextManager[Any] | None]
 _Cassette: Any = getattr(vcr.cassette, "Cassette", object)
 _Context: Any = getattr(vcr.cassette, "CassetteContextDecorator", object)
 _vcr_parse_headers: Final[Any] = getattr(vcr.stubs, "parse_headers", None)
+# The headers vcrpy's urllib3 stubs give a played response (None without urllib3 2: requests keeps the stubs).
+_HTTPHeaderDict: Any = getattr(sys.modules.get("urllib3"), "HTTPHeaderDict", None)
 
 
 # ----------------------------------------------------------------------------- cassette options
@@ -486,6 +496,33 @@ class ClientPatches:
         self.patches.append((vcr.patch, "force_reset", self.force_reset))
         self.patches.append((vcr.stubs, "parse_headers", parse_headers))
 
+    @property
+    def urllib3_plays_as_expected(self) -> bool:
+        """Whether urllib3's pools get vcrpy's urllib3 stubs, which answer as :func:`urllib3_answer` does.
+
+        That is a ``VCRConnection`` whose played response ``_VCRRequestsConnectionMixin``
+        gives an ``HTTPHeaderDict`` of headers (vcrpy 9.4).  Another stub in their place (a
+        vcrpy that answers differently) means requests is left to the stubs.
+        """
+        mixin = getattr(getattr(vcr.stubs, "urllib3_stubs", None), "_VCRRequestsConnectionMixin", None)
+        connection = getattr(vcr.stubs, "VCRConnection", None)
+        installed: dict[Any, Any] = {}
+        for target, attribute, replacement in self.patches:
+            if attribute == "ConnectionCls":
+                installed[target] = replacement  # the later patch wins, as when they are applied
+        pools = [getattr(target, "__name__", "") for target in installed]
+        parts = (
+            mixin, connection, _HTTPHeaderDict, getattr(vcr.stubs, "VCRHTTPResponse", None),
+            getattr(vcr.stubs.compat, "get_header_items", None),
+        )  # fmt: skip
+        if None in parts or sorted(pools) != ["HTTPConnectionPool", "HTTPSConnectionPool"]:
+            return False
+        expected = [mixin, connection]
+        return all(
+            [owner for owner in stub.__mro__ if "getresponse" in owner.__dict__][:2] == expected
+            for stub in installed.values()
+        )
+
     @classmethod
     def build(cls, cassette: Any) -> ClientPatches | None:
         """What vcrpy's patch builder makes for *cassette*; None if it makes a patcher this adapter does not know."""
@@ -525,6 +562,25 @@ class ClientPatches:
                 # As vcrpy: if something newer replaced the real class meanwhile, keep it.
                 if getattr(target, attribute) is real:
                     setattr(target, attribute, replacement)
+
+
+def urllib3_answer(cassette: Any, method: str, uri: str, body: Any, headers: Any) -> Any | None:
+    """What vcrpy's urllib3 stub connection gives urllib3 for this request, if *cassette* plays it; else None.
+
+    The same steps as ``VCRConnection.request`` then ``getresponse`` and the urllib3
+    mixin's header conversion, for a request *cassette* can play (the question and the
+    play are the cassette's own, hooks and counts included).  *uri* must be the absolute
+    URI the stub would have built from the connection's host and port and urllib3's
+    request target.  Only where :attr:`ClientPatches.urllib3_plays_as_expected`.
+    """
+    request = Request(method=method, uri=uri, body=body, headers=headers or {})
+    if not cassette.can_play_response_for(request):
+        return None
+    answer = vcr.stubs.VCRHTTPResponse(cassette.play_response(request), request.uri)
+    # The mixin's HTTPHeaderDict(answer.getheaders()), whose items come from parsing the recorded
+    # headers again: the message already parsed from them gives the same items, in the same order.
+    answer.headers = _HTTPHeaderDict(list(vcr.stubs.compat.get_header_items(answer.msg)))
+    return answer
 
 
 def clients_unpatched() -> bool:

@@ -25,11 +25,12 @@ changed, vcrpy's own patching serves every cassette and this module is not used.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any, Final
 
-from cfreplay.replay import _vcr
+from cfreplay.replay import _requests_lane, _vcr
 from cfreplay.replay._open_blocks import OpenBlocks
 
 __all__ = ["CASSETTE_IN_USE", "current", "eligible", "in_use"]
@@ -54,6 +55,7 @@ class _Table:
         self.force_reset = clients.force_reset
         self._clients = clients
         self._saved: list[tuple[Any, str, Any]] = []
+        self._requests_lane = _requests_lane_for(clients)
 
     def apply(self) -> None:
         saved = []
@@ -61,6 +63,12 @@ class _Table:
             for target, attribute, replacement in self.patches:
                 saved.append((target, attribute, _own_value(target, attribute)))
                 setattr(target, attribute, replacement)
+            if self._requests_lane is not None:
+                adapter_class, requests_send, lane = self._requests_lane
+                # Only over requests' own send: a mock in its place (responses…) answers first, as without us.
+                if adapter_class.__dict__.get("send") is requests_send:
+                    saved.append((adapter_class, "send", requests_send))
+                    setattr(adapter_class, "send", lane)  # noqa: B010 - any class, as the patches above
         except BaseException:
             _restore(saved)
             raise
@@ -72,6 +80,16 @@ class _Table:
             self._clients.close_connections()
         finally:
             _restore(saved)
+
+
+def _requests_lane_for(clients: _vcr.ClientPatches) -> tuple[type, Any, Any] | None:
+    """requests' HTTPAdapter, its own ``send``, and the lane that answers inside it (None: requests uses the stubs)."""
+    adapters = sys.modules.get("requests.adapters")  # vcrpy's patch module has imported requests, if installed
+    adapter_class = getattr(adapters, "HTTPAdapter", None)
+    if adapter_class is None or not clients.urllib3_plays_as_expected:
+        return None
+    found = _requests_lane.lane_for(adapter_class, current)
+    return None if found is None else (adapter_class, *found)
 
 
 def _own_value(target: Any, attribute: str) -> Any:
