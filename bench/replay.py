@@ -67,7 +67,7 @@ from cfreplay.cf import factories
 HOST = "https://api.sys.example.com"
 RECORDED_AT = "2026-11-28T00:00:00Z"
 TARGET_VS_VCRPY = 100.0  # at the largest N: cfreplay at least this many times faster than vcrpy
-TARGET_VS_FLOOR = 2.0  # ... and at most this many times the O(1) floor
+TARGET_VS_FLOOR = 1.5  # ... and at most this many times the O(1) floor, at every N (issue 15)
 TARGET_FLAT = 1.5  # per-request time at the largest N over that at the smallest (not in the issue: "flat")
 BODIES = 4  # distinct app envelopes; the rest reuse them with the guid swapped in
 SEED = 1
@@ -334,7 +334,7 @@ def main(argv: list[str] | None = None) -> int:
     flat = per[-1] / min(p for p in per if p) if all(per) else None
     meets = {
         "vs_vcrpy": bool(largest["speedup_vs_vcrpy"] and largest["speedup_vs_vcrpy"] >= TARGET_VS_VCRPY),
-        "vs_floor": bool(largest["ratio_to_floor"] and largest["ratio_to_floor"] <= TARGET_VS_FLOOR),
+        "vs_floor": all(row["ratio_to_floor"] and row["ratio_to_floor"] <= TARGET_VS_FLOOR for row in rows),
         "flat": bool(flat and flat <= TARGET_FLAT),
     }
     report: dict[str, Any] = {
@@ -385,8 +385,9 @@ def main(argv: list[str] | None = None) -> int:
     n = largest["n"]
     print(f"\nat N={n}: cfreplay {_fmt(largest['speedup_vs_vcrpy'], '.1f')}x faster than vcrpy "
           f"(target >= {TARGET_VS_VCRPY:g}x, {verdict(meets['vs_vcrpy'])}); "
-          f"{_fmt(largest['ratio_to_floor'], '.2f')}x the O(1) floor "
-          f"(target <= {TARGET_VS_FLOOR:g}x, {verdict(meets['vs_floor'])})")  # fmt: skip
+          f"{_fmt(largest['ratio_to_floor'], '.2f')}x the O(1) floor, at most "
+          f"{_fmt(max((row['ratio_to_floor'] or 0.0) for row in rows), '.2f')}x at any N "
+          f"(target <= {TARGET_VS_FLOOR:g}x at every N, {verdict(meets['vs_floor'])})")  # fmt: skip
     print(f"flatness: cfreplay µs/request at N={n} over the lowest ({smallest['n']}..{n}): {_fmt(flat, '.2f')}x "
           f"(target <= {TARGET_FLAT:g}x, {verdict(meets['flat'])})")  # fmt: skip
     if profiled is not None:
