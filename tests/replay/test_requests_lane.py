@@ -263,17 +263,27 @@ def test_settings_that_act_below_the_adapter_go_down_to_the_stubs(
     assert (played, len(left)) == ((1, 1) if answer == 200 else (0, 0))
 
 
+@pytest.mark.parametrize(
+    ("retry", "retry_after"),
+    [
+        (Retry(total=1, status_forcelist=[503], backoff_factor=0), None),
+        (Retry(total=None, status=1, status_forcelist=[503], backoff_factor=0), None),
+        (Retry(total=1, backoff_factor=0), "0"),
+    ],
+    ids=["status_forcelist", "status_forcelist without a total", "Retry-After with a total"],
+)
 def test_retries_on_a_status_go_through_urllib3_and_retry_into_the_next_recording(
-    tmp_path: Path, urlopen_calls: list[str]
+    tmp_path: Path, urlopen_calls: list[str], retry: Retry, retry_after: str | None
 ) -> None:
+    headers = {"Retry-After": [retry_after]} if retry_after is not None else {}
     path = write_cassette(tmp_path / "c.yaml", [
-        interaction("GET", "https://api.example.com/v2/info", status=503),
+        interaction("GET", "https://api.example.com/v2/info", status=503, headers=headers),
         interaction("GET", "https://api.example.com/v2/info", status=200),
     ])  # fmt: skip
 
     class Retrying(requests.adapters.HTTPAdapter):
         def __init__(self) -> None:
-            super().__init__(max_retries=Retry(total=1, status_forcelist=[503], backoff_factor=0))
+            super().__init__(max_retries=retry)
 
     with cfreplay.use_cassette(path, record_mode="none", freeze_time=False) as active, requests.Session() as s:
         s.mount("https://", Retrying())
