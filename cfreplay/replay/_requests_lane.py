@@ -62,6 +62,51 @@ def _plain_timeout(timeout: Any) -> bool:
     return timeout is None or (type(timeout) in (int, float) and timeout > 0)
 
 
+def _acts_below_the_adapter(adapter: Any, request: Any, timeout: Any, cert: Any, proxy: Any) -> bool:
+    """Whether a setting of this call does its work in urllib3 (or the adapter's connection steps).
+
+    *proxy* is requests' ``select_proxy`` answer for the URL.
+    """
+    body = request.body
+    retries = adapter.max_retries
+    return bool(
+        cert is not None
+        or proxy is not None
+        or not _plain_timeout(timeout)
+        or not (body is None or (isinstance(body, (bytes, str)) and "Content-Length" in request.headers))
+        or getattr(retries, "status_forcelist", None)
+        or (getattr(retries, "total", None) and getattr(retries, "respect_retry_after_header", True))
+    )
+
+
+def _stub_uri(request: Any, verify: Any, default_bundle: str) -> str | None:
+    """The absolute URI vcrpy's stub connection would build for *request*; None where the lane cannot be sure.
+
+    That is urllib3's pool host and port (the default port dropped) and its request
+    target, when urllib3 would respell neither; and no CA bundle missing that the
+    adapter would raise for, even in replay.
+    """
+    url = request.url
+    origin = _ORIGIN.match(url) if isinstance(url, str) else None
+    if origin is None:
+        return None
+    scheme, host, port = origin.groups()
+    if verify and scheme == "https":
+        bundle = verify if isinstance(verify, str) else default_bundle if verify is True else None
+        if bundle is None or not os.path.exists(bundle):
+            return None
+    target = request.path_url
+    if target.startswith("//") or not _TARGET.fullmatch(target):
+        return None
+    if port is not None:
+        number = int(port)
+        if not 0 < number < 65536:
+            return None
+        if number != _DEFAULT_PORTS[scheme]:
+            host = f"{host}:{number}"
+    return f"{scheme}://{host}{target}"
+
+
 def lane_for(adapter_class: type, current: Callable[[], Any]) -> tuple[Any, Callable[..., Any]] | None:
     """requests' own ``send`` and the replacement that answers from *current*'s cassette where it can.
 
@@ -95,44 +140,20 @@ def lane_for(adapter_class: type, current: Callable[[], Any]) -> tuple[Any, Call
         proxies: Any = None,
     ) -> Any:  # fmt: skip
         cassette = current()
-        body = request.body
-        headers = request.headers
-        retries = self.max_retries
-        if (
-            cassette is None
-            or not plain(type(self))
-            or cert is not None
-            or not _plain_timeout(timeout)
-            or (proxies and select_proxy(request.url, proxies) is not None)
-            or not (body is None or (isinstance(body, (bytes, str)) and "Content-Length" in headers))
-            or getattr(retries, "status_forcelist", None)
-            or (getattr(retries, "total", None) and getattr(retries, "respect_retry_after_header", True))
-        ):
-            return requests_send(self, request, stream, timeout, verify, cert, proxies)
-        url = request.url
-        origin = _ORIGIN.match(url) if isinstance(url, str) else None
-        if origin is not None and verify and origin.group(1) == "https":
-            # The adapter's certificate check raises for a CA bundle that is not there, even in replay.
-            bundle = verify if isinstance(verify, str) else default_bundle if verify is True else None
-            if bundle is None or not os.path.exists(bundle):
-                return requests_send(self, request, stream, timeout, verify, cert, proxies)
-        target = request.path_url if origin is not None else ""
-        if origin is None or target.startswith("//") or not _TARGET.fullmatch(target):
-            return requests_send(self, request, stream, timeout, verify, cert, proxies)
-        scheme, host, port = origin.groups()
-        if port is not None:
-            number = int(port)
-            if not 0 < number < 65536:
-                return requests_send(self, request, stream, timeout, verify, cert, proxies)
-            if number != _DEFAULT_PORTS[scheme]:
-                host = f"{host}:{number}"
-        answer = _vcr.urllib3_answer(cassette, request.method, f"{scheme}://{host}{target}", body, headers)
-        if answer is None:
-            return requests_send(self, request, stream, timeout, verify, cert, proxies)
-        # What urllib3's pool sets on the response it returns (connectionpool._make_request).
-        answer.retries = retries
-        answer._connection = None
-        answer._pool = None
-        return self.build_response(request, answer)
+        if cassette is not None and plain(type(self)):
+            proxy = select_proxy(request.url, proxies) if proxies else None
+            uri = None
+            if not _acts_below_the_adapter(self, request, timeout, cert, proxy):
+                uri = _stub_uri(request, verify, default_bundle)
+            answer = None
+            if uri is not None:
+                answer = _vcr.urllib3_answer(cassette, request.method, uri, request.body, request.headers)
+            if answer is not None:
+                # What urllib3's pool sets on the response it returns (connectionpool._make_request).
+                answer.retries = self.max_retries
+                answer._connection = None
+                answer._pool = None
+                return self.build_response(request, answer)
+        return requests_send(self, request, stream, timeout, verify, cert, proxies)
 
     return requests_send, lane
