@@ -12,7 +12,9 @@ that, cfreplay relies on what vcrpy does not document, and only here:
   ``_responses``, ``play_response`` and ``__contains__``, and shares their instance state
   with the rest of vcrpy's Cassette: ``_path``, ``_match_on``, ``_before_record_request``,
   ``_before_record_response``, ``data``, ``dirty``, ``play_counts``,
-  ``allow_playback_repeats``, ``_loaded_count``, ``_played_interactions``.
+  ``allow_playback_repeats``, ``_loaded_count``, ``_played_interactions``; and
+  ``_old_interactions``, emptied after a load unless ``drop_unused_requests`` is set (the
+  only use vcrpy 9.4 makes of it).
 * ``vcr.cassette.CassetteContextDecorator``, subclassed: its ``(cls, args_getter)``
   constructor, and ``_patch_generator(cassette)``, overridden so that a cassette uses the
   client patches :mod:`cfreplay.replay.patching` builds once per process.
@@ -220,9 +222,15 @@ class IndexedCassette(_Cassette):  # type: ignore[misc]
     def _load(self) -> None:
         if self._loading is None:
             super()._load()
-            return
-        with self._loading(str(self._path)):
-            super()._load()
+        else:
+            with self._loading(str(self._path)):
+                super()._load()
+        if not self.drop_unused_requests:
+            # vcrpy keeps every loaded request and response as it came from the file (before
+            # the hooks), and reads them only to drop unused requests.  Without that option
+            # they are dead weight: for a foreign cassette, a second copy of every interaction
+            # for the memory and the cyclic collector to carry (~15 objects an interaction).
+            self._old_interactions.clear()
 
     def append(self, request: Any, response: Any) -> None:
         # vcrpy's append, with a copy made for plain data instead of copy.deepcopy (most of a
@@ -680,7 +688,7 @@ _REQUIRED: Final[dict[str, tuple[str, ...]]] = {
 #: The instance state IndexedCassette shares with vcrpy's Cassette.
 _CASSETTE_STATE: Final = (
     "_path", "_match_on", "_before_record_request", "_before_record_response", "data", "dirty", "play_counts",
-    "allow_playback_repeats", "_loaded_count", "_played_interactions",
+    "allow_playback_repeats", "_loaded_count", "_played_interactions", "_old_interactions", "drop_unused_requests",
 )  # fmt: skip
 #: What IndexedCassette adds: a vcrpy that uses any of these names itself would be confused.
 _OWN_STATE: Final = (

@@ -449,3 +449,29 @@ def test_a_template_serves_the_fast_path_only_and_gives_each_cassette_its_own_pa
     assert seen[0]["allow_playback_repeats"] and seen[0]["before_record_request"] is hook
     assert seen[0]["match_on"] == seen[1]["match_on"] and seen[0]["match_on"] is not seen[1]["match_on"]
     assert not _vcr.Template(config, {"filter_headers": ["x"]}).usable  # vcrpy's hook chain: merged per cassette
+
+
+@pytest.mark.parametrize("drop_unused", [False, True])
+def test_loaded_interactions_are_kept_as_loaded_only_for_dropping_unused_ones(
+    tmp_path: Path, drop_unused: bool
+) -> None:
+    """vcrpy reads its copy of what it loaded only to drop unused requests: without that option it is let go."""
+    status = {"code": 200, "message": "OK"}
+    document = {
+        "version": 1,
+        "interactions": [
+            {
+                "request": {"method": "GET", "uri": f"https://api.example.com/v2/{name}", "body": None, "headers": {}},
+                "response": {"status": status, "headers": {}, "body": {"string": name}, "recorded_at": "2026-12-01"},
+            }
+            for name in ("used", "unused")
+        ],
+    }
+    path = tmp_path / "two.yaml"
+    path.write_bytes(cassette_files.dumps(document, "yaml"))
+    with cfreplay.use_cassette(path, record_mode="once", freeze_time=False, drop_unused_requests=drop_unused) as active:
+        assert len(active.vcr_cassette._old_interactions) == (2 if drop_unused else 0)
+        assert requests.get("https://api.example.com/v2/used").text == "used"
+    kept = [i["request"]["uri"] for i in cassette_files.load(path).data["interactions"]]
+    assert kept == (["https://api.example.com/v2/used"] if drop_unused else [
+        "https://api.example.com/v2/used", "https://api.example.com/v2/unused"])  # fmt: skip
