@@ -9,6 +9,7 @@ everything a client can read.  A spy on urllib3's ``urlopen`` shows which path a
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import json
 import os
@@ -42,9 +43,9 @@ class ThroughTheStubs(requests.adapters.HTTPAdapter):
         super().add_headers(request, **kwargs)
 
 
-@pytest.fixture
-def urlopen_calls(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """The URL of every request that went down to urllib3's pools (the stubs' path)."""
+@contextlib.contextmanager
+def spying_on_urlopen() -> Iterator[list[str]]:
+    """The URL of every request that goes down to urllib3's pools (the stubs' path) meanwhile."""
     calls: list[str] = []
     real = urllib3.connectionpool.HTTPConnectionPool.urlopen
 
@@ -52,8 +53,17 @@ def urlopen_calls(monkeypatch: pytest.MonkeyPatch) -> list[str]:
         calls.append(url)
         return real(self, method, url, *args, **kwargs)
 
-    monkeypatch.setattr(urllib3.connectionpool.HTTPConnectionPool, "urlopen", spy)
-    return calls
+    urllib3.connectionpool.HTTPConnectionPool.urlopen = spy  # type: ignore[method-assign]
+    try:
+        yield calls
+    finally:
+        urllib3.connectionpool.HTTPConnectionPool.urlopen = real  # type: ignore[method-assign]
+
+
+@pytest.fixture
+def urlopen_calls() -> Iterator[list[str]]:
+    with spying_on_urlopen() as calls:
+        yield calls
 
 
 def interaction(method: str, uri: str, *, status: int = 200, headers: dict[str, list[str]] | None = None,
@@ -198,18 +208,8 @@ def test_every_request_gets_what_the_stubs_give_it(
 ) -> None:
     interactions, calls = scenario
     path = write_cassette(tmp_path_factory.mktemp("lane") / "c.yaml", interactions)
-    urlopen = urllib3.connectionpool.HTTPConnectionPool.urlopen
-    left: list[str] = []
-
-    def spy(self: Any, method: str, url: str, *args: Any, **kwargs: Any) -> Any:
-        left.append(url)
-        return urlopen(self, method, url, *args, **kwargs)
-
-    urllib3.connectionpool.HTTPConnectionPool.urlopen = spy  # type: ignore[method-assign]
-    try:
+    with spying_on_urlopen() as left:  # a function-scoped fixture would not reset between examples
         _, _, went_down = both_ways(path, calls, left, allow_playback_repeats=repeats)
-    finally:
-        urllib3.connectionpool.HTTPConnectionPool.urlopen = urlopen  # type: ignore[method-assign]
     assert len(went_down) <= len(calls) * 2  # (redirects add requests)
 
 
