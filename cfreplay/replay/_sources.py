@@ -61,22 +61,27 @@ def _parsed_key(path: Path) -> tuple[str, int, int]:
 
 def parsed(path: Path) -> dict[str, Any] | None:
     """The cassette's data, parsed once per version of the file; ``None`` for an empty file."""
+    return _versioned(path)[1]
+
+
+def _versioned(path: Path) -> tuple[tuple[str, int, int], dict[str, Any] | None]:
+    """The version of the file (path, size, mtime) and its data, as :func:`parsed`."""
     key = _parsed_key(path)
     cached = PARSED.get(key) or LARGE.get(key)
     if cached is not None:
-        return cached
+        return key, cached
     raw = cassette_files.read_bytes(path)
     if not raw.strip():
-        return None
+        return key, None
     data = cassette_files.loads(raw, path=path).data  # parses with the cyclic collector paused
     if key[1] > PARSED_BUDGET:
         LARGE.clear()
         LARGE[key] = data
-        return data
+        return key, data
     while PARSED and (len(PARSED) >= PARSED_LIMIT or sum(k[1] for k in PARSED) + key[1] > PARSED_BUDGET):
         PARSED.pop(next(iter(PARSED)))
     PARSED[key] = data
-    return data
+    return key, data
 
 
 def release(path: Path) -> None:
@@ -87,31 +92,51 @@ def release(path: Path) -> None:
 
 
 # Scan verdicts by (path, size, mtime, rule table): a suite replaying one cassette in many
-# tests scans it once per process.
+# tests scans it once per process.  A verdict is the warning to give (None: the scan found
+# nothing), or _UNSCANNED when the file could not be scanned (loading names the problem).
 SCANNED: dict[tuple[str, int, int, int], str | None] = {}
+_UNSCANNED: Final = "\0unscanned"
 
 
-def warn_if_dirty(path: Path, sanitizer: Sanitizer, *, written_by_cfreplay: bool | None = None) -> None:
+def warn_if_dirty(
+    path: Path, sanitizer: Sanitizer, *, written_by_cfreplay: bool | None = None
+) -> tuple[str, int, int] | None:
     """Warn (:class:`cfreplay.SecretWarning`) when a cassette about to replay holds findings.
 
     Cassettes cfreplay wrote went through the write path's scan: they stay on the fast
     path.  Any other (vcrpy's, pytest-recording's, hand-edited) is scanned once.
     (*written_by_cfreplay*: already known, so the file is not looked at again.)
+
+    Returns the version of the file (path, size, mtime) the scan found clean, if it did:
+    the scanner flags exactly what the sanitizer would change, so loading that version
+    has nothing to sanitize.  ``None`` for cfreplay's own files (they need no scan), a
+    file with findings, one that could not be scanned or one that changed while scanned.
     """
     if written_by_cfreplay if written_by_cfreplay is not None else file_written_by_cfreplay(path):
-        return
-    try:
-        stat = path.stat()
-    except OSError:
-        return
-    key = (os.path.abspath(path), stat.st_size, stat.st_mtime_ns, id(sanitizer.table))
+        return None
+    version = _version(path)
+    if version is None:
+        return None
+    key = (*version, id(sanitizer.table))
+    verdict = SCANNED.get(key, _UNSCANNED)
     if key not in SCANNED:
-        SCANNED[key] = _dirt(path, sanitizer)
-    message = SCANNED[key]
-    if message is not None:
+        verdict = _dirt(path, sanitizer)
+        if _version(path) != version:
+            version = None  # changed while it was read: the verdict is not this version's
+        else:
+            SCANNED[key] = verdict
+    if verdict is not None and verdict != _UNSCANNED:
         import warnings
 
-        warnings.warn(SecretWarning(message), stacklevel=3)
+        warnings.warn(SecretWarning(verdict), stacklevel=3)
+    return version if verdict is None else None
+
+
+def _version(path: Path) -> tuple[str, int, int] | None:
+    try:
+        return _parsed_key(path)
+    except (CassetteNotFoundError, OSError):
+        return None
 
 
 def _dirt(path: Path, sanitizer: Sanitizer) -> str | None:
@@ -120,7 +145,7 @@ def _dirt(path: Path, sanitizer: Sanitizer) -> str | None:
     try:
         findings = scanner.scan_file(path, table=sanitizer.table)
     except CfreplayError:
-        return None  # loading names the problem
+        return _UNSCANNED  # loading names the problem
     if not findings:
         return None
     counts: dict[str, int] = {}
@@ -158,6 +183,7 @@ class Looked:
 
     def __init__(self) -> None:
         self._found: dict[Path, Any] = {}
+        self._versions: dict[Path, tuple[str, int, int]] = {}
 
     def __call__(self, path: Path) -> Any:
         found = self._found.get(path, self)
@@ -166,13 +192,18 @@ class Looked:
                 found = NO_FILE
             else:
                 try:
-                    found = parsed(path)
+                    self._versions[path], found = _versioned(path)
                 except CassetteNotFoundError:
                     found = NO_FILE
                 except CassetteError:
                     found = BROKEN
             self._found[path] = found
         return found
+
+    def version(self, path: Path) -> tuple[str, int, int] | None:
+        """The version of the file (path, size, mtime) whose data this enter read."""
+        self(path)
+        return self._versions.get(path)
 
     def has_content(self, path: Path) -> bool:
         """Not empty or blank (a file that cannot be parsed counts, so loading names the problem)."""
@@ -195,6 +226,14 @@ class Looked:
         """What the recorder's ``_loading`` decides: every file there was written by cfreplay (and one is there)."""
         present = [path for path in paths if self(path) is not NO_FILE]
         return bool(present) and all(self.written_by_cfreplay(path) for path in present)
+
+    def clean(self, paths: Iterable[Path], scanned_clean: Iterable[tuple[str, int, int]]) -> bool:
+        """Every file there (and one is) was written by cfreplay, or is the version a scan found clean."""
+        clean = set(scanned_clean)
+        present = [path for path in paths if self(path) is not NO_FILE]
+        return bool(present) and all(
+            self.written_by_cfreplay(path) or self._versions.get(path) in clean for path in present
+        )
 
     def take(self, path: Path) -> Any:
         """The file's data (or None, NO_FILE) for the loader, let go of here; BROKEN if unknown or unparsable."""

@@ -221,8 +221,13 @@ def recorded_at(path: str | os.PathLike[str]) -> datetime | None:
 # ----------------------------------------------------------------------------- sanitizing hooks
 
 
-# True while a cassette cfreplay wrote is being loaded (vcrpy runs the record hooks on load).
-_TRUSTED_LOAD: Final[contextvars.ContextVar[bool]] = contextvars.ContextVar("cfreplay_trusted_load", default=False)
+# While cassettes are loaded (vcrpy runs the record hooks on what it loads), what is known of
+# them: _WRITTEN, cfreplay wrote every one; _CLEAN, every one was written by cfreplay or
+# scanned clean (nothing to sanitize, but another tool's compressed bodies still to decode);
+# None, nothing.
+_TRUSTED_LOAD: Final[contextvars.ContextVar[str | None]] = contextvars.ContextVar("cfreplay_trusted_load", default=None)
+_WRITTEN: Final = "written"
+_CLEAN: Final = "clean"
 # True while any cassette is being loaded.
 _LOADING: Final[contextvars.ContextVar[bool]] = contextvars.ContextVar("cfreplay_loading", default=False)
 
@@ -308,8 +313,8 @@ class _Hooks:
         self._seen: dict[tuple[Any, ...], VcrRequest] = {}
 
     def request(self, request: VcrRequest) -> VcrRequest | None:
-        if _TRUSTED_LOAD.get():
-            return request
+        if _TRUSTED_LOAD.get() is not None:
+            return request  # sanitized when written, or scanned clean: the sanitizer would change nothing
         loading = _LOADING.get()
         if self.passthrough and not loading and (request.host or "").lower() in self.passthrough:
             return None  # vcrpy leaves it to the network and records nothing of it
@@ -364,11 +369,14 @@ class _Hooks:
         return VcrRequest(side["method"], side["uri"], side["body"], side["headers"])
 
     def response(self, response: dict[str, Any]) -> dict[str, Any]:
-        if _TRUSTED_LOAD.get():
+        trusted = _TRUSTED_LOAD.get()
+        if trusted == _WRITTEN:
             return response
         if _compressed(response):
             _store_decoded(response)
-        elif _LOADING.get() and not self.writes:
+            if trusted == _CLEAN:
+                return response
+        elif trusted == _CLEAN or (_LOADING.get() and not self.writes):
             return response  # replay only: nothing is written back
         if not _LOADING.get():
             # A live exchange: dated as it happens, so replay's clock starts where recording did.
@@ -380,15 +388,16 @@ class _Hooks:
 
 
 @contextlib.contextmanager
-def _loading(path: str, also: Sequence[Path] = (), trusted: bool | None = None) -> Iterator[None]:
+def _loading(path: str, also: Sequence[Path] = (), trusted: str | None = None) -> Iterator[None]:
     """While vcrpy loads the cassette at *path*, and those *also* read (and runs the record hooks on what it loads).
 
-    *trusted*: whether cfreplay wrote every one of them, if the caller already knows.
+    *trusted*: what the caller knows of them (``_WRITTEN``, ``_CLEAN``), if it has looked.
     """
     # cfreplay sanitized what it wrote: loading only that, the sanitizing hooks can stand aside.
     if trusted is None:
         present = [candidate for candidate in (Path(path), *also) if candidate.is_file()]
-        trusted = bool(present) and all(_sources.file_written_by_cfreplay(candidate) for candidate in present)
+        written = bool(present) and all(_sources.file_written_by_cfreplay(candidate) for candidate in present)
+        trusted = _WRITTEN if written else None
     trust = _TRUSTED_LOAD.set(trusted)
     loading = _LOADING.set(True)
     # Loading builds two objects per interaction and copies every response, none of them
@@ -695,8 +704,16 @@ class use_cassette(contextlib.ContextDecorator):
         extras = self.extra_cassettes if replay_only else ()
         sources = [path for path in (self.path, *extras) if looked.has_content(path)] if replay_only else []
         moment = looked.recorded_at(sources[0]) if sources and self.freeze_time else None
-        for source in sources:
-            _sources.warn_if_dirty(source, self.sanitizer, written_by_cfreplay=looked.written_by_cfreplay(source))
+        scanned_clean = [
+            version
+            for source in sources
+            if (
+                version := _sources.warn_if_dirty(
+                    source, self.sanitizer, written_by_cfreplay=looked.written_by_cfreplay(source)
+                )
+            )
+            is not None
+        ]
         active = ActiveCassette(self.path, self.record_mode, moment, frozen=moment is not None, offline=replay_only)
         active.extra_cassettes, active.sanitizer = extras, self.sanitizer
         hooks = _Hooks(
@@ -709,7 +726,9 @@ class use_cassette(contextlib.ContextDecorator):
         serializer = _Serializer("json" if self.serializer == "json" else "yaml", self.sanitizer)
         serializer.looked = looked
         persister = _CombinedPersister(extras) if extras else _Persister
-        loading = functools.partial(_loading, also=extras, trusted=looked.trusted((self.path, *extras)))
+        files = (self.path, *extras)
+        trusted = _WRITTEN if looked.trusted(files) else _CLEAN if looked.clean(files, scanned_clean) else None
+        loading = functools.partial(_loading, also=extras, trusted=trusted)
         stack = contextlib.ExitStack()
         try:
             template = _template(self.serializer, self.record_mode, self.vcr_kwargs)

@@ -10,6 +10,7 @@ the only servers are started here on 127.0.0.1.
 
 from __future__ import annotations
 
+import gzip
 import http.server
 import json
 import os
@@ -987,3 +988,102 @@ def test_replaying_a_clean_cassette_does_not_warn(workdir: Path, controller: Con
         assert active.offline and active.play_count == 1
         with cfreplay.use_cassette(foreign_clean):
             pass
+
+
+# The scan's verdict on a foreign cassette is the sanitizer's (one definition of a secret):
+# a version that scans clean has nothing to sanitize, so loading it skips the sanitizer.
+
+
+def _loaded_requests(path: Path) -> list[tuple[str, str, dict[str, str], Any]]:
+    with cfreplay.use_cassette(path) as active:
+        return [(r.method, r.uri, dict(r.headers), r.body) for r in active.vcr_cassette.requests]
+
+
+def _count_sanitizing(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    calls = [0]
+    real = Sanitizer.sanitize_interaction
+
+    def counting(self: Sanitizer, *args: Any, **kwargs: Any) -> Any:
+        calls[0] += 1
+        return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(Sanitizer, "sanitize_interaction", counting)
+    return calls
+
+
+@pytest.mark.parametrize("compressed", [False, True], ids=["plain", "gzip"])
+def test_a_foreign_cassette_that_scans_clean_loads_without_the_sanitizer_and_the_same(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, compressed: bool
+) -> None:
+    from cfreplay.replay import _sources
+
+    monkeypatch.chdir(tmp_path)
+    path = tmp_path / "cassettes" / "read.yaml"
+    fake = Sanitizer().fake_jwt(Secrets().jwt())  # a published-key token: nothing to replace
+    interaction = bearer_interaction(fake)
+    body = interaction["response"]["body"]["string"].encode()
+    if compressed:  # kept compressed, as other recorders do: still decoded for the clients
+        interaction["response"]["body"]["string"] = gzip.compress(body)
+        interaction["response"]["headers"]["Content-Encoding"] = ["gzip"]
+    write_raw(path, interaction, token_interaction(fake))
+    assert not cassette.written_by_cfreplay(cassette.load(path).data)
+
+    calls = _count_sanitizing(monkeypatch)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", cfreplay.SecretWarning)
+        trusted = _loaded_requests(path)
+        assert calls == [0]
+        with cfreplay.use_cassette(path):
+            got = requests.get(f"{API}/v2/apps/{APP_GUID}", headers={"Authorization": f"bearer {fake}"}, timeout=5)
+        assert got.json() == json.loads(body)
+        assert "Content-Encoding" not in got.headers
+
+    # Without the verdict the sanitizer reads every request, and loads the same ones.
+    monkeypatch.setattr(_sources, "warn_if_dirty", lambda *args, **kwargs: None)
+    assert _loaded_requests(path) == trusted
+    assert calls[0] >= 2
+
+
+def test_a_foreign_cassette_with_a_secret_is_still_sanitized_on_load(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    path = tmp_path / "cassettes" / "read.yaml"
+    token = Secrets().jwt()
+    write_raw(path, bearer_interaction(token))
+
+    calls = _count_sanitizing(monkeypatch)
+    with pytest.warns(cfreplay.SecretWarning):
+        loaded = _loaded_requests(path)
+    assert calls[0] >= 1
+    assert all(part not in repr(loaded) for part in token_parts(token).values())
+
+
+def test_a_cassette_changed_while_it_is_scanned_is_neither_trusted_nor_remembered(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from cfreplay.replay import _sources
+
+    path = tmp_path / "read.yaml"
+    write_raw(path, bearer_interaction(Sanitizer().fake_jwt(Secrets().jwt())))
+    real = _sources._dirt
+
+    def changed_meanwhile(file: Path, sanitizer: Sanitizer) -> str | None:
+        verdict = real(file, sanitizer)
+        info = file.stat()
+        os.utime(file, ns=(info.st_atime_ns, info.st_mtime_ns + 1_000_000))
+        return verdict
+
+    monkeypatch.setattr(_sources, "_dirt", changed_meanwhile)
+    sanitizer = Sanitizer()
+    before = dict(_sources.SCANNED)
+    assert _sources.warn_if_dirty(path, sanitizer) is None
+    assert before == _sources.SCANNED  # nothing remembered
+
+    monkeypatch.setattr(_sources, "_dirt", real)
+    version = _sources.warn_if_dirty(path, sanitizer)
+    assert version is not None and version[0] == os.path.abspath(path)
+    looked = _sources.Looked()
+    assert looked.clean([path], [version])
+    os.utime(path, ns=(0, 1))  # another version than the one found clean
+    assert not _sources.Looked().clean([path], [version])

@@ -829,13 +829,13 @@ def test_an_enter_reads_each_cassette_file_once(tmp_path: Path, monkeypatch: pyt
 
     main, extra = _restage_cassette(tmp_path), _restage_cassette(tmp_path, "extra.yaml")
     looked: list[Path] = []
-    real_parsed = _sources.parsed
+    real_versioned = _sources._versioned  # what every look at a file's data goes through
 
     def counting(path: Path) -> Any:
         looked.append(Path(path))
-        return real_parsed(path)
+        return real_versioned(path)
 
-    monkeypatch.setattr(_sources, "parsed", counting)
+    monkeypatch.setattr(_sources, "_versioned", counting)
     with cfreplay.use_cassette(main, extra_cassettes=[extra]) as active:
         assert requests.post(_restage_url(), timeout=5).status_code == 201
     assert sorted(looked) == sorted([main, extra])
