@@ -305,13 +305,19 @@ def object_follows(text: str, at: int) -> bool:
 
 
 @functools.lru_cache(maxsize=256)
-def _redacted_value(head: str) -> bool:
-    return _REDACTED_OBJECT.match(head) is not None or head[:64].lstrip()[:1] not in ("{", "[")
+def _redacted_length(head: str) -> int | None:
+    """How much of *head* a redacted value spans (0 for one that is no object); None if it is not redacted."""
+    found = _REDACTED_OBJECT.match(head)
+    if found is not None:
+        return found.end()
+    return 0 if head[:64].lstrip()[:1] not in ("{", "[") else None
 
 
-def redacted_object(text: str, at: int) -> bool:
-    """Whether the JSON value at *at* is null, empty, or CC's redaction message (the same few texts recur)."""
-    return _redacted_value(text[at : at + 96])
+def redacted_object(text: str, at: int) -> int | None:
+    """Where the JSON value at *at* ends if it is null, empty, or CC's redaction message (the same few
+    texts recur); *at* itself for a value that is no object; None for an object that is not redacted."""
+    length = _redacted_length(text[at : at + 96])
+    return None if length is None else at + length
 
 
 def in_docker_credentials(text: str, opening: int) -> bool:

@@ -213,8 +213,10 @@ class SignalPass:
         """JSON keys that may name a secret (and, in the file itself, YAML scalars folded with ``\\``)."""
         if view.anchor is None and self.fmt == "yaml":
             self._continuations(view)
+        settled = 0  # keys before this are inside a value already settled
         for match in self.patterns.key_end.finditer(view.text):
-            self._key(view, match)
+            if match.start() >= settled:
+                settled = self._key(view, match)
 
     def _project_patterns(self, view: _View) -> None:
         """The project's own patterns (``[tool.cfreplay.sanitize] patterns``), over the whole view."""
@@ -393,12 +395,9 @@ class SignalPass:
 
     def _continuations(self, view: _View) -> None:
         """Double-quoted YAML scalars folded with ``\\``: their lines join without a space."""
-        text = view.text
-        at = text.find("\\\n")
-        while at >= 0:
+        for fold in _FOLD.finditer(view.text):
             # A double-quoted scalar folded with '\': its lines join without a space.
-            self._unsure(view, at)
-            at = text.find("\\\n", at + 2)
+            self._unsure(view, fold.start() - 1)
 
     def _header(self, view: _View, name: str, values: list[tuple[int, int, str]] | None, at: int) -> None:
         """A header the table knows: its values go through the sanitizer's own header function."""
@@ -459,11 +458,15 @@ class SignalPass:
             return
         self._hit(view, value_start, "command-line", value, value_end)
 
-    def _key(self, view: _View, match: re.Match[str]) -> None:
-        """A JSON key that may name a secret: its string value is settled by the table, as the sanitizer does."""
+    def _key(self, view: _View, match: re.Match[str]) -> int:
+        """A JSON key that may name a secret: its string value is settled by the table, as the sanitizer does.
+
+        Returns where the keys still to read start: past a redacted credentials object, whose
+        own keys (``"password": null``) hold nothing to settle.
+        """
         found = self._key_at(view, match)
         if found is None:
-            return
+            return 0
         key, opening, close, level = found
         text = view.text
         lower = key.lower()
@@ -471,18 +474,21 @@ class SignalPass:
         if (lower in rules.CREDENTIAL_OBJECT_KEYS or lower in rules.DOCKER_CREDENTIAL_KEYS) and object_follows(
             text, after
         ):
-            if not redacted_object(text, after):
+            end = redacted_object(text, after)
+            if end is None:
                 self._unsure(view, close)
-            return
+                return 0
+            return end
         if lower in self.table.env_maps:
-            return
+            return 0
         value = string_value(text, after, level, self.fmt == "yaml" and view.anchor is None)
         if value is None:
-            return
+            return 0
         if lower == "jti":
             self._token_id(view, opening, value)
         else:
             self._key_value(view, key, opening, close, value)
+        return 0
 
     def _key_at(self, view: _View, match: re.Match[str]) -> tuple[str, int, int, int] | None:
         """The key whose closing quote precedes *match*: (key, its opening quote, its closing quote, escape level).
@@ -737,6 +743,9 @@ def _path_start(text: str, match: re.Match[str]) -> int:
 _ACCESS_TOKEN: Final = re.compile(r'access_token\\*"\s*:\s*\\*"(eyJ[A-Za-z0-9_\-+/=.\\]+?)\\*"')
 _PARAM_VALUE: Final = re.compile(r"""[^&#;\s"'\\<>]*""")
 _FLAG: Final = re.compile(r"--(?=[A-Za-z][\w-]{0,128}[ \t])")
+#: A line ending in a backslash, found at the line break: backslashes are everywhere in escaped
+#: JSON, line breaks rarer, so opening on the break stops less often (half the time of ``find``).
+_FOLD: Final = re.compile(r"\n(?<=\\\n)")
 #: Characters that, before "--", make it no command-line flag (COMMAND_LINE's lookbehind).
 _FLAG_BOUNDARY: Final = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-/&?#;=%:[]")
 _FORM_START: Final = re.compile(r"""(?:body|string)\\?"?:[ \t]*\\?["']?\Z""")

@@ -904,3 +904,28 @@ def test_apps_of_the_default_era_stay_on_the_fast_path(tmp_path: Path, fmt: cass
     path.write_text(dump([exchange(body=json.dumps(docker))], fmt))
     result = scan_paths([path])
     assert [(f.rule, f.location) for f in result.findings] == [("docker-credentials", "response.body")]
+
+
+@pytest.mark.parametrize("fmt", ["yaml", "json"])
+@pytest.mark.parametrize(
+    "credentials",
+    [{"username": None, "password": None}, {"username": "deployer", "password": cfapi.REDACTED_CREDENTIAL}, {}, None],
+    ids=["null", "redacted", "empty", "none"],
+)
+def test_keys_after_a_redacted_credentials_object_are_still_read(
+    tmp_path: Path, fmt: cassette.Format, credentials: dict[str, Any] | None
+) -> None:
+    """The keys inside a redacted object are skipped, and not one key past its closing brace."""
+    leaked = secrets.token_urlsafe(12)
+    body = {"entity": {"docker_credentials": credentials, "password": leaked, "name": "web"}}
+    path = tmp_path / f"apps.{fmt}"
+    compact = json.dumps(body, separators=(",", ":"))
+    path.write_text(dump([exchange(body=json.dumps(body)), exchange(body=compact)], fmt))
+    result = scan_paths([path])  # by the signal pass alone: the exact engine would find it whatever it skipped
+    assert [(f.interaction, f.rule, f.location) for f in result.findings] == [
+        (0, "secret-key", "response.body"),
+        (1, "secret-key", "response.body"),
+    ]
+    # A key after "docker_credentials": null might still be inside it, for all the raw text
+    # shows: that one is the exact engine's to settle (reading the key is what sends it there).
+    assert result.exact == (1 if credentials is None else 0)
