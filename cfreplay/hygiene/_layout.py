@@ -100,6 +100,8 @@ class Layout(NamedTuple):
     outside: tuple[int, int] | None
     #: Interactions not laid out as vcrpy writes them (``None``: the whole file).
     unsure: set[int | None]
+    #: YAML: per interaction laid out as vcrpy writes it, the match that says where its sections start.
+    sections: dict[int, re.Match[str]] | None = None
 
 
 def check_layout(text: str, fmt: Format, starts: list[int], indent: int) -> Layout:
@@ -146,11 +148,15 @@ def _check_yaml(text: str, starts: list[int], indent: int) -> Layout:
     # Without a CR anywhere, "." (all but "\n") is "[^\r\n]", and twice as fast in the engine.
     layout = _yaml_interaction(indent, "\r" in text)
     unsure: set[int | None] = set()
+    sections: dict[int, re.Match[str]] = {}
     for index, start in enumerate(starts):
         stop = starts[index + 1] if index + 1 < len(starts) else end
-        if layout.fullmatch(text, start, stop) is None:
+        found = layout.fullmatch(text, start, stop)
+        if found is None:
             unsure.add(index)
-    return Layout(end, outside, unsure)
+        else:
+            sections[index] = found
+    return Layout(end, outside, unsure, sections)
 
 
 _LONE_CR: Final = re.compile("\r(?!\n)")
@@ -180,19 +186,42 @@ def _yaml_interaction(indent: int, crlf: bool = True) -> re.Pattern[str]:
 
     # A scalar's first line: not an anchor, alias, flow collection, comment or block indicator.
     value = rf"(?![&*{{\[#%@`|>?]|- |-$){char}+"
-    body = rf"(?:{pad}    body: {value}{nl}{deeper(6)}|{pad}    body:{nl}{pad}      string: {value}{nl}{deeper(8)})"
-    headers = (
-        rf"(?:{pad}    headers: \{{\}}{nl}|{pad}    headers:{nl}"
-        rf"(?:{pad}      {HEADER_NAME}:{nl}(?:{pad}      - {value}{nl}{deeper(8)})+)*)"
-    )
+
+    def body(side: str) -> str:
+        return (
+            rf"(?P<{side}_body>{pad}    body: {value}{nl}{deeper(6)}"
+            rf"|{pad}    body:{nl}{pad}      string: {value}{nl}{deeper(8)})"
+        )
+
+    def headers(side: str) -> str:
+        return (
+            rf"(?P<{side}_headers>{pad}    headers: \{{\}}{nl}|{pad}    headers:{nl}"
+            rf"(?:{pad}      {HEADER_NAME}:{nl}(?:{pad}      - {value}{nl}{deeper(8)})+)*)"
+        )
+
+    # Each section is a named group (see SECTIONS): where it starts locates a finding.
     return re.compile(
-        rf"{pad}- request:{nl}{body}?{headers}?"
-        rf"(?:{pad}    method: {value}{nl})?(?:{pad}    uri: {value}{nl}{deeper(6)})?"
-        rf"{pad}  response:{nl}{body}?{headers}?"
+        rf"{pad}- request:{nl}{body('request')}?{headers('request')}?"
+        rf"(?P<method>{pad}    method: {value}{nl})?(?P<uri>{pad}    uri: {value}{nl}{deeper(6)})?"
+        rf"(?P<response>{pad}  response:{nl}){body('response')}?{headers('response')}?"
         # When cfreplay recorded the exchange (it sorts between headers and status).
-        rf"(?:{pad}    recorded_at: '\d{{4}}-\d\d-\d\dT\d\d:\d\d:\d\dZ'{nl})?"
-        rf"(?:{pad}    status:{nl}{pad}      code: \d+{nl}(?:{pad}      message: {value}{nl}{deeper(8)})?)?"
+        rf"(?P<recorded_at>{pad}    recorded_at: '\d{{4}}-\d\d-\d\dT\d\d:\d\d:\d\dZ'{nl})?"
+        rf"(?P<status>{pad}    status:{nl}{pad}      code: \d+{nl}(?:{pad}      message: {value}{nl}{deeper(8)})?)?"
     )
+
+
+#: The sections of :func:`_yaml_interaction` in the order vcrpy writes them: (group, location).
+SECTIONS: Final = (
+    ("request_body", "request.body"),
+    ("request_headers", "request.headers"),
+    ("method", "request.method"),
+    ("uri", "request.uri"),
+    ("response", "response"),
+    ("response_body", "response.body"),
+    ("response_headers", "response.headers"),
+    ("recorded_at", "response.recorded_at"),
+    ("status", "response.status"),
+)
 
 
 def key_line(text: str, fmt: Format, key: str) -> int:
@@ -213,16 +242,48 @@ class Locator:
     location of an offset is that of the last mark before it.
     """
 
-    def __init__(self, text: str, fmt: Format, starts: list[int], indent: int, end: int):
+    def __init__(
+        self,
+        text: str,
+        fmt: Format,
+        starts: list[int],
+        indent: int,
+        end: int,
+        sections: dict[int, re.Match[str]] | None = None,
+    ):
         self.text = text
         self.starts = starts
         self.fmt = fmt
         self.end = end
         self.marks: dict[int, tuple[list[int], list[str]]] = {}
+        #: YAML: the layout check's matches, which say where each section starts (see :data:`SECTIONS`).
+        self.sections = sections or {}
+        self.header_line = "\n" + " " * (indent + 6)
         if fmt == "json":
             self.structure = _JSON_STRUCTURE
         else:
             self.structure = _yaml_structure(indent)
+
+    def _in_sections(self, found: re.Match[str], offset: int) -> str:
+        """Where *offset* is in an interaction the layout check matched: its last section, and header."""
+        location, start = "request", -1  # before the first section: on the "- request:" line
+        for group, label in reversed(SECTIONS):
+            begins = found.start(group)
+            if 0 <= begins <= offset:
+                location, start = label, begins
+                break
+        if not location.endswith(".headers"):
+            return location
+        # The header key is the last line at the headers' indent above the offset that is
+        # no list item ("- value"); folded values continue deeper.
+        text, line = self.text, self.header_line
+        limit = offset + len(line)  # a line whose break is at or before the offset
+        while (at := text.rfind(line, start, limit)) >= 0:
+            first = at + len(line)
+            if text[first] not in "- ":
+                return f"{location}.{text[first : text.index(':', first)]}"
+            limit = at + len(line) - 1
+        return location
 
     def _marks(self, index: int) -> tuple[list[int], list[str]]:
         known = self.marks.get(index)
@@ -262,6 +323,9 @@ class Locator:
             return None, "top level"
         if offset >= self.end:
             return None, self._top_key(offset)
+        found = self.sections.get(index)
+        if found is not None:
+            return index, self._in_sections(found, offset)
         positions, labels = self._marks(index)
         return index, labels[bisect.bisect_right(positions, offset) - 1]
 

@@ -193,6 +193,8 @@ class _Scan:
         self.outside: tuple[int, int] | None = None
         #: Why the file does not load as a cassette, when the exact engine could not read it.
         self.incomplete: Undecodable | None = None
+        #: YAML: where the sections of each interaction laid out as vcrpy writes it start.
+        self.sections: dict[int, re.Match[str]] | None = None
 
     @property
     def dangerous(self) -> bool:
@@ -241,7 +243,7 @@ class _Scan:
     def _check_layout(self) -> None:
         """Send every interaction not laid out as vcrpy writes it to the exact engine (see :func:`check_layout`)."""
         layout = check_layout(self.text, self.fmt, self.signals.starts, self.signals.indent)
-        self.end, self.outside = layout.end, layout.outside
+        self.end, self.outside, self.sections = layout.end, layout.outside, layout.sections
         self.uncertain.update(layout.unsure)
         starts = self.signals.starts
         if starts and not (
@@ -275,7 +277,9 @@ class _Scan:
             known = best.get(key)
             if known is None or len(suffix) < len(known[1]):
                 best[key] = (offset, suffix)
-        locate = Locator(text, self.fmt, signals.starts, signals.indent, self.end) if self.cassette else None
+        locate = (
+            Locator(text, self.fmt, signals.starts, signals.indent, self.end, self.sections) if self.cassette else None
+        )
         findings: list[Finding] = []
         for (line, rule, value), (offset, suffix) in best.items():
             if locate is None:
