@@ -29,12 +29,14 @@ def rank(char: str) -> int:
     return found if found >= 0 else len(_RARITY) // 2
 
 
-def opening_literal(literal: str, *, ignore_case: bool = False) -> tuple[int, list[tuple[str, str]]]:
-    """*literal* as alternatives (opening character, rest), opening on its rarest character.
+def opening_literal(literal: str, *, ignore_case: bool = False) -> tuple[int, list[tuple[str, str, str]]]:
+    """*literal* split to open on its rarest character: (where the opening sits, alternatives).
 
-    What precedes the opening character is checked by a lookbehind once it is found.
-    Case-insensitive literals get an alternative per case of the opening character.
-    Returns where the opening sits in *literal*, and the alternatives.
+    Each alternative is (opening character, a lookbehind for what precedes it, the literal
+    text after it).  What precedes the opening character is checked by the lookbehind once
+    it is found; the text after is left to the caller to write (and to join with others
+    that share the opening and the lookbehind).  Case-insensitive literals get an
+    alternative per case of the opening character.
     """
 
     def cost(i: int) -> tuple[int, int]:
@@ -49,7 +51,7 @@ def opening_literal(literal: str, *, ignore_case: bool = False) -> tuple[int, li
     alternatives = []
     for opening in openings:
         behind = f"(?<={wrap(before)}{re.escape(opening)})" if before else ""
-        alternatives.append((opening, behind + (wrap(after) if after else "")))
+        alternatives.append((opening, behind, after))
     return at, alternatives
 
 

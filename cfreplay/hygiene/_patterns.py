@@ -117,23 +117,33 @@ def _signal_alternatives(param_names: Iterable[str]) -> dict[str, tuple[str, str
 
 
 def _format_alternatives(table: RuleTable) -> tuple[dict[str, tuple[str, str]], dict[str, tuple[list[Any], int]]]:
-    """An alternative per anchor of the table's credential formats (per case of its opening, when it ignores case).
+    """An alternative per opening of the table's credential formats' anchors (per case, when one ignores case).
 
+    Anchors of the same formats that open on the same character, after the same text,
+    share one alternative (``gh`` then ``[oprsu]_`` for GitHub's tokens): the engine
+    then checks what precedes the opening once at each stop, not once per anchor.
     Also: alternative name -> (formats whose anchor it finds, where its opening sits in the anchor).
     """
-    alternatives: dict[str, tuple[str, str]] = {}
-    formats: dict[str, tuple[list[Any], int]] = {}
     anchors: dict[tuple[str, bool], list[Any]] = {}
     for fmt in table.formats:
         ignore_case = bool(fmt.pattern.flags & re.IGNORECASE)
         for anchor in fmt.anchors:
             anchors.setdefault((anchor, ignore_case), []).append(fmt)
-    for index, ((anchor, ignore_case), found) in enumerate(sorted(anchors.items())):
+    # (opening, lookbehind, where it sits, ignore case, the formats) -> the texts after the opening
+    shared: dict[tuple[str, str, int, bool, tuple[int, ...]], tuple[list[Any], list[str]]] = {}
+    for (anchor, ignore_case), found in sorted(anchors.items()):
         at, openings = opening_literal(anchor, ignore_case=ignore_case)
-        for variant, (opening, rest) in enumerate(openings):
-            name = f"format_{index}_{variant}"
-            alternatives[name] = (opening, rest)
-            formats[name] = (found, at)
+        for opening, behind, after in openings:
+            key = (opening, behind, at, ignore_case, tuple(id(fmt) for fmt in found))
+            shared.setdefault(key, (found, []))[1].append(after)
+    alternatives: dict[str, tuple[str, str]] = {}
+    formats: dict[str, tuple[list[Any], int]] = {}
+    for index, ((opening, behind, at, ignore_case, _), (found, afters)) in enumerate(shared.items()):
+        name = f"format_{index}"
+        # Longest first: the engine takes the first text that matches, and any will do.
+        texts = "|".join(re.escape(after) for after in sorted(set(afters), key=lambda text: (-len(text), text)))
+        alternatives[name] = (opening, behind + (f"(?i:{texts})" if ignore_case else f"(?:{texts})"))
+        formats[name] = (found, at)
     return alternatives, formats
 
 
