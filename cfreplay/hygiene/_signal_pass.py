@@ -368,30 +368,47 @@ class SignalPass:
     def _headers(self, view: _View) -> None:
         """Every header key a header rule owns, read where vcrpy writes headers."""
         text = view.text
-        header_rule = self.table.header_rule
-        if self.fmt == "json":
+        json_format = self.fmt == "json"
+        if json_format:
             matches = self.patterns.json_headers.finditer(text)
         else:
             matches = self.patterns.yaml_headers[self.indent].finditer(text)
+        item = " " * (self.indent + 6)
+        # Per name as written: what to do with it (the same few names recur in every interaction).
+        kinds: dict[str, tuple[int, str]] = {}
         for match in matches:
-            name = match.group(1)
-            if self.fmt == "json":
-                read = json_string(name)
-                if read is None:
-                    self._unsure(view, match.start())
-                    continue
-                name = read
-            rule = header_rule(name)
-            if rule is None and name.lower() != "content-type":
+            raw = match.group(1)
+            kind = kinds.get(raw)
+            if kind is None:
+                kind = kinds[raw] = self._header_kind(raw, json_format)
+            what, name = kind
+            if what == _SKIP:
                 continue
-            if self.fmt == "json":
+            if what == _UNREADABLE:
+                self._unsure(view, match.start())
+                continue
+            if what == _CONTENT_TYPE and not json_format and _plain_without_yaml(text, match.end(), item):
+                continue
+            if json_format:
                 values = json_values(text, match.end() - 1)
             else:
                 values = yaml_items(text, match.end(), self.indent + 6)
-            if rule is not None:
+            if what == _OWNED:
                 self._header(view, name, values, match.start())
             elif values is not None and any("yaml" in value.lower() for _, _, value in values):
                 self._unsure(view, match.start())  # a YAML body: the exact engine reads it as YAML
+
+    def _header_kind(self, raw: str, json_format: bool) -> tuple[int, str]:
+        """What :meth:`_headers` does with a header key as written: (what, the header's name)."""
+        name = raw
+        if json_format:
+            read = json_string(raw)
+            if read is None:
+                return _UNREADABLE, raw
+            name = read
+        if self.table.header_rule(name) is not None:
+            return _OWNED, name
+        return (_CONTENT_TYPE if name.lower() == "content-type" else _SKIP), name
 
     def _continuations(self, view: _View) -> None:
         """Double-quoted YAML scalars folded with ``\\``: their lines join without a space."""
@@ -743,6 +760,34 @@ def _path_start(text: str, match: re.Match[str]) -> int:
 _ACCESS_TOKEN: Final = re.compile(r'access_token\\*"\s*:\s*\\*"(eyJ[A-Za-z0-9_\-+/=.\\]+?)\\*"')
 _PARAM_VALUE: Final = re.compile(r"""[^&#;\s"'\\<>]*""")
 _FLAG: Final = re.compile(r"--(?=[A-Za-z][\w-]{0,128}[ \t])")
+#: What the header pass does with a header key (see ``SignalPass._header_kind``).
+_SKIP, _OWNED, _CONTENT_TYPE, _UNREADABLE = range(4)
+
+
+def _plain_without_yaml(text: str, key_end: int, item: str) -> bool:
+    """Whether the header whose key ends at *key_end* has one value, on one line, that cannot say YAML.
+
+    vcrpy's usual ``Content-Type`` (one item, one line): without "yaml" and without a
+    backslash (an escape could spell it) it needs no reading.  Anything else (a CR,
+    several items, a value folded onto more lines) is read whole.
+    """
+    if text[key_end] != "\n":
+        return False
+    line_start = key_end + 1
+    line_end = text.find("\n", line_start)
+    if line_end < 0:
+        return False
+    # The value ends with its line when the next is the next header key (at the item's
+    # indent, no "- "), or less indented: a section, the response, the next interaction.
+    head = text[line_end + 1 : line_end + 2 + len(item)]
+    indent = len(head) - len(head.lstrip(" "))
+    after = head[indent : indent + 1]
+    if not after or after in "-#\r\n\t" or indent > len(item):
+        return False
+    line = text[line_start:line_end]
+    return "\\" not in line and "\r" not in line and "yaml" not in line.lower()
+
+
 #: A line ending in a backslash, found at the line break: backslashes are everywhere in escaped
 #: JSON, line breaks rarer, so opening on the break stops less often (half the time of ``find``).
 _FOLD: Final = re.compile(r"\n(?<=\\\n)")

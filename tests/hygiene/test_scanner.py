@@ -929,3 +929,36 @@ def test_keys_after_a_redacted_credentials_object_are_still_read(
     # A key after "docker_credentials": null might still be inside it, for all the raw text
     # shows: that one is the exact engine's to settle (reading the key is what sends it there).
     assert result.exact == (1 if credentials is None else 0)
+
+
+_MANIFEST_RESPONSE = (
+    "interactions:\n- request:\n    body: null\n    headers:\n      Accept:\n      - '*/*'\n    method: GET\n"
+    "    uri: https://api.example.com/v3/apps/g/manifest\n  response:\n    body:\n"
+    '      string: "applications:\\n- name: web\\n  env:\\n    DB_PASSWORD: {secret}\\n"\n'
+    "    headers:\n{content_type}      Date:\n      - Tue, 01 Dec 2026 00:00:00 GMT\n"
+    "    status:\n      code: 200\n      message: OK\nversion: 1\n"
+)
+
+
+@pytest.mark.parametrize(
+    ("content_type", "yaml_body"),
+    [
+        ("      - application/x-yaml\n", True),
+        ("      - APPLICATION/X-YAML\n", True),
+        ("      - 'application/x-yaml'\n", True),
+        ('      - "application/x-\\x79aml"\n', True),  # an escape spells it
+        ("      - text/plain;\n        x=yaml\n", True),  # folded onto a second line
+        ("      - application/json\n", False),
+    ],
+    ids=["plain", "upper-case", "single-quoted", "escaped", "folded", "json"],
+)
+def test_a_content_type_that_says_yaml_however_written_has_its_body_read_as_yaml(
+    tmp_path: Path, content_type: str, yaml_body: bool
+) -> None:
+    """The header pass skips a one-line Content-Type that cannot say YAML; every other spelling is read."""
+    secret = secrets.token_hex(12)
+    path = tmp_path / "manifest.yaml"
+    path.write_text(_MANIFEST_RESPONSE.format(secret=secret, content_type="      Content-Type:\n" + content_type))
+    result = scan_paths([path])
+    assert result.exact == (1 if yaml_body else 0)
+    assert [(f.rule, f.location) for f in result.findings] == ([("secret-key", "response.body")] if yaml_body else [])
