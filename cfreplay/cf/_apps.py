@@ -16,6 +16,7 @@ from faker.providers.lorem.en_US import Provider as _Lorem
 
 from cfreplay.cf import cfapi
 from cfreplay.cf._draw import SeedArg, VersionArg, seeder, stamp
+from cfreplay.cf._traits import TRAIT_GROUPS, TRAITS
 from cfreplay.cf.cfapi import ApiVersion
 from cfreplay.cf.schema import check_field, validate
 from cfreplay.cf.seeding import Now, Seeder
@@ -23,14 +24,6 @@ from cfreplay.errors import SchemaError, UnknownNameError
 
 __all__ = ["TRAITS", "app_envelope", "apply_overrides", "list_page", "space_resource", "stack_resource"]
 
-#: Traits name real app states; at most one from each group applies.
-_TRAIT_GROUPS: Final[tuple[tuple[str, ...], ...]] = (
-    ("started", "stopped"),
-    ("staged", "staging", "staging_failed"),
-    ("buildpack", "docker"),
-    ("diego", "dea"),
-)
-TRAITS: Final[tuple[str, ...]] = tuple(t for group in _TRAIT_GROUPS for t in group)
 
 # Realistic values.  Words come from Faker's English lorem list; drawing them
 # with our own Random is ~20x faster than going through Faker's proxies.
@@ -80,14 +73,14 @@ def _resolve_traits(traits: Sequence[str], version: ApiVersion) -> dict[str, str
     """One chosen trait per group, defaults filled in; conflicts and unknown names refused."""
     chosen: dict[int, str] = {}
     for trait in traits:
-        group = next((i for i, g in enumerate(_TRAIT_GROUPS) if trait in g), None)
+        group = next((i for i, g in enumerate(TRAIT_GROUPS) if trait in g), None)
         if group is None:
             raise UnknownNameError("trait", trait, TRAITS)
         if group in chosen and chosen[group] != trait:
             raise SchemaError("traits", f"{chosen[group]!r} and {trait!r} cannot both apply", str(version))
         chosen[group] = trait
     defaults = ("started", "staged", "buildpack", "diego" if version >= cfapi.DIEGO_DEFAULT_SINCE else "dea")
-    picked = {g[0]: chosen.get(i, defaults[i]) for i, g in enumerate(_TRAIT_GROUPS)}
+    picked = {g[0]: chosen.get(i, defaults[i]) for i, g in enumerate(TRAIT_GROUPS)}
     if picked["buildpack"] == "docker":
         if version < cfapi.app_field("docker_image").since:
             raise SchemaError("traits", "'docker' needs API 2.8.0 or later (no docker_image before)", str(version))

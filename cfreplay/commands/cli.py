@@ -19,17 +19,23 @@ import sys
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Final, NoReturn
+from typing import TYPE_CHECKING, Any, Final, NoReturn
 
-from cfreplay.cf import cfapi, factories
+from cfreplay.cf import cfapi
+from cfreplay.cf._traits import TRAITS
 from cfreplay.cf.cfapi import ApiVersion
 from cfreplay.cf.seeding import Now, Seeder
-from cfreplay.commands import record
 from cfreplay.errors import CfreplayError, SchemaError, UnknownNameError
-from cfreplay.hygiene import scanner, writing
-from cfreplay.hygiene.rules import RuleTable, SanitizeConfig
-from cfreplay.hygiene.sanitizer import Sanitizer
+from cfreplay.serve.flows import CLIENTS, DEFAULT_CLIENT
 from cfreplay.types import reason_phrase
+
+if TYPE_CHECKING:
+    from cfreplay.commands import record
+    from cfreplay.hygiene.rules import SanitizeConfig
+    from cfreplay.hygiene.sanitizer import Sanitizer
+
+# Each subcommand imports what it runs on when it runs: ``cfreplay scan`` in CI need not
+# load vcrpy, aiohttp's stubs, Faker and the simulator first (0.3 s of every command).
 
 __all__ = [
     "main",
@@ -125,7 +131,7 @@ def _build_parser() -> _Parser:
         "--trait",
         action="append",
         default=[],
-        choices=factories.TRAITS,
+        choices=TRAITS,
         help="app state for app, restage and list; repeatable",
     )
     fake.add_argument("--now", help="the factory clock, ISO-8601 (default 2015-11-03T00:54:16Z) or 'wall'")
@@ -177,8 +183,8 @@ def _build_parser() -> _Parser:
     recording.add_argument("--from-docs", action="store_true", help="write the documented exchange as a cassette")
     recording.add_argument(
         "--client",
-        choices=record.CLIENTS,
-        help=f"whose requests to send and record (default {record.DEFAULT_CLIENT}: the cf CLI v6's)",
+        choices=CLIENTS,
+        help=f"whose requests to send and record (default {DEFAULT_CLIENT}: the cf CLI v6's)",
     )
 
     serve = commands.add_parser(
@@ -278,6 +284,8 @@ class _Progress:
 
 def _project_config(args: argparse.Namespace) -> SanitizeConfig:
     """``--config``, else the nearest pyproject.toml from the working directory; ``--redact-all-env`` on top."""
+    from cfreplay.hygiene.rules import SanitizeConfig
+
     path = getattr(args, "config", None)
     config = SanitizeConfig.from_toml(path) if path else SanitizeConfig.from_pyproject()
     if getattr(args, "redact_all_env", False):
@@ -285,7 +293,17 @@ def _project_config(args: argparse.Namespace) -> SanitizeConfig:
     return config
 
 
+def _project_sanitizer(args: argparse.Namespace | None = None) -> Sanitizer:
+    """A sanitizer with the project's rules (and the command's options, given *args*)."""
+    from cfreplay.hygiene.rules import SanitizeConfig
+    from cfreplay.hygiene.sanitizer import Sanitizer
+
+    return Sanitizer(_project_config(args) if args is not None else SanitizeConfig.from_pyproject())
+
+
 def _sanitize(args: argparse.Namespace) -> int:
+    from cfreplay.hygiene.sanitizer import Sanitizer
+
     config = _project_config(args)
     files = list(_cassette_inputs(args.paths))
     sanitizer = Sanitizer(config)
@@ -318,6 +336,8 @@ def _sanitize(args: argparse.Namespace) -> int:
 
 def _cassette_inputs(paths: Sequence[str]) -> list[tuple[Path, bool]]:
     """(path, named explicitly) for each file to process; a missing path is an error later."""
+    from cfreplay.hygiene import writing
+
     result: list[tuple[Path, bool]] = []
     for entry in paths:
         path = Path(entry)
@@ -337,6 +357,9 @@ def _mentions_interactions(path: Path) -> bool:
 
 
 def _scan(args: argparse.Namespace) -> int:
+    from cfreplay.hygiene import scanner
+    from cfreplay.hygiene.rules import RuleTable
+
     missing = [p for p in args.paths if not Path(p).exists()]
     if missing:
         raise _UsageError(f"no such file or directory: {missing[0]}")
@@ -382,6 +405,8 @@ def _scan(args: argparse.Namespace) -> int:
 
 def _convert(args: argparse.Namespace) -> int:
     from cfreplay import cassette
+    from cfreplay.hygiene import writing
+    from cfreplay.hygiene.sanitizer import Sanitizer
 
     sanitizer = Sanitizer(_project_config(args))
     files = _cassette_inputs(args.paths)
@@ -425,6 +450,8 @@ def _seed_value(text: str) -> int | str:
 
 
 def _fake(args: argparse.Namespace) -> bytes:
+    from cfreplay.cf import factories
+
     version = ApiVersion.parse(args.api_version)
     seeder = Seeder(_seed_value(args.seed), now=_parse_now(args.now))
     values = _parse_set(args.set)
@@ -470,12 +497,16 @@ def _record(args: argparse.Namespace) -> int:
 
 
 def _record_from_docs(args: argparse.Namespace) -> record.RecordResult:
+    from cfreplay.commands import record
+
     if args.what or args.app or args.api or args.token or args.wait or args.client:
         raise _UsageError("--from-docs takes only -o/--output")
     return record.record_from_docs(Path(args.output or "cassettes/restage-docs.yaml"))
 
 
 def _record_restage(args: argparse.Namespace) -> record.RecordResult:
+    from cfreplay.commands import record
+
     if args.what != "restage" or not args.app:
         raise _UsageError("say what to record: 'cfreplay record restage APP' (or 'cfreplay record --from-docs')")
     target = record.resolve_target(api=args.api, token=args.token)
@@ -571,7 +602,7 @@ def _serve_cassettes(args: argparse.Namespace) -> int:
     def ready(url: str) -> None:
         print(f"replaying {len(paths)} cassette{'s' if len(paths) != 1 else ''} at {url} (Ctrl-C to stop)")
 
-    sanitizer = Sanitizer(SanitizeConfig.from_pyproject())
+    sanitizer = _project_sanitizer()
 
     def log(line: str) -> None:
         # A client may send a token in a query string; the log never shows it.
@@ -597,11 +628,12 @@ def _serve_cassettes(args: argparse.Namespace) -> int:
 def _import(args: argparse.Namespace) -> int:
     from cfreplay import cassette
     from cfreplay.commands import importing
+    from cfreplay.hygiene import writing
 
     output = Path(args.output)
     imported = importing.import_traffic([Path(p) for p in args.paths], fmt=args.source, partial=args.partial)
     data = imported.data
-    sanitizer = Sanitizer(_project_config(args))
+    sanitizer = _project_sanitizer(args)
     report = writing.write_cassette(
         output, data, cassette.detect_format(output), sanitizer, expected=writing.fingerprint(output)
     )
@@ -629,7 +661,7 @@ def _show(args: argparse.Namespace) -> int:
         Path(args.cassette), index=args.index, fmt=args.format, color=_colour(args), cut_urls=sys.stdout.isatty()
     )
     # A cassette someone did not sanitize must not leak through its listing either.
-    sys.stdout.write(Sanitizer(SanitizeConfig.from_pyproject()).sanitize_text(output))
+    sys.stdout.write(_project_sanitizer().sanitize_text(output))
     return EXIT_OK
 
 
@@ -637,7 +669,7 @@ def _diff(args: argparse.Namespace) -> int:
     from cfreplay.commands import show
 
     output, differs = show.diff(Path(args.a), Path(args.b), fmt=args.format, color=_colour(args))
-    sys.stdout.write(Sanitizer(SanitizeConfig.from_pyproject()).sanitize_text(output))
+    sys.stdout.write(_project_sanitizer().sanitize_text(output))
     return EXIT_FINDINGS if differs else EXIT_OK
 
 
