@@ -258,7 +258,7 @@ def _run_command(paths: list[Path], repeat: int, folder: Path) -> float:
     for _ in range(repeat):
         start = time.perf_counter()
         done = subprocess.run(
-            [sys.executable, "-m", "cfreplay", "scan", "--format", "json", *map(str, paths)],
+            [sys.executable, "-m", "cfreplay", "scan", *map(str, paths)],
             capture_output=True,
             cwd=folder,
             check=False,

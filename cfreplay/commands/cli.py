@@ -101,9 +101,17 @@ def _version_line() -> str:
     return f"{own} ({', '.join(others)}; Python {sys.version.split()[0]})"
 
 
+class _Version(argparse.Action):
+    """``--version``: the package metadata is read only when asked for (it costs every command ~30 ms)."""
+
+    def __call__(self, parser: argparse.ArgumentParser, *_: object) -> None:
+        print(_version_line())
+        parser.exit()
+
+
 def _build_parser() -> _Parser:
     parser = _Parser(prog="cfreplay", description="Test Cloud Foundry v2 tooling offline.")
-    parser.add_argument("--version", action="version", version=_version_line())
+    parser.add_argument("--version", action=_Version, nargs=0, help="show the versions and exit")
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     fake = commands.add_parser(
         "fake",
