@@ -194,20 +194,38 @@ def _streams(alternatives: dict[str, tuple[str, str]]) -> tuple[re.Pattern[str],
     return (compiled(shared), *(compiled([first]) for first in own)) if shared else tuple(compiled([f]) for f in own)
 
 
+#: Key names at least this long are filtered on their last this-many characters (see :func:`_key_end`).
+_LONG_KEY: Final = 5
+
+
 def _key_end(key_names: Iterable[str]) -> re.Pattern[str]:
     """Ends of JSON keys that can name a secret (written once, twice or three times escaped).
 
-    Python then checks the whole key.  The pattern opens on the literal ``":``.
+    Python then checks the whole key.  The pattern opens on the literal ``":``: every key
+    in the text stops it, so each is first filtered by the characters its last few may be
+    (one class per position), then told by its ending.  Short names and long ones are
+    filtered apart: the long ones on five characters, which lets few of CC's own keys
+    through (``created_at`` passes a two-character filter).
     """
-    names = list(key_names)
+    names = [name for name in key_names if name]
+    groups = [
+        group
+        for group in ([n for n in names if len(n) < _LONG_KEY], [n for n in names if len(n) >= _LONG_KEY])
+        if group
+    ]
 
-    def chars(index: int) -> str:
-        found = {c for name in names if len(name) >= -index for c in (name[index].lower(), name[index].upper())}
+    def chars(group: list[str], index: int) -> str:
+        found = {c for name in group for c in (name[index].lower(), name[index].upper())}
         return "[" + re.escape("".join(sorted(found))) + "]"
 
-    two = chars(-2) + chars(-1)  # a cheap filter on the key's last two characters
     levels = ('":', '\\":', '\\\\\\":')
-    return re.compile('":(?:' + "|".join(f"(?<={two}{re.escape(q)}){_endings(names, q)}" for q in levels) + ")")
+    alternatives = []
+    for quote in levels:
+        for group in groups:
+            width = min(_LONG_KEY, *(len(name) for name in group))
+            last = "".join(chars(group, -index) for index in range(width, 0, -1))
+            alternatives.append(f"(?<={last}{re.escape(quote)}){_endings(group, quote)}")
+    return re.compile('":(?:' + "|".join(alternatives) + ")") if alternatives else re.compile("(?!)")
 
 
 def _after(alternatives: dict[str, tuple[str, str]]) -> dict[str, re.Pattern[str] | None]:

@@ -24,6 +24,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from leaks import API, APP, UAA, Secrets, app_body, exchange
 
 from cfreplay import cassette
@@ -40,7 +42,7 @@ from cfreplay.hygiene.rules import (
     replace_rule,
 )
 from cfreplay.hygiene.sanitizer import Sanitizer
-from cfreplay.hygiene.scanner import rule_ids, scan_text
+from cfreplay.hygiene.scanner import rule_ids, scan_paths, scan_text
 
 BY_ID = {rule.id: rule for rule in RULES}
 FORMATS_OF_CASSETTES: tuple[cassette.Format, ...] = ("yaml", "json")
@@ -661,3 +663,26 @@ def test_config_names_extend_only_their_own_question() -> None:
     assert table.secret_key("TicketData") and table.secret_query("ticketData") and table.secret_form("ticketData")
     assert table.secret_query("ticket") and not table.secret_form("ticket") and not table.secret_key("ticket")
     assert table.secret_form("PIN") and not table.secret_query("pin")
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    name=st.text(string.ascii_letters + "_", min_size=1, max_size=14).filter(lambda n: not RuleTable().secret_key(n)),
+    pretty=st.booleans(),
+)
+def test_a_config_json_key_of_any_length_is_found_by_the_signal_pass(
+    name: str, pretty: bool, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """The key pass filters keys on their last characters, per length: a short or long configured name still passes.
+
+    Pretty JSON is written double-quoted in YAML (its keys escaped once), compact JSON single-quoted.
+    """
+    table = RuleTable(SanitizeConfig(json_keys=(name,)))
+    value = token()
+    body = json.dumps({"entity": {"guid": "g", name: value}}, indent=2 if pretty else None)
+    for fmt in FORMATS_OF_CASSETTES:
+        path = tmp_path_factory.mktemp("keys") / f"c.{fmt}"
+        path.write_bytes(cassette.dumps({"interactions": [exchange(body=body)], "version": 1}, fmt))
+        result = scan_paths([path], table=table)
+        assert [(f.rule, f.location) for f in result.findings] == [("secret-key", "response.body")], fmt
+        assert result.exact == 0, f"{fmt}: the exact engine found it, not the signal pass"
