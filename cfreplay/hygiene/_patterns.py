@@ -169,7 +169,7 @@ def _modes(alternatives: Iterable[str]) -> dict[str, frozenset[str]]:
 
 
 #: How many of the commonest openings get a pass of their own (see :func:`_streams`).
-_OWN_PASSES: Final = 4
+_OWN_PASSES: Final = 3
 
 
 def _streams(alternatives: dict[str, tuple[str, str]]) -> tuple[re.Pattern[str], ...]:
@@ -178,9 +178,11 @@ def _streams(alternatives: dict[str, tuple[str, str]]) -> tuple[re.Pattern[str],
     One pattern for every opening makes the engine test each character against a set
     (~3 ns a character, plus a false start at every opening it holds); a pattern with
     one opening character is scanned for that character alone (~0.3 ns).  So the
-    commonest openings (letters of base64 and prose: ``b``, ``u``, ``g``, ``h``) each
-    get a pass of their own, and the rest share the master.  Openings differ, so two
-    patterns never match at the same place, and the merge finds what one pattern would.
+    commonest openings (letters of base64 and prose: ``b``, ``u``, ``g``) each get a
+    pass of their own, and the rest share the master.  A pass costs about as much as the
+    false starts it saves the master from the next commonest opening on, so three.
+    Openings differ, so two patterns never match at the same place, and the merge finds
+    what one pattern would.
     """
     by_first: dict[str, list[str]] = {}
     for name, (first, rest) in alternatives.items():
