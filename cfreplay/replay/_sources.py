@@ -142,9 +142,12 @@ def _version(path: Path) -> tuple[str, int, int] | None:
 def _dirt(path: Path, sanitizer: Sanitizer) -> str | None:
     from cfreplay.hygiene import scanner
 
+    # Read as the cassette it is, whatever its name: scan_file would take a file named
+    # other than .yaml/.yml/.json for a plain file, and run only the rules that need no context.
     try:
-        findings = scanner.scan_file(path, table=sanitizer.table)
-    except CfreplayError:
+        text = cassette_files.read_bytes(path).decode("utf-8")
+        findings = scanner.scan_text(text, path=str(path), cassette=True, table=sanitizer.table)
+    except (CfreplayError, UnicodeDecodeError):
         return _UNSCANNED  # loading names the problem
     if not findings:
         return None

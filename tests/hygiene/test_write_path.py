@@ -1087,3 +1087,22 @@ def test_a_cassette_changed_while_it_is_scanned_is_neither_trusted_nor_remembere
     assert looked.clean([path], [version])
     os.utime(path, ns=(0, 1))  # another version than the one found clean
     assert not _sources.Looked().clean([path], [version])
+
+
+def test_a_cassette_named_without_a_cassette_suffix_is_scanned_as_one_before_replay(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """use_cassette takes any name; its scan must read the file as the cassette it is.
+
+    Read as a plain file (only the rules that need no context), a client secret in a query
+    went unseen: no warning, and the recording, taken for clean, was not sanitized to match
+    the sanitized live request.
+    """
+    monkeypatch.chdir(tmp_path)
+    secret = secrets.token_urlsafe(16)
+    uri = f"{API}/v2/info?client_secret={secret}"
+    path = tmp_path / "info.cassette"
+    write_raw(path, exchange(uri=uri))
+
+    with pytest.warns(cfreplay.SecretWarning, match=r"url-query ×1"), cfreplay.use_cassette(path):
+        assert requests.get(uri, timeout=5).status_code == 200
