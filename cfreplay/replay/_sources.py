@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import weakref
 from collections.abc import Iterable
 from datetime import datetime
 from pathlib import Path
@@ -19,6 +20,7 @@ from vcr.persisters.filesystem import CassetteNotFoundError
 
 from cfreplay import cassette as cassette_files
 from cfreplay.errors import CassetteError, CfreplayError, SecretWarning
+from cfreplay.hygiene.rules import RuleTable
 from cfreplay.hygiene.sanitizer import Sanitizer
 
 __all__ = [
@@ -91,10 +93,12 @@ def release(path: Path) -> None:
             LARGE.pop(_parsed_key(path), None)
 
 
-# Scan verdicts by (path, size, mtime, rule table): a suite replaying one cassette in many
-# tests scans it once per process.  A verdict is the warning to give (None: the scan found
-# nothing), or _UNSCANNED when the file could not be scanned (loading names the problem).
-SCANNED: dict[tuple[str, int, int, int], str | None] = {}
+# Scan verdicts per rule table, by (path, size, mtime): a suite replaying one cassette in
+# many tests scans it once per process.  A verdict is the warning to give (None: the scan
+# found nothing), or _UNSCANNED when the file could not be scanned (loading names the
+# problem).  Weakly keyed by the table itself: a verdict spares the sanitizer, so it must
+# never pass to another table that happens to get a dead one's id.
+SCANNED: weakref.WeakKeyDictionary[RuleTable, dict[tuple[str, int, int], str | None]] = weakref.WeakKeyDictionary()
 _UNSCANNED: Final = "\0unscanned"
 
 
@@ -117,14 +121,16 @@ def warn_if_dirty(
     version = _version(path)
     if version is None:
         return None
-    key = (*version, id(sanitizer.table))
-    verdict = SCANNED.get(key, _UNSCANNED)
-    if key not in SCANNED:
+    known = SCANNED.get(sanitizer.table)
+    if known is None:
+        known = SCANNED[sanitizer.table] = {}
+    verdict = known.get(version, _UNSCANNED)
+    if version not in known:
         verdict = _dirt(path, sanitizer)
         if _version(path) != version:
             version = None  # changed while it was read: the verdict is not this version's
         else:
-            SCANNED[key] = verdict
+            known[version] = verdict
     if verdict is not None and verdict != _UNSCANNED:
         import warnings
 

@@ -1076,9 +1076,8 @@ def test_a_cassette_changed_while_it_is_scanned_is_neither_trusted_nor_remembere
 
     monkeypatch.setattr(_sources, "_dirt", changed_meanwhile)
     sanitizer = Sanitizer()
-    before = dict(_sources.SCANNED)
     assert _sources.warn_if_dirty(path, sanitizer) is None
-    assert before == _sources.SCANNED  # nothing remembered
+    assert not _sources.SCANNED.get(sanitizer.table)  # nothing remembered
 
     monkeypatch.setattr(_sources, "_dirt", real)
     version = _sources.warn_if_dirty(path, sanitizer)
@@ -1106,3 +1105,24 @@ def test_a_cassette_named_without_a_cassette_suffix_is_scanned_as_one_before_rep
 
     with pytest.warns(cfreplay.SecretWarning, match=r"url-query ×1"), cfreplay.use_cassette(path):
         assert requests.get(uri, timeout=5).status_code == 200
+
+
+def test_a_clean_verdict_counts_for_its_own_rule_table_only(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A file the built-in rules find clean holds a secret by the project's: scanned again, warned about."""
+    monkeypatch.chdir(tmp_path)
+    secret = secrets.token_urlsafe(16)
+    path = tmp_path / "cassettes" / "app.yaml"
+    write_raw(path, exchange(uri=f"{API}/v2/apps/{APP_GUID}", body=json.dumps({"entity": {"ticketData": secret}})))
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", cfreplay.SecretWarning)
+        with cfreplay.use_cassette(path):
+            pass
+    project = SanitizeConfig(json_keys=("ticketData",))
+    with (
+        pytest.warns(cfreplay.SecretWarning, match=r"secret-key ×1"),
+        cfreplay.use_cassette(path, sanitize_config=project) as active,
+    ):
+        got = requests.get(f"{API}/v2/apps/{APP_GUID}", timeout=5).json()
+    assert got == {"entity": {"ticketData": secret}}  # replay plays what was recorded
+    assert active.play_count == 1
