@@ -192,6 +192,7 @@ class Looked:
 
     def __init__(self) -> None:
         self._found: dict[Path, Any] = {}
+        #: The version of each file (path, size, mtime) whose data this enter read.
         self._versions: dict[Path, tuple[str, int, int]] = {}
 
     def __call__(self, path: Path) -> Any:
@@ -208,11 +209,6 @@ class Looked:
                     found = BROKEN
             self._found[path] = found
         return found
-
-    def version(self, path: Path) -> tuple[str, int, int] | None:
-        """The version of the file (path, size, mtime) whose data this enter read."""
-        self(path)
-        return self._versions.get(path)
 
     def has_content(self, path: Path) -> bool:
         """Not empty or blank (a file that cannot be parsed counts, so loading names the problem)."""
