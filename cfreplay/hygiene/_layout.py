@@ -238,8 +238,11 @@ class Locator:
     """Which interaction an offset is in, and where in it, from the cassette's raw text.
 
     Only interactions laid out as vcrpy writes them reach it (the others are the exact
-    engine's), so each interaction's structure lines are read once, into marks: the
-    location of an offset is that of the last mark before it.
+    engine's).  In YAML the layout check's own match of each says where its sections
+    start (*sections*): the location of an offset is its last section, and in a headers
+    section the last header key above it.  Otherwise (JSON) each interaction's structure
+    lines are read once, into marks: the location of an offset is that of the last mark
+    before it.
     """
 
     def __init__(
