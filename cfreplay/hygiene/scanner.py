@@ -84,6 +84,7 @@ from cfreplay.hygiene._patterns import PLAIN_RULES, patterns_for
 from cfreplay.hygiene._signal_pass import SignalPass
 from cfreplay.hygiene.rules import RuleTable
 from cfreplay.hygiene.sanitizer import Change
+from cfreplay.hygiene.writing import is_virtualenv
 
 __all__ = [
     "CASSETTE_SUFFIXES",
@@ -101,7 +102,7 @@ __all__ = [
 #: Directories never worth scanning: VCS data, virtualenvs, caches and build output.
 SKIP_DIRS: Final = frozenset({
     ".git", ".venv", "venv", "__pycache__", "node_modules", ".hypothesis", ".mypy_cache", ".ruff_cache", "dist",
-    "build",
+    "build", ".tox", ".nox",
 })  # fmt: skip
 #: Suffixes of files that may be cassettes; such a file that is binary is an error, not skipped.
 CASSETTE_SUFFIXES: Final = (".yaml", ".yml", ".json")
@@ -435,7 +436,9 @@ def scan_file(path: str | os.PathLike[str], *, table: RuleTable | None = None) -
 
 def _walk(root: Path) -> Iterable[Path]:
     for directory, subdirectories, files in os.walk(root):
-        subdirectories[:] = sorted(d for d in subdirectories if d not in SKIP_DIRS)
+        subdirectories[:] = sorted(
+            d for d in subdirectories if d not in SKIP_DIRS and not is_virtualenv(os.path.join(directory, d))
+        )
         for name in sorted(files):
             candidate = Path(directory, name)
             try:
@@ -519,7 +522,8 @@ def scan_paths(
 ) -> ScanResult:
     """Scan files and directories (recursively), collecting findings and errors.
 
-    Directories skip :data:`SKIP_DIRS`, binary files and non-regular files.  A file
+    Directories skip :data:`SKIP_DIRS` and virtualenvs (:func:`is_virtualenv`), binary
+    files and non-regular files.  A file
     that cannot be read, a binary cassette-suffixed file or a dangerous cassette lands
     in ``errors``; the scan goes on.  A cassette that does not load (cut short, not
     valid YAML or JSON) is scanned as text: its findings are reported, and it lands in

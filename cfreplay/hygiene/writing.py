@@ -45,6 +45,7 @@ __all__ = [
     "destination_for",
     "directory_lock",
     "fingerprint",
+    "is_virtualenv",
     "iter_cassette_files",
     "merge_recordings",
     "prove_clean",
@@ -386,11 +387,20 @@ def _difference(data: dict[str, Any], back: Any) -> str:
 _SKIPPED_DIRS: Final = frozenset({"__pycache__", "node_modules", "venv", "dist", "build"})
 
 
+def is_virtualenv(directory: str | os.PathLike[str]) -> bool:
+    """Whether *directory* is a virtualenv (it holds ``pyvenv.cfg``), whatever it is called.
+
+    Below a folder, ``scan`` and ``sanitize`` skip one: ``cfreplay scan .`` in a project
+    whose environment is ``env/`` would otherwise read every installed package.
+    """
+    return os.path.isfile(os.path.join(directory, "pyvenv.cfg"))
+
+
 def iter_cassette_files(paths: Iterable[str | os.PathLike[str]]) -> Iterable[Path]:
     """Files named directly, and the YAML and JSON files below directories.
 
-    Sorted; hidden folders and tool folders skipped; below a directory only regular
-    files count (a FIFO would block the reader).
+    Sorted; hidden folders, tool folders and virtualenvs skipped; below a directory only
+    regular files count (a FIFO would block the reader).
     """
     for entry in paths:
         path = Path(entry)
@@ -398,6 +408,8 @@ def iter_cassette_files(paths: Iterable[str | os.PathLike[str]]) -> Iterable[Pat
             for child in sorted(path.rglob("*")):
                 parts = child.relative_to(path).parts
                 if any(part.startswith(".") or part in _SKIPPED_DIRS for part in parts[:-1]):
+                    continue
+                if any(is_virtualenv(path.joinpath(*parts[: depth + 1])) for depth in range(len(parts) - 1)):
                     continue
                 if child.suffix.lower() in (".yaml", ".yml", ".json") and _regular(child):
                     yield child

@@ -962,3 +962,25 @@ def test_a_content_type_that_says_yaml_however_written_has_its_body_read_as_yaml
     result = scan_paths([path])
     assert result.exact == (1 if yaml_body else 0)
     assert [(f.rule, f.location) for f in result.findings] == ([("secret-key", "response.body")] if yaml_body else [])
+
+
+def test_a_virtualenv_below_a_folder_is_skipped_whatever_its_name(tmp_path: Path) -> None:
+    """``cfreplay scan .`` and ``sanitize .`` in a project whose environment is ``env/`` read no installed package."""
+    from cfreplay.hygiene.writing import iter_cassette_files
+
+    leaked = f"ghp_{secrets.token_hex(18)}"
+    env = tmp_path / "env"
+    (env / "lib" / "site-packages").mkdir(parents=True)
+    (env / "pyvenv.cfg").write_text("home = /usr/bin\n")
+    inside = env / "lib" / "site-packages" / "recorded.yaml"
+    inside.write_text(dump([exchange(body=json.dumps({"token": leaked}))], "yaml"))
+    ours = tmp_path / "cassettes" / "ours.yaml"
+    ours.parent.mkdir()
+    ours.write_text(dump([exchange(body=json.dumps({"token": leaked}))], "yaml"))
+
+    assert [Path(f.path) for f in scan_paths([tmp_path]).findings] == [ours]
+    assert list(iter_cassette_files([tmp_path])) == [ours]
+    # Named, it is read: the skip is for what a walk below a folder meets.
+    assert {Path(f.path) for f in scan_paths([tmp_path, inside]).findings} == {ours, inside}
+    (env / "pyvenv.cfg").unlink()  # no longer a virtualenv: an ordinary folder, walked
+    assert {Path(f.path) for f in scan_paths([tmp_path]).findings} == {ours, inside}
