@@ -181,11 +181,16 @@ def _yaml_interaction(indent: int, crlf: bool = True) -> re.Pattern[str]:
     char = r"[^\r\n]" if crlf else "."
     pad = " " * indent
 
+    # No line may end in a backslash: a double-quoted scalar folded with a backslash joins its
+    # lines without a space, which the signal pass does not read, so the parser reads that
+    # interaction.
+    line_end = r"(?<!\\)"
+
     def deeper(spaces: int) -> str:  # continuation lines of a folded scalar, or blank lines
-        return rf"(?:(?:{pad}{' ' * spaces}{char}*)?{nl})*"
+        return rf"(?:(?:{pad}{' ' * spaces}{char}*+{line_end})?{nl})*"
 
     # A scalar's first line: not an anchor, alias, flow collection, comment or block indicator.
-    value = rf"(?![&*{{\[#%@`|>?]|- |-$){char}+"
+    value = rf"(?![&*{{\[#%@`|>?]|- |-$){char}++{line_end}"
 
     def body(side: str) -> str:
         return (

@@ -210,9 +210,11 @@ class SignalPass:
                 self._command_line(view, flag.start())
 
     def _keys(self, view: _View) -> None:
-        """JSON keys that may name a secret (and, in the file itself, YAML scalars folded with ``\\``)."""
-        if view.anchor is None and self.fmt == "yaml":
-            self._continuations(view)
+        """JSON keys that may name a secret.
+
+        (A YAML scalar folded with a backslash, which the signal pass cannot read, fails the
+        layout check: the parser reads its interaction.)
+        """
         settled = 0  # keys before this are inside a value already settled
         for match in self.patterns.key_end.finditer(view.text):
             if match.start() >= settled:
@@ -409,12 +411,6 @@ class SignalPass:
         if self.table.header_rule(name) is not None:
             return _OWNED, name
         return (_CONTENT_TYPE if name.lower() == "content-type" else _SKIP), name
-
-    def _continuations(self, view: _View) -> None:
-        """Double-quoted YAML scalars folded with ``\\``: their lines join without a space."""
-        for fold in _FOLD.finditer(view.text):
-            # A double-quoted scalar folded with '\': its lines join without a space.
-            self._unsure(view, fold.start() - 1)
 
     def _header(self, view: _View, name: str, values: list[tuple[int, int, str]] | None, at: int) -> None:
         """A header the table knows: its values go through the sanitizer's own header function."""
@@ -788,9 +784,6 @@ def _plain_without_yaml(text: str, key_end: int, item: str) -> bool:
     return "\\" not in line and "\r" not in line and "yaml" not in line.lower()
 
 
-#: A line ending in a backslash, found at the line break: backslashes are everywhere in escaped
-#: JSON, line breaks rarer, so opening on the break stops less often (half the time of ``find``).
-_FOLD: Final = re.compile(r"\n(?<=\\\n)")
 #: Characters that, before "--", make it no command-line flag (COMMAND_LINE's lookbehind).
 _FLAG_BOUNDARY: Final = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-/&?#;=%:[]")
 _FORM_START: Final = re.compile(r"""(?:body|string)\\?"?:[ \t]*\\?["']?\Z""")

@@ -25,6 +25,7 @@ from typing import Any
 import jwt
 import pytest
 import vcr
+import yaml
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -984,3 +985,33 @@ def test_a_virtualenv_below_a_folder_is_skipped_whatever_its_name(tmp_path: Path
     assert {Path(f.path) for f in scan_paths([tmp_path, inside]).findings} == {ours, inside}
     (env / "pyvenv.cfg").unlink()  # no longer a virtualenv: an ordinary folder, walked
     assert {Path(f.path) for f in scan_paths([tmp_path]).findings} == {ours, inside}
+
+
+@pytest.mark.parametrize("where", ["uri", "header", "body", "before the interactions", "after them"])
+def test_a_scalar_folded_with_a_backslash_mid_word_is_read_joined(tmp_path: Path, where: str) -> None:
+    """A double-quoted YAML scalar may be folded anywhere with a backslash: its lines join with
+    no space, which raw text does not show, so the parser reads it (``client_sec`` + ``ret=``)."""
+    secret = secrets.token_urlsafe(16)
+    folded = f'"https://api.example.com/v2/info?client_sec\\\n      ret={secret}"'
+    uri, header, body = '"https://api.example.com/v2/info"', "'*/*'", "'{}'"
+    top = bottom = ""
+    if where == "uri":
+        uri = folded
+    elif where == "header":
+        header = folded
+    elif where == "body":
+        body = folded
+    elif where == "before the interactions":
+        top = f"metadata:\n  origin: {folded}\n"
+    else:
+        bottom = f"metadata:\n  origin: {folded}\n"
+    text = (
+        f"{top}interactions:\n- request:\n    body: null\n    headers:\n      Referer:\n      - {header}\n"
+        f"    method: GET\n    uri: {uri}\n  response:\n    body:\n      string: {body}\n"
+        "    headers:\n      Date:\n      - today\n    status:\n      code: 200\n      message: OK\n"
+        f"{bottom}version: 1\n"
+    )
+    assert f"client_secret={secret}" in json.dumps(yaml.safe_load(text))  # YAML joins it
+    path = tmp_path / "folded.yaml"
+    path.write_text(text)
+    assert [f.rule for f in scan_paths([path]).findings] == ["url-query"]
