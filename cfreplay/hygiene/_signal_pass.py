@@ -5,9 +5,9 @@ per signal settles it with the table's own functions (or the sanitizer's walker,
 header value) and records a *hit*: the rule, the value and where it stands.  Encoded
 text (escapes, URL encoding, base64 holding a token, ``!!binary`` bodies) is decoded
 into a *view* and read the same way.  What raw text cannot settle — an env map, a
-credentials object, YAML anchors and tags, a scalar folded with ``\\`` — marks its
-interaction (or the file) *unsure*, for the exact engine.  Turning hits into findings is
-the scanner's.
+credentials object, YAML anchors and tags — marks its interaction (or the file) *unsure*,
+for the exact engine (a scalar folded with ``\\`` fails the layout check, with the same
+result).  Turning hits into findings is the scanner's.
 """
 
 from __future__ import annotations
