@@ -405,16 +405,22 @@ def iter_cassette_files(paths: Iterable[str | os.PathLike[str]]) -> Iterable[Pat
     for entry in paths:
         path = Path(entry)
         if path.is_dir():
-            for child in sorted(path.rglob("*")):
-                parts = child.relative_to(path).parts
-                if any(part.startswith(".") or part in _SKIPPED_DIRS for part in parts[:-1]):
-                    continue
-                if any(is_virtualenv(path.joinpath(*parts[: depth + 1])) for depth in range(len(parts) - 1)):
-                    continue
-                if child.suffix.lower() in (".yaml", ".yml", ".json") and _regular(child):
-                    yield child
+            found = []
+            for directory, subdirectories, files in os.walk(path):
+                # Pruned, not filtered: a skipped folder (a virtualenv's thousands of files) is never listed.
+                subdirectories[:] = [d for d in subdirectories if not _skipped(directory, d)]
+                for name in files:
+                    child = Path(directory, name)
+                    if child.suffix.lower() in (".yaml", ".yml", ".json") and _regular(child):
+                        found.append(child)
+            yield from sorted(found)
         else:
             yield path
+
+
+def _skipped(parent: str, name: str) -> bool:
+    """A folder :func:`iter_cassette_files` does not walk into: hidden, a tool's, or a virtualenv."""
+    return name.startswith(".") or name in _SKIPPED_DIRS or is_virtualenv(os.path.join(parent, name))
 
 
 def _regular(path: Path) -> bool:
