@@ -47,7 +47,7 @@ _ESCAPABLE: Final = frozenset('"\\/\b\f\n\r\t')
 #: credential formats' anchors, the name rules' words and project patterns, which the table
 #: adds).  Escapes are here too: a secret may hide behind one.
 _TRIGGERS: Final = (
-    "eyj", "bearer", "basic", "://", ":\\/\\/", "@", "=", "--", "/revoke/", "/codes/", "\\", "%",
+    "eyj", "bearer", "basic", "@", "=", "--", "/revoke/", "/codes/", "\\", "%",
 )  # fmt: skip
 _TO_URLSAFE: Final = str.maketrans("+/", "-_")
 #: JSON scalars no rule looks at (exact types: a str subclass is still text).
