@@ -978,3 +978,37 @@ def test_yaml_that_shares_an_object_is_known_to_alias(strings: list[str], style:
     loaded = cassette.loads(text, path="c.yaml")
     assert loaded.data["extra"]["a"] is loaded.data["extra"]["b"][0]
     assert loaded.aliased
+
+
+def _strptime_stamp(value: str) -> Any:
+    from datetime import UTC, datetime
+
+    try:
+        return datetime.strptime(value, cassette.RECORDED_AT_FORMAT).replace(tzinfo=UTC)
+    except ValueError:
+        return None
+
+
+_STAMP_PARTS = st.tuples(
+    st.integers(0, 10000), st.integers(0, 13), st.integers(0, 32), st.integers(0, 25), st.integers(0, 61),
+    st.integers(0, 62), st.sampled_from(("{:04d}", "{}", "{:02d}")), st.sampled_from(("{:02d}", "{}", " {}")),
+    st.sampled_from(("Z", "", "z", "+00:00", "Z ")),
+)  # fmt: skip
+
+
+@settings(max_examples=800, deadline=None)
+@given(_STAMP_PARTS)
+def test_recorded_at_stamps_read_as_strptime_reads_them(parts: tuple[Any, ...]) -> None:
+    """The fast reading of ``recorded_at`` stamps gives strptime's answer, invalid dates and odd spellings too."""
+    year, month, day, hour, minute, second, year_format, field_format, zone = parts
+    fields = [field_format.format(value) for value in (month, day, hour, minute, second)]
+    value = f"{year_format.format(year)}-{fields[0]}-{fields[1]}T{fields[2]}:{fields[3]}:{fields[4]}{zone}"
+    assert cassette._parse_stamp(value) == _strptime_stamp(value)
+
+
+def test_a_recorded_at_stamp_is_read_as_written() -> None:
+    from datetime import UTC, datetime
+
+    assert cassette._parse_stamp("2026-12-01T09:08:07Z") == datetime(2026, 12, 1, 9, 8, 7, tzinfo=UTC)
+    assert cassette._parse_stamp("2026-02-30T00:00:00Z") is None
+    assert cassette._parse_stamp(20261201) is None
