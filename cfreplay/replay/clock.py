@@ -191,6 +191,19 @@ def _clock_copies(ignore: tuple[str, ...], real_ids: set[int]) -> list[tuple[Mod
         return [(module, attribute, real) for module, attribute, real in _last_walk.copies
                 if module.__dict__.get(attribute) is real]  # fmt: skip
     walk = _Walk.now()  # before looking through anything: a module that grows meanwhile is looked at again
+    with warnings.catch_warnings():
+        # As freezegun's start(): reading a module's attributes may warn (a deprecated name).
+        warnings.simplefilter("ignore")
+        copies = _look_for_copies(ignore, real_ids)
+    # A module that was mid-import grows before the next freeze, so the sizes will differ.
+    if walk is not None:
+        walk.copies = copies
+    _last_walk = walk
+    return copies
+
+
+def _look_for_copies(ignore: tuple[str, ...], real_ids: set[int]) -> list[tuple[ModuleType, str, Any]]:
+    """:func:`_clock_copies` when sys.modules changed: each module looked through again where its namespace did."""
     copies = []
     cache_get = _copies_cache.get
     for name, module in list(sys.modules.items()):
@@ -211,10 +224,6 @@ def _clock_copies(ignore: tuple[str, ...], real_ids: set[int]) -> list[tuple[Mod
             # replaces what is still the real function.
             if module.__dict__.get(attribute) is real:
                 copies.append((module, attribute, real))
-    # A module that was mid-import grows before the next freeze, so the sizes will differ.
-    if walk is not None:
-        walk.copies = copies
-    _last_walk = walk
     return copies
 
 
@@ -295,16 +304,19 @@ class _IncrementalFreeze(_Freezer):  # type: ignore[misc]
         self.reals = known.reals
         self._cfreplay_modules = list(sys.modules)
         fakes = known.fakes
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            for module, attribute, real in _clock_copies((*self.ignore, *_OWN_CLOCK_PACKAGES), known.real_ids):
+        undo: list[tuple[Any, str, Any]] = self.undo_changes
+        for module, attribute, real in _clock_copies((*self.ignore, *_OWN_CLOCK_PACKAGES), known.real_ids):
+            if type(module) is ModuleType:
                 setattr(module, attribute, fakes[id(real)])
-                self.undo_changes.append((module, attribute, real))
+            else:
+                with warnings.catch_warnings():  # a module's stand-in may warn when written to, as freezegun allows
+                    warnings.simplefilter("ignore")
+                    setattr(module, attribute, fakes[id(real)])
+            undo.append((module, attribute, real))
 
         if self.real_asyncio:
             # As freezegun does: event loops keep real monotonic time, or asyncio.sleep() would hang.
             loop_class = _event_loop_class()
-            undo: list[tuple[Any, str, Any]] = self.undo_changes
             # The class's own attribute, or _INHERITED: freezegun sets the inherited one back on the class.
             undo.append((loop_class, "time", loop_class.__dict__.get("time", _INHERITED)))
             real_monotonic: Callable[[], float] = _api.real_monotonic
@@ -382,9 +394,12 @@ def _event_loop_class() -> type[asyncio.AbstractEventLoop]:
     freezegun makes (and closes) a loop to find out, on every freeze.  asyncio's own
     policies name the class they instantiate; any other policy is asked as freezegun does.
     """
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", DeprecationWarning)  # policies are deprecated from Python 3.14
+    if sys.version_info < (3, 14):
         policy = asyncio.get_event_loop_policy()
+    else:  # pragma: no cover - policies are deprecated from Python 3.14
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)
+            policy = asyncio.get_event_loop_policy()
     base = getattr(asyncio.events, "BaseDefaultEventLoopPolicy", None) or getattr(
         asyncio.events, "_BaseDefaultEventLoopPolicy", None
     )

@@ -532,3 +532,30 @@ def test_a_sleep_in_another_thread_is_real_while_a_block_is_open() -> None:
         thread.start()
         thread.join()
     assert slept and slept[0] >= 0.05
+
+
+def test_a_module_that_warns_when_read_freezes_under_warnings_as_errors(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The search for clock copies reads every module's attributes, as freezegun does: a name
+    that warns when read (a deprecated alias) must not fail a suite run with ``-W error``."""
+    import warnings
+
+    module = types.ModuleType("cfreplay_test_warns_when_read")
+
+    def module_getattr(name: str) -> Any:
+        if name == "old_name":
+            warnings.warn("old_name is deprecated", DeprecationWarning, stacklevel=2)
+            return 1
+        raise AttributeError(name)
+
+    module.__getattr__ = module_getattr  # type: ignore[method-assign]
+    module.__dir__ = lambda: ["old_name", "now"]  # type: ignore[method-assign]
+    module.now = time.time  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, module.__name__, module)
+    moment = dt.datetime(2020, 1, 1, tzinfo=dt.UTC)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with clock.frozen_at(moment):
+            assert abs(module.now() - moment.timestamp()) < 60  # the module's copy took the fake
+        with clock.frozen_at(moment):  # and again, from the cache of copies
+            assert abs(module.now() - moment.timestamp()) < 60
+    assert module.now is time.time
