@@ -42,9 +42,30 @@ _KEYS: Final[dict[Matcher, Callable[[Any], Any]]] = {
 }
 
 
+# Keys already worked out, by (method, URI, matchers): every keyed matcher reads only the
+# request's method and URI (the properties above are vcrpy's, parsed from the URI each time),
+# and a replay asks for the same key at least twice (the recording as it loads, the live
+# request), a suite for the same endpoints again and again.
+_known_keys: dict[tuple[Any, ...], tuple[Any, ...]] = {}
+_KNOWN_KEYS_LIMIT: Final = 4096
+
+
 def index_key(request: Any, matchers: Sequence[Matcher]) -> tuple[Any, ...]:
     """The values the keyed matchers compare; equal keys are necessary for a match."""
-    return tuple(_KEYS[m](request) for m in matchers if m in _KEYS)
+    method, uri = request.method, request.uri
+    if type(method) is not str or type(uri) is not str:  # what a hook made of it: worked out as it is
+        return tuple(_KEYS[m](request) for m in matchers if m in _KEYS)
+    memo = (method, uri, *matchers)
+    try:
+        key = _known_keys.get(memo)
+    except TypeError:  # a custom matcher that cannot be hashed
+        return tuple(_KEYS[m](request) for m in matchers if m in _KEYS)
+    if key is None:
+        key = tuple(_KEYS[m](request) for m in matchers if m in _KEYS)
+        if len(_known_keys) >= _KNOWN_KEYS_LIMIT:
+            _known_keys.clear()
+        _known_keys[memo] = key
+    return key
 
 
 def is_exact(matchers: Sequence[Matcher]) -> bool:

@@ -125,3 +125,14 @@ def test_other_values_in_a_recording_still_go_through_deepcopy() -> None:
     odd = {"headers": {"X": ("a", "b")}, "body": {"string": bytearray(b"xy")}}
     copied = _copied(odd)
     assert copied == odd and copied["body"]["string"] is not odd["body"]["string"]
+
+
+@given(
+    requests=st.lists(REQUESTS, min_size=1, max_size=12),
+    match_on=st.sampled_from([DEFAULT, WITH_BODY, BY_URI, [vcr.matchers.host, vcr.matchers.query]]),
+)
+def test_a_remembered_key_is_the_key(requests: list[Request], match_on: list[Any]) -> None:
+    """Keys are remembered by method, URI and matchers: asked again, each is what the matchers read."""
+    for request in requests * 2:
+        fresh = tuple(matchers._KEYS[m](request) for m in match_on if m in matchers._KEYS)
+        assert matchers.index_key(request, match_on) == fresh
