@@ -77,6 +77,8 @@ REFUSED: Final[Mapping[str, str]] = {
 }
 
 #: vcrpy's matchers, by the names match_on takes.
+#: Every keyword use_cassette takes (a set: checked once per option of every cassette).
+_EVERY_KEYWORD: Final = frozenset((*OWN, *VCRPY))
 MATCHERS: Final = ("method", "uri", "url", "scheme", "host", "port", "path", "query", "headers", "raw_body", "body")
 
 #: Names of this machine: allowing one allows them all.
@@ -117,15 +119,19 @@ def _is_hooks(value: Any) -> bool:
 
 
 def _is_sanitizer(value: Any) -> bool:
+    if value is None:
+        return True
     from cfreplay.hygiene.sanitizer import Sanitizer  # loaded only when the keyword is given
 
-    return value is None or isinstance(value, Sanitizer)
+    return isinstance(value, Sanitizer)
 
 
 def _is_sanitize_config(value: Any) -> bool:
+    if value is None:
+        return True
     from cfreplay.hygiene.rules import SanitizeConfig
 
-    return value is None or isinstance(value, SanitizeConfig)
+    return isinstance(value, SanitizeConfig)
 
 
 #: Each keyword's type, as a check and as words for the message.
@@ -160,7 +166,7 @@ def check(options: Mapping[str, Any], *, where: str, accepted: Collection[str] |
     *where* names the caller in the message (``use_cassette()``, ``@pytest.mark.cfreplay``);
     *accepted* narrows the keywords taken there (default: :data:`OWN` and :data:`VCRPY`).
     """
-    taken = tuple(accepted) if accepted is not None else (*OWN, *VCRPY)
+    taken = accepted if accepted is not None else _EVERY_KEYWORD
     for name, value in options.items():
         if name not in taken:
             if name in REFUSED:
