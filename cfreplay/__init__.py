@@ -13,8 +13,6 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-from cfreplay.cf.cfapi import DEFAULT_API_VERSION, LATEST_API_VERSION, SEED_API_VERSION, ApiVersion
-from cfreplay.cf.seeding import Seeder, seed, seeded
 from cfreplay.errors import (
     ApiVersionError,
     CassetteError,
@@ -65,7 +63,9 @@ __version__ = "0.1.0"
 if TYPE_CHECKING:
     from cfreplay import shipped
     from cfreplay.cf import factories
+    from cfreplay.cf.cfapi import DEFAULT_API_VERSION, LATEST_API_VERSION, SEED_API_VERSION, ApiVersion
     from cfreplay.cf.schema import app_schema, validate
+    from cfreplay.cf.seeding import Seeder, seed, seeded
     from cfreplay.hygiene.rules import SanitizeConfig
     from cfreplay.hygiene.sanitizer import Sanitizer
     from cfreplay.replay.recorder import ActiveCassette, use_cassette
@@ -75,13 +75,21 @@ if TYPE_CHECKING:
 # must not find its own module already imported by the package; the factories and the
 # schema bring Faker and jsonschema, which a suite that only replays cassettes (the
 # pytest plugin imports this package) should not pay for; the recorder brings vcrpy,
-# which a session that never enters a cassette should not pay for either.
+# which a session that never enters a cassette should not pay for either; the API model
+# and the seeding (some 20 ms) are not needed to replay either.
 _LAZY_MODULES: dict[str, str] = {
     "factories": "cfreplay.cf.factories",
     "shipped": "cfreplay.shipped",
     "simulator": "cfreplay.serve.simulator",
 }
 _LAZY_NAMES: dict[str, str] = {
+    "DEFAULT_API_VERSION": "cfreplay.cf.cfapi",
+    "LATEST_API_VERSION": "cfreplay.cf.cfapi",
+    "SEED_API_VERSION": "cfreplay.cf.cfapi",
+    "ApiVersion": "cfreplay.cf.cfapi",
+    "Seeder": "cfreplay.cf.seeding",
+    "seed": "cfreplay.cf.seeding",
+    "seeded": "cfreplay.cf.seeding",
     "ActiveCassette": "cfreplay.replay.recorder",
     "SanitizeConfig": "cfreplay.hygiene.rules",
     "Sanitizer": "cfreplay.hygiene.sanitizer",

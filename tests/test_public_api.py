@@ -49,11 +49,14 @@ def test_errors_form_one_family() -> None:
 
 
 def test_the_plugin_loads_what_a_session_uses_and_no_more() -> None:
-    """pytest loads the plugin in every session; vcrpy, Faker and jsonschema wait until something needs them."""
+    """pytest loads the plugin in every session; vcrpy, Faker, jsonschema and the API model wait until needed.
+
+    Replaying needs neither the API model (``cfapi``, whose import builds the catalog) nor the seeding.
+    """
     code = (
         "import sys, cfreplay.plugin, cfreplay\n"
         "heavy = ('faker', 'jsonschema', 'vcr', 'cfreplay.cf.factories', 'cfreplay.replay.recorder',\n"
-        "         'cfreplay.shipped')\n"
+        "         'cfreplay.shipped', 'cfreplay.cf.cfapi', 'cfreplay.cf.seeding')\n"
         "loaded = lambda: print(sorted(m for m in heavy if m in sys.modules))\n"
         "loaded()\n"
         "cfreplay.use_cassette\n"
@@ -65,7 +68,8 @@ def test_the_plugin_loads_what_a_session_uses_and_no_more() -> None:
     assert out.splitlines() == [
         "[]",
         "['cfreplay.replay.recorder', 'vcr']",
-        "['cfreplay.cf.factories', 'cfreplay.replay.recorder', 'faker', 'jsonschema', 'vcr']",
+        "['cfreplay.cf.cfapi', 'cfreplay.cf.factories', 'cfreplay.cf.seeding', 'cfreplay.replay.recorder', 'faker', "
+        "'jsonschema', 'vcr']",
     ]
 
 

@@ -92,6 +92,15 @@ from cfreplay.cf._uaa import (
 )
 from cfreplay.cf._versions import DEFAULT_API_VERSION, LATEST_API_VERSION, SEED_API_VERSION, V2_0, ApiVersion
 from cfreplay.cf._versions import v2 as _v
+
+# CC's redaction markers (CCNG app/presenters/helpers/censorship.rb), part of this model too.
+from cfreplay.cf.censorship import (
+    PRIVATE_DATA_HIDDEN,
+    PRIVATE_DATA_HIDDEN_IN_LISTS,
+    REDACTED,
+    REDACTED_CREDENTIAL,
+    REDACTED_MESSAGE,
+)
 from cfreplay.errors import UnknownNameError
 
 if TYPE_CHECKING:
@@ -229,13 +238,6 @@ BUILDS_SINCE: Final = _v(63)
 #: package for restaging and the old droplet's values stayed.
 RESTAGE_DROPS_DROPLET_SINCE: Final = _v(63)
 
-#: CC's redaction markers (CCNG app/presenters/helpers/censorship.rb).
-PRIVATE_DATA_HIDDEN: Final = "[PRIVATE DATA HIDDEN]"
-PRIVATE_DATA_HIDDEN_IN_LISTS: Final = "[PRIVATE DATA HIDDEN IN LISTS]"
-REDACTED: Final = "[REDACTED]"
-REDACTED_CREDENTIAL: Final = "***"
-#: The object CC shows in place of a secret object.
-REDACTED_MESSAGE: Final[Mapping[str, str]] = {"redacted_message": PRIVATE_DATA_HIDDEN}
 
 JSON_CONTENT_TYPE: Final = "application/json;charset=utf-8"
 RATE_LIMIT_CONTENT_TYPE: Final = "text/plain; charset=utf-8"

@@ -19,7 +19,7 @@ import urllib.parse
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any, Final
 
-from cfreplay.cf import cfapi
+from cfreplay.cf import censorship
 from cfreplay.hygiene import bodies, detectors, redaction, rules
 from cfreplay.hygiene._json_layout import Pairs, json_like, pairs_hook
 from cfreplay.hygiene._literals import literal_finder
@@ -509,12 +509,12 @@ class Walker:
         lower = key.lower()
         if lower == "docker_credentials_json" and isinstance(item, (dict, Pairs)) and _holds_secret(item):
             note(location, "docker-credentials", "")
-            return dict(cfapi.REDACTED_MESSAGE)
+            return dict(censorship.REDACTED_MESSAGE)
         if lower == "docker_credentials" and isinstance(item, (dict, Pairs)):
             return self._docker_credentials(item, note, location, depth)
         if lower in rules.CREDENTIAL_OBJECT_KEYS and isinstance(item, (dict, list, Pairs)) and _holds_secret(item):
             note(location, "credentials", "")
-            return dict(cfapi.REDACTED_MESSAGE)
+            return dict(censorship.REDACTED_MESSAGE)
         if (lower in self.table.env_maps or (lower == "var" and self.v3_env)) and isinstance(item, (dict, Pairs)):
             return self.env(item, note, location, depth + 1)
         if lower == "jti" and isinstance(item, str):

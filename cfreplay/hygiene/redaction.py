@@ -25,7 +25,7 @@ import threading
 import uuid
 from typing import TYPE_CHECKING, Any, Final
 
-from cfreplay.cf import cfapi, tokens
+from cfreplay.cf import censorship, tokens
 from cfreplay.hygiene import rules
 
 if TYPE_CHECKING:  # Faker takes ~60 ms to import; most cassettes hold no PII to fake
@@ -35,7 +35,7 @@ __all__ = ["PLACEHOLDER_PREFIX", "REDACTED", "Redactor", "is_placeholder", "is_p
 
 #: What a client-supplied credential (a password, a client secret) becomes: CC's own
 #: ``***``.  A constant, so a live request sanitized at replay time matches its recording.
-REDACTED: Final = cfapi.REDACTED_CREDENTIAL
+REDACTED: Final = censorship.REDACTED_CREDENTIAL
 PLACEHOLDER_PREFIX: Final = "cfreplay-redacted-"
 PLACEHOLDER_PATTERN: Final = re.compile(r"cfreplay-redacted-[0-9a-f]{16}")
 _PLACEHOLDER_LENGTH: Final = len(PLACEHOLDER_PREFIX) + 16
@@ -43,7 +43,8 @@ _HEX: Final = frozenset("0123456789abcdef")
 
 #: CC's and the CLI's own redaction markers (CCNG app/presenters/helpers/censorship.rb).
 MARKERS: Final = frozenset({
-    cfapi.PRIVATE_DATA_HIDDEN, cfapi.PRIVATE_DATA_HIDDEN_IN_LISTS, cfapi.REDACTED, cfapi.REDACTED_CREDENTIAL,
+    censorship.PRIVATE_DATA_HIDDEN, censorship.PRIVATE_DATA_HIDDEN_IN_LISTS, censorship.REDACTED,
+    censorship.REDACTED_CREDENTIAL,
     "PRIVATE DATA HIDDEN", "PRIVATE_DATA_HIDDEN", "[PRIVATE DATA HIDDEN]", "",
 })  # fmt: skip
 
