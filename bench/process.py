@@ -25,7 +25,9 @@ best wall time of each is kept.  Printed per tool: the whole
 process (seconds), ms per test (wall / tests), ms per test over the floor, and the
 in-process median of one test's setup + call + teardown (the lowest over the rounds),
 measured by a hook in the suite's conftest with ``time.perf_counter`` (real time even
-under a frozen clock).
+under a frozen clock), and the whole process's CPU time (user + system, from
+``getrusage(RUSAGE_CHILDREN)``, the lowest over the rounds) with its excess over the
+floor's per test: on a shared machine it moves far less between rounds than wall time.
 Nothing is derived from differences of differences: the floor is simply another row.
 
 Run it in a virtualenv without the test extra's other pytest plugins (they load into
@@ -50,6 +52,7 @@ import json
 import os
 import platform
 import random
+import resource
 import statistics
 import subprocess
 import sys
@@ -330,7 +333,7 @@ def _available(python: str, kind: str) -> bool:
     return subprocess.run([python, "-c", f"import {module}"], capture_output=True, check=False).returncode == 0
 
 
-def run_once(python: str, root: Path, label: str) -> tuple[float, list[float], str | None]:
+def run_once(python: str, root: Path, label: str) -> tuple[float, float, list[float], str | None]:
     _, _, blocked, extra = SUITES[label]
     folder = root / _folder(label)
     durations = folder / "durations.json"
@@ -342,13 +345,18 @@ def run_once(python: str, root: Path, label: str) -> tuple[float, list[float], s
     # process would compile (and pytest rewrite) every plugin's modules again.
     env = {key: value for key, value in os.environ.items() if key != "PYTHONDONTWRITEBYTECODE"}
     env["BENCH_DURATIONS"] = str(durations)
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     completed = subprocess.run(argv, cwd=root, capture_output=True, text=True, check=False, env=env)
     wall = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    # The process's own CPU time (user + system): what the other tenants of a shared machine
+    # move least, where wall time moves by a tenth between rounds.
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     if completed.returncode != 0:
         output = (completed.stdout + completed.stderr).strip().splitlines()
-        return wall, [], output[-1] if output else f"exit {completed.returncode}"
-    return wall, json.loads(durations.read_text()), None
+        return wall, cpu, [], output[-1] if output else f"exit {completed.returncode}"
+    return wall, cpu, json.loads(durations.read_text()), None
 
 
 BEFORE = " [before]"
@@ -372,20 +380,22 @@ def main() -> int:
             twice = [(label, label + BEFORE) if label.startswith("cfreplay") else (label,) for label in labels]
             labels = [label for pair in twice for label in pair]
         best: dict[str, float] = {}
+        cpus: dict[str, float] = {}
         medians: dict[str, float] = {}
         errors: dict[str, str] = {}
         cold: dict[str, float] = {}
         for label in labels:  # the first run of each: caches written (bytecode, pytest's rewrites)
             python = args.before if label.endswith(BEFORE) else args.python
-            cold[label], _, _ = run_once(python, root, label.removesuffix(BEFORE))
+            cold[label], _, _, _ = run_once(python, root, label.removesuffix(BEFORE))
         for _ in range(args.repeat):
             for label in labels:  # round-robin: drift in the machine hits every tool alike
                 python = args.before if label.endswith(BEFORE) else args.python
-                wall, durations, error = run_once(python, root, label.removesuffix(BEFORE))
+                wall, cpu, durations, error = run_once(python, root, label.removesuffix(BEFORE))
                 if error:
                     errors[label] = error
                     continue
                 best[label] = min(wall, best.get(label, float("inf")))
+                cpus[label] = min(cpu, cpus.get(label, float("inf")))
                 medians[label] = min(statistics.median(durations) * 1000, medians.get(label, float("inf")))
     probe = "import sys, pytest; print(sys.version.split()[0], pytest.__version__)"
     version = subprocess.run([args.python, "-c", probe], capture_output=True, text=True, check=False).stdout.split()
@@ -394,7 +404,8 @@ def main() -> int:
           f"pytest {version[1] if len(version) > 1 else '?'}, {platform.platform()}")  # fmt: skip
     print()
     width = max(36, *(len(label) for label in labels))
-    print(f"{'tool':{width}} {'process s':>9} {'ms/test':>8} {'over floor':>10} {'in-process ms':>13} {'cold s':>7}")
+    print(f"{'tool':{width}} {'process s':>9} {'ms/test':>8} {'over floor':>10} {'in-process ms':>13} {'cold s':>7} "
+          f"{'CPU s':>6} {'CPU over floor':>14}")  # fmt: skip
     for label in labels:
         if label in errors and label not in best:
             print(f"{label:{width}} failed: {errors[label]}")
@@ -402,20 +413,23 @@ def main() -> int:
         floor = "floor (httpx)" if "httpx" in label else "floor"
         per_test = best[label] / args.tests * 1000
         over = (best[label] - best[floor]) / args.tests * 1000 if floor in best else float("nan")
+        cpu_over = (cpus[label] - cpus[floor]) / args.tests * 1000 if floor in cpus else float("nan")
         print(f"{label:{width}} {best[label]:9.3f} {per_test:8.2f} {over:+10.2f} {medians[label]:13.2f} "
-              f"{cold.get(label, float('nan')):7.3f}")  # fmt: skip
+              f"{cold.get(label, float('nan')):7.3f} {cpus[label]:6.3f} {cpu_over:+14.2f}")  # fmt: skip
     print()
     if "pytest-recording 0.14" in best and "floor" in best:
         theirs = best["pytest-recording 0.14"] - best["floor"]
+        theirs_cpu = cpus["pytest-recording 0.14"] - cpus["floor"]
         in_process = medians["pytest-recording 0.14"] - medians["floor"]
         for name, target in (("cfreplay YAML, frozen (default)", 0.35), ("cfreplay JSON, frozen", 0.25)):
             for label in (name, name + BEFORE):
                 if label in best:
                     ratio = (best[label] - best["floor"]) / theirs
                     inner = (medians[label] - medians["floor"]) / in_process
+                    by_cpu = (cpus[label] - cpus["floor"]) / theirs_cpu
                     verdict = "met" if ratio <= target else "NOT met"
                     print(f"{label}: over the floor {ratio:.2f}x pytest-recording's (target <= {target}x: {verdict}); "
-                          f"in-process {inner:.2f}x")  # fmt: skip
+                          f"in-process {inner:.2f}x; by CPU time {by_cpu:.2f}x")  # fmt: skip
     if "loopback 127.0.0.1" in best and "cfreplay YAML, frozen (default)" in best:
         cheaper = best["cfreplay YAML, frozen (default)"] < best["loopback 127.0.0.1"]
         print(f"a default replayed test is {'cheaper' if cheaper else 'NOT cheaper'} than a real loopback request")
