@@ -119,7 +119,19 @@ def _skipped(name: str, module: ModuleType, ignore: tuple[str, ...]) -> bool:
 
 
 def _look_through(module: ModuleType, real_ids: set[int]) -> tuple[tuple[str, Any], ...]:
-    """The module's attributes that are real clock functions: freezegun's own search."""
+    """The module's attributes that are real clock functions: freezegun's own search.
+
+    freezegun reads ``getattr(module, name)`` for each name ``dir(module)`` lists.  For a
+    plain module (a ``ModuleType`` without its own ``__dir__``), ``dir`` lists the keys of
+    its namespace and ``getattr`` gives their values (a PEP 562 ``__getattr__`` only answers
+    names that are not there; the type's own descriptors, ``__dict__``, ``__class__`` and
+    ``__annotations__``, are no clock), so the namespace is read directly: the first freeze
+    of a process reads every loaded module, some 100,000 attributes.  Any other module is
+    read as freezegun reads it.
+    """
+    namespace = getattr(module, "__dict__", None)
+    if type(module) is ModuleType and type(namespace) is dict and "__dir__" not in namespace:
+        return tuple(sorted((name, value) for name, value in namespace.items() if id(value) in real_ids))
     found = []
     try:
         names = dir(module)

@@ -559,3 +559,52 @@ def test_a_module_that_warns_when_read_freezes_under_warnings_as_errors(monkeypa
         with clock.frozen_at(moment):  # and again, from the cache of copies
             assert abs(module.now() - moment.timestamp()) < 60
     assert module.now is time.time
+
+
+def _freezeguns_search(module: Any, real_ids: set[int]) -> tuple[tuple[str, Any], ...]:
+    """freezegun's start(): getattr for every name dir() lists."""
+    found = []
+    try:
+        names = dir(module)
+    except (ImportError, TypeError):
+        return ()
+    for name in names:
+        try:
+            value = getattr(module, name)
+        except (ImportError, AttributeError, TypeError):
+            continue
+        if id(value) in real_ids:
+            found.append((name, value))
+    return tuple(found)
+
+
+def test_every_loaded_module_is_searched_as_freezegun_searches_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Plain modules are read through their namespace: the same copies as dir() and getattr find, in every module
+    this test process holds; and a module with its own __dir__, or a ModuleType subclass, is read freezegun's way."""
+    import warnings
+
+    real_ids = clock._the_fakes().real_ids
+    lazy = types.ModuleType("cfreplay_test_lazy_clock")
+    lazy.__getattr__ = lambda name: time.monotonic if name == "lazy_clock" else None  # type: ignore[method-assign]
+    lazy.__dir__ = lambda: ["lazy_clock"]  # type: ignore[method-assign]
+
+    class Wrapped(types.ModuleType):  # a module's stand-in (lazy loaders, deprecation wrappers)
+        @property
+        def shown(self) -> Any:
+            return time.time
+
+        def __dir__(self) -> list[str]:
+            return ["shown"]
+
+    wrapped = Wrapped("cfreplay_test_wrapped_clock")
+    plain = types.ModuleType("cfreplay_test_plain_clock")
+    plain.tick, plain.today = time.perf_counter, dt.date  # type: ignore[attr-defined]
+    for module in (lazy, wrapped, plain):
+        monkeypatch.setitem(sys.modules, module.__name__, module)
+    assert clock._look_through(lazy, real_ids) == (("lazy_clock", time.monotonic),)
+    assert clock._look_through(wrapped, real_ids) == (("shown", time.time),)
+    assert clock._look_through(plain, real_ids) == (("tick", time.perf_counter), ("today", dt.date))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for name, module in list(sys.modules.items()):
+            assert clock._look_through(module, real_ids) == _freezeguns_search(module, real_ids), name
