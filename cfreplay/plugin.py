@@ -114,9 +114,12 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", SIMULATOR_MARKER)
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def cfreplay_config() -> dict[str, Any]:
     """Defaults for every cassette below this point; override in a ``conftest.py``.
+
+    Module-scoped, as pytest-recording's ``vcr_config``: built once per test module, not
+    once per test.  An override may have any scope (a function-scoped one sees the test).
 
     Keys: ``record_mode``, ``freeze_time``, ``allow_hosts``, ``assert_all_played``,
     ``serializer`` (``"yaml"``, the default, or ``"json"``: ``<test>.json`` cassettes,
@@ -127,9 +130,9 @@ def cfreplay_config() -> dict[str, Any]:
     return {}
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def cfreplay_cassette_dir(request: pytest.FixtureRequest) -> Path:
-    """Where a test's cassettes live: ``<test dir>/cassettes/<module>``."""
+    """Where a test's cassettes live: ``<test dir>/cassettes/<module>`` (module-scoped; an override may be narrower)."""
     module = request.node.path.stem if request.node.path is not None else "tests"
     return Path(request.node.path).parent / "cassettes" / module
 
@@ -173,7 +176,10 @@ def _asks_for_vcr(function: Any) -> bool:
 def _refuse_double_patching(request: pytest.FixtureRequest) -> None:
     # pytest-recording's ``vcr`` fixture is autouse, so it is in every test's fixture
     # names; only the marker, or the test asking for ``vcr`` itself, activates it.
-    if request.node.get_closest_marker("vcr") is not None or _asks_for_vcr(request.function):
+    # A test that names ``vcr`` has it among its fixtures: without it, no signature to read.
+    if request.node.get_closest_marker("vcr") is not None or (
+        "vcr" in request.fixturenames and _asks_for_vcr(request.function)
+    ):
         pytest.fail(
             f"{request.node.nodeid} uses cfreplay and also pytest-recording/pytest-vcr (the 'vcr' marker or "
             "fixture): both would patch the HTTP clients and the cassettes would fight. Keep one: drop "

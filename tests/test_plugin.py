@@ -1723,3 +1723,34 @@ def test_property_a_plain_cassette_name_takes_the_short_way_to_the_same_path(nam
             return type(error)
 
     assert path(short=True) == path(short=False)
+
+
+def test_the_config_and_cassette_dir_fixtures_serve_a_module_scoped_fixture(pytester: pytest.Pytester) -> None:
+    """cfreplay_config and cfreplay_cassette_dir are module-scoped, as pytest-recording's are: a module-scoped
+    fixture may ask for them, and a function-scoped override still serves the tests below it."""
+    pytester.makepyfile(
+        test_scopes="""
+        import pytest
+
+
+        @pytest.fixture(scope="module")
+        def shared(cfreplay_cassette_dir, cfreplay_config):
+            return cfreplay_cassette_dir, cfreplay_config
+
+
+        def test_module_scoped(shared, request):
+            folder, config = shared
+            assert folder == request.path.parent / "cassettes" / "test_scopes"
+            assert config == {}
+        """
+    )
+    sub = pytester.mkpydir("sub")
+    (sub / "conftest.py").write_text(
+        "import pytest\n\n\n@pytest.fixture\ndef cfreplay_config(request):\n"
+        "    return {'freeze_time': request.node.name.endswith('frozen')}\n"
+    )
+    (sub / "test_override.py").write_text(
+        "def test_frozen(cfreplay_config):\n    assert cfreplay_config == {'freeze_time': True}\n\n\n"
+        "def test_thawed(cfreplay_config):\n    assert cfreplay_config == {'freeze_time': False}\n"
+    )
+    run(pytester).assert_outcomes(passed=3)
