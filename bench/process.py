@@ -179,14 +179,15 @@ def loopback():
     server.shutdown()
 """
 
+# Each tool's settings fixtures are overridden at module scope, as both document them.
 _CFREPLAY = """
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def cfreplay_cassette_dir():
     return ROOT / "{folder}"
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def cfreplay_config():
     return {config}
 """
