@@ -561,21 +561,24 @@ def test_a_module_that_warns_when_read_freezes_under_warnings_as_errors(monkeypa
     assert module.now is time.time
 
 
+_UNREADABLE = object()
+
+
+def _read(module: Any, name: str) -> Any:
+    try:
+        return getattr(module, name)
+    except (ImportError, AttributeError, TypeError):
+        return _UNREADABLE
+
+
 def _freezeguns_search(module: Any, real_ids: set[int]) -> tuple[tuple[str, Any], ...]:
-    """freezegun's start(): getattr for every name dir() lists."""
-    found = []
+    """freezegun's start(), as an oracle written apart from clock.py: getattr for every name dir() lists."""
     try:
         names = dir(module)
     except (ImportError, TypeError):
         return ()
-    for name in names:
-        try:
-            value = getattr(module, name)
-        except (ImportError, AttributeError, TypeError):
-            continue
-        if id(value) in real_ids:
-            found.append((name, value))
-    return tuple(found)
+    pairs = ((name, _read(module, name)) for name in names)
+    return tuple((name, value) for name, value in pairs if value is not _UNREADABLE and id(value) in real_ids)
 
 
 def test_every_loaded_module_is_searched_as_freezegun_searches_it(monkeypatch: pytest.MonkeyPatch) -> None:
