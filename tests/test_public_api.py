@@ -49,14 +49,14 @@ def test_errors_form_one_family() -> None:
 
 
 def test_the_plugin_loads_what_a_session_uses_and_no_more() -> None:
-    """pytest loads the plugin in every session; vcrpy, Faker, jsonschema and the API model wait until needed.
+    """pytest loads the plugin in every session; vcrpy, Faker, jsonschema, PyJWT and the API model wait until needed.
 
     Replaying needs neither the API model (``cfapi``, whose import builds the catalog) nor the seeding.
     """
     code = (
         "import sys, cfreplay.plugin, cfreplay\n"
         "heavy = ('faker', 'jsonschema', 'vcr', 'cfreplay.cf.factories', 'cfreplay.replay.recorder',\n"
-        "         'cfreplay.shipped', 'cfreplay.cf.cfapi', 'cfreplay.cf.seeding')\n"
+        "         'cfreplay.shipped', 'cfreplay.cf.cfapi', 'cfreplay.cf.seeding', 'jwt')\n"
         "loaded = lambda: print(sorted(m for m in heavy if m in sys.modules))\n"
         "loaded()\n"
         "cfreplay.use_cassette\n"

@@ -18,9 +18,6 @@ from collections.abc import Mapping
 from functools import lru_cache
 from typing import Any, Final
 
-from jwt.algorithms import HMACAlgorithm
-from jwt.utils import base64url_encode
-
 __all__ = [
     "CC_DOCS_SECRET",
     "JWT_PATTERN",
@@ -41,7 +38,15 @@ TEST_KEY_ID: Final = "cfreplay-test-key"
 #: (CCNG config/cloud_controller.yml).  Public, and shorter than HS256 recommends.
 CC_DOCS_SECRET: Final = "tokensecret"
 
-_HS256: Final = HMACAlgorithm(HMACAlgorithm.SHA256)
+
+@lru_cache(maxsize=1)
+def _hs256() -> Any:
+    # PyJWT (~5 ms to import) is loaded by the first token signed, not by every process that
+    # imports this module: replaying, scanning and sanitizing only read tokens.
+    from jwt.algorithms import HMACAlgorithm
+
+    return HMACAlgorithm(HMACAlgorithm.SHA256)
+
 
 #: A JWT in text: base64url header and payload that both open with ``{"`` (``eyJ``).
 JWT_PATTERN: Final = re.compile(r"eyJ[A-Za-z0-9_-]{4,}\.eyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*")
@@ -76,10 +81,13 @@ def sign(
         head["typ"] = "JWT"
     # PyJWT always writes "typ" first; UAA writes it last.  So the segments are
     # joined here and PyJWT's own HS256 implementation signs them.
+    from jwt.utils import base64url_encode
+
     signing_input = b".".join(
         base64url_encode(json.dumps(part, separators=(",", ":")).encode()) for part in (head, dict(claims))
     )
-    signature = _HS256.sign(signing_input, _HS256.prepare_key(key))
+    hs256 = _hs256()
+    signature = hs256.sign(signing_input, hs256.prepare_key(key))
     return (signing_input + b"." + base64url_encode(signature)).decode("ascii")
 
 
@@ -127,7 +135,7 @@ def is_test_token(token: str, *, key: str = TEST_KEY) -> bool:
         given = base64.urlsafe_b64decode(signature + "=" * (-len(signature) % 4))
     except (ValueError, binascii.Error):
         return False
-    expected = _HS256.sign(head.encode("ascii", "replace"), _prepared_key(key))
+    expected = _hs256().sign(head.encode("ascii", "replace"), _prepared_key(key))
     return hmac.compare_digest(expected, given)
 
 
@@ -167,5 +175,5 @@ def is_published(token: str) -> bool:
 
 @lru_cache(maxsize=8)
 def _prepared_key(key: str) -> bytes:
-    prepared: bytes = _HS256.prepare_key(key)
+    prepared: bytes = _hs256().prepare_key(key)
     return prepared
