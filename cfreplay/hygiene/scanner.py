@@ -84,7 +84,7 @@ from cfreplay.hygiene._patterns import PLAIN_RULES, patterns_for
 from cfreplay.hygiene._signal_pass import SignalPass
 from cfreplay.hygiene.rules import RuleTable
 from cfreplay.hygiene.sanitizer import Change
-from cfreplay.hygiene.writing import is_virtualenv
+from cfreplay.hygiene.writing import TOOL_DIRS, is_virtualenv
 
 __all__ = [
     "CASSETTE_SUFFIXES",
@@ -100,10 +100,7 @@ __all__ = [
 ]
 
 #: Directories never worth scanning: VCS data, virtualenvs, caches and build output.
-SKIP_DIRS: Final = frozenset({
-    ".git", ".venv", "venv", "__pycache__", "node_modules", ".hypothesis", ".mypy_cache", ".ruff_cache", "dist",
-    "build", ".tox", ".nox",
-})  # fmt: skip
+SKIP_DIRS: Final = TOOL_DIRS | {".git", ".venv", ".hypothesis", ".mypy_cache", ".ruff_cache", ".tox", ".nox"}
 #: Suffixes of files that may be cassettes; such a file that is binary is an error, not skipped.
 CASSETTE_SUFFIXES: Final = (".yaml", ".yml", ".json")
 # PLAIN_RULES, the rules that need no context (the only ones that run over plain files), is

@@ -37,6 +37,7 @@ from cfreplay import cassette as cassette_files
 from cfreplay.errors import CassetteChanged, CassetteError, SecretLeft
 
 __all__ = [
+    "TOOL_DIRS",
     "CassetteChanged",
     "Conversion",
     "SecretLeft",
@@ -384,7 +385,9 @@ def _difference(data: dict[str, Any], back: Any) -> str:
 
 # --------------------------------------------------------------------------- finding cassettes
 
-_SKIPPED_DIRS: Final = frozenset({"__pycache__", "node_modules", "venv", "dist", "build"})
+#: Tool folders no walk below a folder enters (hidden ones are skipped too, here; the
+#: scanner's own list adds the hidden ones it names, see ``scanner.SKIP_DIRS``).
+TOOL_DIRS: Final = frozenset({"__pycache__", "node_modules", "venv", "dist", "build"})
 
 
 def is_virtualenv(directory: str | os.PathLike[str]) -> bool:
@@ -420,7 +423,7 @@ def iter_cassette_files(paths: Iterable[str | os.PathLike[str]]) -> Iterable[Pat
 
 def _skipped(parent: str, name: str) -> bool:
     """A folder :func:`iter_cassette_files` does not walk into: hidden, a tool's, or a virtualenv."""
-    return name.startswith(".") or name in _SKIPPED_DIRS or is_virtualenv(os.path.join(parent, name))
+    return name.startswith(".") or name in TOOL_DIRS or is_virtualenv(os.path.join(parent, name))
 
 
 def _regular(path: Path) -> bool:
