@@ -100,19 +100,23 @@ def detect_format(path: Path, text: bytes | None = None) -> Format:
     return "json" if text is not None and text.lstrip()[:1] == b"{" else "yaml"
 
 
-def read_bytes(path: Path, *, noun: str = "cassette") -> bytes:
+def read_bytes(path: Path, *, noun: str = "cassette", mode: int | None = None) -> bytes:
     """A file's bytes, or a :class:`CassetteError` that says in one line why they cannot be had.
 
     Only regular files are read: a FIFO would block the reader forever and a device
-    never ends, so either is refused before it is opened.
+    never ends, so either is refused before it is opened.  *mode*: the file's
+    ``st_mode``, when the caller has just stat'ed it (then it is not stat'ed again).
     """
     try:
-        mode = os.stat(path).st_mode
+        if mode is None:
+            mode = os.stat(path).st_mode
         if stat.S_ISDIR(mode):
             raise IsADirectoryError
         if not stat.S_ISREG(mode):
             raise CassetteError(path, f"is not a regular file (a FIFO, socket or device), not a {noun}")
-        return Path(path).read_bytes()
+        # Unbuffered: one read of the whole file, without a buffer object or a tty check.
+        with open(path, "rb", buffering=0) as file:
+            return file.readall()
     except FileNotFoundError:
         raise CassetteError(path, f"no such {noun}") from None
     except IsADirectoryError:

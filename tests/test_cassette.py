@@ -448,10 +448,11 @@ def test_a_missing_file_is_not_a_cassette(tmp_path: Path) -> None:
 def test_an_unreadable_file_is_a_cassette_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     path = write(tmp_path / "c.yaml", document())
 
-    def denied(self: Path) -> bytes:
-        raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), str(self))
+    def denied(file: Any, *args: Any, **kwargs: Any) -> Any:
+        raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), str(file))
 
-    monkeypatch.setattr(Path, "read_bytes", denied)
+    # Root reads a mode-0000 file all the same: the denial is simulated where the module opens files.
+    monkeypatch.setattr(cassette, "open", denied, raising=False)
     with pytest.raises(CassetteError) as caught:
         cassette.load(path)
     assert str(caught.value) == f"{path}: cannot be read: {os.strerror(errno.EACCES)}"

@@ -9,7 +9,9 @@ files, each looked at once.  Used by :mod:`cfreplay.replay.recorder` only.
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
+import stat
 import weakref
 from collections.abc import Iterable
 from datetime import datetime
@@ -53,12 +55,19 @@ PARSED_BUDGET: Final = 8 * 1024 * 1024
 LARGE: dict[tuple[str, int, int], dict[str, Any]] = {}
 
 
-def _parsed_key(path: Path) -> tuple[str, int, int]:
-    try:
-        stat = path.stat()
-    except FileNotFoundError:
-        raise CassetteNotFoundError() from None
-    return os.path.abspath(path), stat.st_size, stat.st_mtime_ns
+# PARSED's size in bytes (the sum of its keys' sizes), as last counted: (id, length, bytes).
+# Counted again only when the dict or its length is not what this module left (tests replace it).
+_parsed_size: tuple[int, int, int] = (0, 0, 0)
+
+
+def _parsed_key(path: Path, info: os.stat_result | None = None) -> tuple[str, int, int]:
+    """The version of the file: (absolute path, size, mtime); *info*, its stat if just taken."""
+    if info is None:
+        try:
+            info = os.stat(path)
+        except FileNotFoundError:
+            raise CassetteNotFoundError() from None
+    return os.path.abspath(path), info.st_size, info.st_mtime_ns
 
 
 def parsed(path: Path) -> dict[str, Any] | None:
@@ -66,13 +75,14 @@ def parsed(path: Path) -> dict[str, Any] | None:
     return _versioned(path)[1]
 
 
-def _versioned(path: Path) -> tuple[tuple[str, int, int], dict[str, Any] | None]:
-    """The version of the file (path, size, mtime) and its data, as :func:`parsed`."""
-    key = _parsed_key(path)
+def _versioned(path: Path, info: os.stat_result | None = None) -> tuple[tuple[str, int, int], dict[str, Any] | None]:
+    """The version of the file (path, size, mtime) and its data, as :func:`parsed` (*info*: its stat, if just taken)."""
+    global _parsed_size
+    key = _parsed_key(path, info)
     cached = PARSED.get(key) or LARGE.get(key)
     if cached is not None:
         return key, cached
-    raw = cassette_files.read_bytes(path)
+    raw = cassette_files.read_bytes(path, mode=info.st_mode if info is not None else None)
     if not raw.strip():
         return key, None
     data = cassette_files.loads(raw, path=path).data  # parses with the cyclic collector paused
@@ -80,9 +90,15 @@ def _versioned(path: Path) -> tuple[tuple[str, int, int], dict[str, Any] | None]
         LARGE.clear()
         LARGE[key] = data
         return key, data
-    while PARSED and (len(PARSED) >= PARSED_LIMIT or sum(k[1] for k in PARSED) + key[1] > PARSED_BUDGET):
-        PARSED.pop(next(iter(PARSED)))
+    ident, count, size = _parsed_size
+    if ident != id(PARSED) or count != len(PARSED):
+        size = sum(k[1] for k in PARSED)
+    while PARSED and (len(PARSED) >= PARSED_LIMIT or size + key[1] > PARSED_BUDGET):
+        oldest = next(iter(PARSED))
+        del PARSED[oldest]
+        size -= oldest[1]
     PARSED[key] = data
+    _parsed_size = (id(PARSED), len(PARSED), size + key[1])
     return key, data
 
 
@@ -175,6 +191,9 @@ def file_written_by_cfreplay(path: Path) -> bool:
     return data is not None and cassette_files.written_by_cfreplay(data)
 
 
+# The errors Path.is_file takes for "no such file" (pathlib's _IGNORED_ERRNOS).
+_ABSENT: Final = frozenset((errno.ENOENT, errno.ENOTDIR, errno.EBADF, errno.ELOOP))
+
 # What one enter found of a file, besides its data (or None, for an empty file).
 NO_FILE: Final = object()
 BROKEN: Final = object()  # there is a file, and it cannot be parsed
@@ -194,21 +213,37 @@ class Looked:
         self._found: dict[Path, Any] = {}
         #: The version of each file (path, size, mtime) whose data this enter read.
         self._versions: dict[Path, tuple[str, int, int]] = {}
+        #: Each regular file's :func:`cfreplay.hygiene.writing.fingerprint`, from the stat taken before reading it.
+        self._fingerprints: dict[Path, tuple[int, int, int, int]] = {}
 
     def __call__(self, path: Path) -> Any:
         found = self._found.get(path, self)
         if found is self:
-            if not path.is_file():
+            # One stat answers "is it a regular file" (as Path.is_file) and dates the version read.
+            try:
+                info: os.stat_result | None = os.stat(path)
+            except OSError as error:
+                if error.errno not in _ABSENT:
+                    raise  # as Path.is_file: a file that cannot be looked at is not taken for a missing one
+                info = None
+            except ValueError:  # an unrepresentable path (a NUL in it), as Path.is_file
+                info = None
+            if info is None or not stat.S_ISREG(info.st_mode):
                 found = NO_FILE
             else:
+                self._fingerprints[path] = (info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns)
                 try:
-                    self._versions[path], found = _versioned(path)
+                    self._versions[path], found = _versioned(path, info)
                 except CassetteNotFoundError:
                     found = NO_FILE
                 except CassetteError:
                     found = BROKEN
             self._found[path] = found
         return found
+
+    def fingerprint(self, path: Path) -> tuple[int, int, int, int] | None:
+        """The file as it was when this enter read it (None if it did not read a regular file there)."""
+        return self._fingerprints.get(path)
 
     def has_content(self, path: Path) -> bool:
         """Not empty or blank (a file that cannot be parsed counts, so loading names the problem)."""
