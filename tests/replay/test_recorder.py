@@ -11,6 +11,7 @@ import copy
 import gc
 import inspect
 import json
+import os
 import re
 import secrets
 import socket
@@ -831,15 +832,34 @@ def test_an_enter_reads_each_cassette_file_once(tmp_path: Path, monkeypatch: pyt
     looked: list[Path] = []
     real_versioned = _sources._versioned  # what every look at a file's data goes through
 
-    def counting(path: Path) -> Any:
+    def counting(path: Path, *args: Any) -> Any:
         looked.append(Path(path))
-        return real_versioned(path)
+        return real_versioned(path, *args)
 
     monkeypatch.setattr(_sources, "_versioned", counting)
     with cfreplay.use_cassette(main, extra_cassettes=[extra]) as active:
         assert requests.post(_restage_url(), timeout=5).status_code == 201
     assert sorted(looked) == sorted([main, extra])
     assert active.frozen and len(active) == 2
+
+
+def test_a_replay_stats_each_cassette_file_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Is it a regular file, which version, what to compare a later write with: one stat answers all three."""
+    main, extra = _restage_cassette(tmp_path), _restage_cassette(tmp_path, "extra.yaml")
+    stats: list[Path] = []
+    real_stat = os.stat
+
+    def counting(path: Any, *args: Any, **kwargs: Any) -> os.stat_result:
+        if isinstance(path, (str, os.PathLike)) and Path(path) in (main, extra):
+            stats.append(Path(path))
+        return real_stat(path, *args, **kwargs)
+
+    monkeypatch.setattr(os, "stat", counting)
+    with cfreplay.use_cassette(main, extra_cassettes=[extra]) as active:
+        assert requests.post(_restage_url(), timeout=5).status_code == 201
+    monkeypatch.undo()
+    assert sorted(stats) == sorted([main, extra])
+    assert active.vcr_cassette is not None and active.vcr_cassette.play_count == 1
 
 
 def _bearer() -> str:
@@ -905,3 +925,30 @@ def test_cassettes_with_the_same_settings_share_vcrpys_merged_configuration(
             assert outer.vcr_cassette._match_on is not inner.vcr_cassette._match_on
     assert len(merges) == 2  # other options, another merge
     assert outer.vcr_cassette.allow_playback_repeats and not inner.vcr_cassette.allow_playback_repeats
+
+
+def test_a_live_request_asked_about_again_is_answered_from_the_last_answer_until_it_changes() -> None:
+    """vcrpy asks the request hook up to three times per lookup: one computation, unless the request changed."""
+    from vcr.request import Request as VcrRequest
+
+    from cfreplay.replay import recorder
+
+    hooks = recorder._Hooks(Sanitizer(), writes=False)
+    computed: list[str] = []
+    real = hooks._uri_sanitized
+
+    def counting(request: Any) -> Any:
+        computed.append(request.uri)
+        return real(request)
+
+    hooks._uri_sanitized = counting  # type: ignore[method-assign]
+    token = _bearer()
+    live = VcrRequest("GET", f"https://api.example.com/v2/apps?access_token={token}", None, {"Accept": "*/*"})
+    first = hooks.request(live)
+    assert hooks.request(live) is first and hooks.request(live) is first
+    assert len(computed) == 1 and first is not None and token not in first.uri
+    live.headers["X-Extra"] = "1"  # the same object, changed: asked about anew
+    assert hooks.request(live) is not None and len(computed) == 2
+    other = VcrRequest("GET", live.uri, None, {"Accept": "*/*"})  # an equal request, another object
+    assert hooks.request(other) is not None
+    assert len(computed) == 2  # its answer was already known by its contents
