@@ -31,7 +31,6 @@ import enum
 import itertools
 import os
 import re
-import tomllib
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from functools import cached_property, lru_cache
@@ -426,11 +425,17 @@ _END_MARKER: Final = re.compile(
 @dataclass(frozen=True)
 class _Format:
     rule: str
-    pattern: re.Pattern[str]
+    source: str
+    flags: int
     anchors: tuple[str, ...]
     lowered: tuple[str, ...]
     block: bool = False
     reach: tuple[int, int] = (0, 128)
+
+    @cached_property
+    def pattern(self) -> re.Pattern[str]:
+        """Compiled on first use: a replay whose requests hold no anchor never needs it (and never pays for it)."""
+        return re.compile(self.source, self.flags)
 
     def hits(self, text: str) -> Iterator[ValueHit]:
         if self.block:
@@ -462,7 +467,8 @@ def _compile_format(fmt: credential_formats.CredentialFormat) -> _Format:
     flags = re.ASCII | (re.IGNORECASE if fmt.ignore_case else 0)
     return _Format(
         fmt.id,
-        re.compile(fmt.pattern, flags),
+        fmt.pattern,
+        flags,
         fmt.anchors,
         tuple(a.lower() for a in fmt.anchors),
         block=fmt.id == "private-key",
@@ -578,6 +584,8 @@ def _mtime(path: str | os.PathLike[str]) -> int:
 @lru_cache(maxsize=32)
 def _config_from_toml(path: str, mtime: int) -> SanitizeConfig:
     """Parsed once per version of the file: every cassette of a session asks."""
+    import tomllib  # only where a project has a pyproject.toml to read
+
     try:
         document = tomllib.loads(Path(path).read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as error:
@@ -634,7 +642,7 @@ class RuleTable:
         self._memo: dict[tuple[str, str], bool] = {}
         self._header_rules: dict[str, str | None] = {}
         formats = [_compile_format(rule.format) for rule in self.rules if rule.format is not None]
-        patterns = [_Format("pattern", re.compile(p), (), ()) for p in self.config.patterns if "pattern" in self.ids]
+        patterns = [_Format("pattern", p, 0, (), ()) for p in self.config.patterns if "pattern" in self.ids]
         self.formats: tuple[_Format, ...] = tuple(formats)
         self.patterns: tuple[_Format, ...] = tuple(patterns)
         self._priority = {rule.id: index for index, rule in enumerate(self.rules)}
