@@ -133,7 +133,7 @@ def load(path: str | os.PathLike[str]) -> Cassette:
 
 def loads(raw: bytes | str, *, path: str | os.PathLike[str] = "<cassette>", format: Format | None = None) -> Cassette:
     """Parse cassette text; *path* only names the source in errors."""
-    path = Path(path)
+    path = path if isinstance(path, Path) else Path(path)
     try:
         data = raw.encode("utf-8") if isinstance(raw, str) else raw
     except UnicodeEncodeError:
@@ -410,8 +410,11 @@ def _headers_problem(headers: Any, side: str) -> str | None:
     for name, values in headers.items():
         if not isinstance(name, str):
             return f"{side} has a header name that is not a string"
-        if not isinstance(values, list) or not all(isinstance(v, str) for v in values):
+        if not isinstance(values, list):
             return f"{side} header {name!r} is not a list of strings"
+        for value in values:  # a loop, not all(): this runs for every header of every load
+            if not isinstance(value, str):
+                return f"{side} header {name!r} is not a list of strings"
     return None
 
 

@@ -442,15 +442,24 @@ def _simulator_sanitizer(config: Any) -> Any:
     return known
 
 
-@contextlib.contextmanager
-def _cassette(request: pytest.FixtureRequest, path: Path, settings: dict[str, Any]) -> Iterator[ActiveCassette]:
+def _cassette(
+    request: pytest.FixtureRequest, path: Path, settings: dict[str, Any]
+) -> contextlib.AbstractContextManager[ActiveCassette]:
     """The test's cassette; for a test that uses ``cfreplay_simulator``, recorded against the simulator."""
     from cfreplay.replay.recorder import use_cassette  # vcrpy and the sanitizer load with the first cassette
 
     if "cfreplay_simulator" not in request.fixturenames:
-        with use_cassette(path, **settings) as active:
-            yield active
-        return
+        return use_cassette(path, **settings)  # itself: no generator around it, every test enters one
+    return _simulated_cassette(request, path, settings)
+
+
+@contextlib.contextmanager
+def _simulated_cassette(
+    request: pytest.FixtureRequest, path: Path, settings: dict[str, Any]
+) -> Iterator[ActiveCassette]:
+    """The cassette of a test that uses ``cfreplay_simulator``: recorded against the simulator, replayed without it."""
+    from cfreplay.replay.recorder import use_cassette
+
     seed, options = _simulator_options(request)
     settings.setdefault("sanitizer", _simulator_sanitizer(settings.get("sanitize_config")))
     from cfreplay.replay import clock

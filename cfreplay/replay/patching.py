@@ -58,10 +58,16 @@ class _Table:
         self._requests_lane = _requests_lane_for(clients)
 
     def apply(self) -> None:
-        saved = []
+        saved: list[tuple[Any, str, Any]] = []
+        append = saved.append
         try:
             for target, attribute, replacement in self.patches:
-                saved.append((target, attribute, _own_value(target, attribute)))
+                # _own_value, inline: this loop runs for every outermost cassette.
+                try:
+                    original = target.__dict__.get(attribute, _MISSING)
+                except AttributeError:
+                    original = _MISSING
+                append((target, attribute, original))
                 setattr(target, attribute, replacement)
             if self._requests_lane is not None:
                 adapter_class, requests_send, lane = self._requests_lane
