@@ -344,7 +344,7 @@ class _Hooks:
             return None  # vcrpy leaves it to the network and records nothing of it
         body = request.body
         key = (request.method, request.uri, body if isinstance(body, (bytes, str, type(None))) else id(body),
-               tuple(sorted(request.headers.items())))  # fmt: skip
+               tuple(sorted(_vcr.header_pairs(request.headers))))  # fmt: skip
         clean = self._seen.get(key)
         if clean is None:
             if self._uri_only and not loading:

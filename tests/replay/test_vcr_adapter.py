@@ -21,6 +21,8 @@ import vcr.config
 import vcr.patch
 import vcr.stubs
 from fakecloud import FakeCloud
+from hypothesis import given
+from hypothesis import strategies as st
 
 import cfreplay
 from cfreplay import cassette as cassette_files
@@ -475,3 +477,16 @@ def test_loaded_interactions_are_kept_as_loaded_only_for_dropping_unused_ones(
     kept = [i["request"]["uri"] for i in cassette_files.load(path).data["interactions"]]
     assert kept == (["https://api.example.com/v2/used"] if drop_unused else [
         "https://api.example.com/v2/used", "https://api.example.com/v2/unused"])  # fmt: skip
+
+
+_HEADER_NAME = st.text(alphabet=st.characters(min_codepoint=33, max_codepoint=126, exclude_characters=":"), min_size=1)
+
+
+@given(headers=st.dictionaries(_HEADER_NAME, st.text(max_size=20), max_size=8))
+def test_header_pairs_are_the_items_of_a_vcrpy_request(headers: dict[str, str]) -> None:
+    """The request hook's key reads the headers without vcrpy's Mapping mixin: the same pairs, in the same order."""
+    from vcr.request import Request as VcrRequest
+
+    request = VcrRequest("GET", "https://api.example.com/v2/info", None, headers)
+    assert list(_vcr.header_pairs(request.headers)) == list(request.headers.items())
+    assert list(_vcr.header_pairs(dict(headers))) == list(headers.items())  # any other mapping: its items
