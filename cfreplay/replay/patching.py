@@ -51,7 +51,7 @@ class _Table:
     """The replacements for every client, and what they replaced while they are in."""
 
     def __init__(self, clients: _vcr.ClientPatches) -> None:
-        self.patches = clients.patches
+        self.patches = _last_of_each(clients.patches)
         self.force_reset = clients.force_reset
         self._clients = clients
         self._saved: list[tuple[Any, str, Any]] = []
@@ -86,6 +86,20 @@ class _Table:
             self._clients.close_connections()
         finally:
             _restore(saved)
+
+
+def _last_of_each(patches: list[tuple[Any, str, Any]]) -> list[tuple[Any, str, Any]]:
+    """One patch per attribute: the last one given, which is what assigning them all in order leaves.
+
+    vcrpy patches urllib3 once as itself and once as ``requests.packages.urllib3``, which
+    modern requests makes the very same modules: a third of the table assigned twice.
+    Restoring the originals after either order gives the same result.
+    """
+    kept: dict[tuple[int, str], tuple[Any, str, Any]] = {}
+    for target, attribute, replacement in patches:
+        kept.pop((id(target), attribute), None)  # re-inserted: it goes where its last patch stood
+        kept[(id(target), attribute)] = (target, attribute, replacement)
+    return list(kept.values())
 
 
 def _requests_lane_for(clients: _vcr.ClientPatches) -> tuple[type, Any, Any] | None:

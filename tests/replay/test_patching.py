@@ -192,3 +192,29 @@ def test_property_headers_parse_as_vcrpy_parses_them(headers: dict[str, list[str
     assert str(ours) == str(theirs)
     for name in headers:
         assert ours.get_all(name) == theirs.get_all(name)
+
+
+def test_the_table_assigns_each_attribute_once_and_leaves_what_every_patch_in_order_would(
+    answers: tuple[Path, Path],
+) -> None:
+    """vcrpy's builder patches urllib3 twice (as itself and as requests' vendored name): the last one stands."""
+    outer, _ = answers
+    with cfreplay.use_cassette(outer, freeze_time=False):  # builds the table if no test has yet
+        pass
+    table = patching._table
+    assert table is not None
+    raw = table._clients.patches
+    keys = [(id(target), name) for target, name, _new in table.patches]
+    assert len(keys) == len(set(keys))  # once each
+    expected: dict[tuple[int, str], Any] = {}
+    for target, name, replacement in raw:  # what assigning vcrpy's whole list, in order, leaves
+        expected[(id(target), name)] = replacement
+    assert set(expected) == set(keys)
+    before = snapshot()
+    with cfreplay.use_cassette(outer, freeze_time=False):
+        inside = {(id(target), name): target.__dict__.get(name) for target, name, _new in table.patches}
+        lane = table._requests_lane
+        for key, replacement in expected.items():
+            assert inside[key] is replacement, key
+        assert lane is None or lane[0].__dict__.get("send") is lane[2]
+    assert snapshot() == before  # restored exactly
