@@ -100,29 +100,41 @@ def detect_format(path: Path, text: bytes | None = None) -> Format:
     return "json" if text is not None and text.lstrip()[:1] == b"{" else "yaml"
 
 
-def read_bytes(path: Path, *, noun: str = "cassette", mode: int | None = None) -> bytes:
+#: Opening never waits: a FIFO without a writer (or a device) opens at once, and is refused by what the open file is.
+_OPEN_FLAGS: Final = os.O_RDONLY | sum(getattr(os, flag, 0) for flag in ("O_NONBLOCK", "O_CLOEXEC", "O_BINARY"))
+
+
+def read_bytes(path: Path, *, noun: str = "cassette") -> bytes:
     """A file's bytes, or a :class:`CassetteError` that says in one line why they cannot be had.
 
     Only regular files are read: a FIFO would block the reader forever and a device
-    never ends, so either is refused before it is opened.  *mode*: the file's
-    ``st_mode``, when the caller has just stat'ed it (then it is not stat'ed again).
+    never ends.  The file is opened without waiting and what was opened is checked, so a
+    file swapped for a FIFO after someone looked at it is refused all the same.
     """
     try:
-        if mode is None:
-            mode = os.stat(path).st_mode
-        if stat.S_ISDIR(mode):
-            raise IsADirectoryError
-        if not stat.S_ISREG(mode):
-            raise CassetteError(path, f"is not a regular file (a FIFO, socket or device), not a {noun}")
-        # Unbuffered: one read of the whole file, without a buffer object or a tty check.
-        with open(path, "rb", buffering=0) as file:
-            return file.readall()
+        fd = os.open(path, _OPEN_FLAGS)
     except FileNotFoundError:
         raise CassetteError(path, f"no such {noun}") from None
     except IsADirectoryError:
         raise CassetteError(path, f"is a directory, not a {noun}") from None
     except OSError as error:
         raise CassetteError(path, f"cannot be read: {error.strerror or error}") from None
+    try:
+        info = os.fstat(fd)
+        if stat.S_ISDIR(info.st_mode):  # POSIX opens a directory read-only
+            raise CassetteError(path, f"is a directory, not a {noun}")
+        if not stat.S_ISREG(info.st_mode):
+            raise CassetteError(path, f"is not a regular file (a FIFO, socket or device), not a {noun}")
+        chunks = []
+        wanted = info.st_size + 1  # one read for the whole file; a file still growing takes more
+        while chunk := os.read(fd, wanted):
+            chunks.append(chunk)
+            wanted = 1 << 16
+        return b"".join(chunks) if len(chunks) != 1 else chunks[0]
+    except OSError as error:
+        raise CassetteError(path, f"cannot be read: {error.strerror or error}") from None
+    finally:
+        os.close(fd)
 
 
 def load(path: str | os.PathLike[str]) -> Cassette:

@@ -451,8 +451,8 @@ def test_an_unreadable_file_is_a_cassette_error(tmp_path: Path, monkeypatch: pyt
     def denied(file: Any, *args: Any, **kwargs: Any) -> Any:
         raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), str(file))
 
-    # Root reads a mode-0000 file all the same: the denial is simulated where the module opens files.
-    monkeypatch.setattr(cassette, "open", denied, raising=False)
+    # Root reads a mode-0000 file all the same: the denial is simulated where files are opened.
+    monkeypatch.setattr(os, "open", denied)
     with pytest.raises(CassetteError) as caught:
         cassette.load(path)
     assert str(caught.value) == f"{path}: cannot be read: {os.strerror(errno.EACCES)}"

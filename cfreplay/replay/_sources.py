@@ -82,7 +82,7 @@ def _versioned(path: Path, info: os.stat_result | None = None) -> tuple[tuple[st
     cached = PARSED.get(key) or LARGE.get(key)
     if cached is not None:
         return key, cached
-    raw = cassette_files.read_bytes(path, mode=info.st_mode if info is not None else None)
+    raw = cassette_files.read_bytes(path)
     if not raw.strip():
         return key, None
     data = cassette_files.loads(raw, path=path).data  # parses with the cyclic collector paused

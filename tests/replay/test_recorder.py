@@ -15,6 +15,7 @@ import os
 import re
 import secrets
 import socket
+import threading
 import time
 import urllib.parse
 import warnings
@@ -952,3 +953,37 @@ def test_a_live_request_asked_about_again_is_answered_from_the_last_answer_until
     other = VcrRequest("GET", live.uri, None, {"Accept": "*/*"})  # an equal request, another object
     assert hooks.request(other) is not None
     assert len(computed) == 2  # its answer was already known by its contents
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs named pipes (os.mkfifo)")
+def test_a_cassette_swapped_for_a_fifo_after_the_enter_looked_is_refused_without_blocking(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The enter's stat saw a regular file; what is opened is checked again: a FIFO put there since never blocks."""
+    from cfreplay.replay import _sources
+
+    path = _restage_cassette(tmp_path)
+    real_key = _sources._parsed_key
+
+    def swapped(file: Path, *args: Any) -> Any:
+        key = real_key(file, *args)  # after the stat, before the read: the file becomes a FIFO
+        if Path(file) == path and path.is_file():
+            path.unlink()
+            os.mkfifo(path)
+        return key
+
+    monkeypatch.setattr(_sources, "_parsed_key", swapped)
+    outcome: dict[str, Any] = {}
+
+    def look() -> None:
+        outcome["found"] = _sources.Looked()(path)
+
+    reader = threading.Thread(target=look, daemon=True)
+    reader.start()
+    reader.join(timeout=10)
+    if reader.is_alive():  # give the blocked reader its EOF before failing
+        os.close(os.open(path, os.O_WRONLY | os.O_NONBLOCK))
+        pytest.fail("the enter blocked on a FIFO")
+    assert outcome["found"] is _sources.BROKEN  # loading then names the problem
+    with pytest.raises(cfreplay.CassetteError, match="is not a regular file"):
+        _sources.parsed(path)
