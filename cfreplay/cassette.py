@@ -101,7 +101,9 @@ def detect_format(path: Path, text: bytes | None = None) -> Format:
 
 
 #: Opening never waits: a FIFO without a writer (or a device) opens at once, and is refused by what the open file is.
-_OPEN_FLAGS: Final = os.O_RDONLY | sum(getattr(os, flag, 0) for flag in ("O_NONBLOCK", "O_CLOEXEC", "O_BINARY"))
+_OPEN_FLAGS: Final = (
+    os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0)
+)
 
 
 def read_bytes(path: Path, *, noun: str = "cassette") -> bytes:

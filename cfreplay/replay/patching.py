@@ -59,15 +59,9 @@ class _Table:
 
     def apply(self) -> None:
         saved: list[tuple[Any, str, Any]] = []
-        append = saved.append
         try:
             for target, attribute, replacement in self.patches:
-                # _own_value, inline: this loop runs for every outermost cassette.
-                try:
-                    original = target.__dict__.get(attribute, _MISSING)
-                except AttributeError:
-                    original = _MISSING
-                append((target, attribute, original))
+                saved.append((target, attribute, _own_value(target, attribute)))
                 setattr(target, attribute, replacement)
             if self._requests_lane is not None:
                 adapter_class, requests_send, lane = self._requests_lane
