@@ -112,6 +112,31 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", MARKER)
     config.addinivalue_line("markers", SIMULATOR_MARKER)
+    _import_without_rewriting(config.pluginmanager)
+
+
+def _import_without_rewriting(plugins: pytest.PytestPluginManager) -> None:
+    """cfreplay's modules imported from here on load as any library's, not through pytest's assertion rewriter.
+
+    pytest marks every package of a distribution that registers a plugin for assertion
+    rewriting, so that a plugin's assertion helpers report like a test's.  cfreplay has no
+    assertion helpers: its ``assert`` statements only narrow types.  Loaded through the
+    rewriter, each module pays pytest's own finder, cache directory check and ``.pyc``
+    reader, written in Python: about a third of what a first replayed cassette costs a
+    process over plain pytest.  The rewriter keeps the marks in ``_must_rewrite`` (a set of
+    names) and its answers in ``_marked_for_rewrite_cache``, since pytest 3; anything else
+    found there is left alone.
+    """
+    hook = getattr(plugins, "rewrite_hook", None)
+    marked, answers = getattr(hook, "_must_rewrite", None), getattr(hook, "_marked_for_rewrite_cache", None)
+    if not isinstance(marked, set) or not isinstance(answers, dict) or _PACKAGE not in marked:
+        return
+    marked.discard(_PACKAGE)
+    for name in [name for name in answers if name == _PACKAGE or name.startswith(_PACKAGE + ".")]:
+        del answers[name]
+
+
+_PACKAGE: Final = __name__.partition(".")[0]
 
 
 @pytest.fixture(scope="module")

@@ -323,6 +323,52 @@ def test_marker_is_registered_with_its_signature(pytester: pytest.Pytester) -> N
     )
 
 
+REWRITE_CONFTEST = """
+import pytest
+
+MARKED_BY_PYTEST = []
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_configure(config):
+    # Before cfreplay's own pytest_configure: what pytest marked when it loaded the plugins.
+    hook = getattr(config.pluginmanager, "rewrite_hook", None)
+    MARKED_BY_PYTEST.append("cfreplay" in getattr(hook, "_must_rewrite", ()))
+"""
+
+REWRITE_TEST = """
+import importlib
+import sys
+
+import pytest
+from _pytest.assertion.rewrite import AssertionRewritingHook
+
+from conftest import MARKED_BY_PYTEST
+
+
+def test_cfreplay_modules_load_without_the_rewriter(request):
+    if not MARKED_BY_PYTEST[0]:
+        pytest.skip("this pytest does not mark an editable install's plugin package for rewriting")
+    assert "cfreplay.hygiene.rules" not in sys.modules  # loaded here for the first time
+    rules = importlib.import_module("cfreplay.hygiene.rules")
+    assert not isinstance(rules.__loader__, AssertionRewritingHook)
+    assert "cfreplay" not in request.config.pluginmanager.rewrite_hook._must_rewrite
+
+
+def test_a_test_module_is_still_rewritten():
+    assert isinstance(sys.modules[__name__].__loader__, AssertionRewritingHook)
+"""
+
+
+def test_cfreplay_modules_load_as_a_library_s_not_through_the_assertion_rewriter(pytester: pytest.Pytester) -> None:
+    # pytest marks a plugin's whole package for assertion rewriting; cfreplay has no assertion
+    # helpers, and its modules imported through the rewriter cost a process ~100 M instructions.
+    pytester.makeconftest(REWRITE_CONFTEST)
+    pytester.makepyfile(test_rewrite=REWRITE_TEST)
+    result = run(pytester, "-p", "no:cacheprovider", "-rs")
+    result.assert_outcomes(passed=2)
+
+
 def test_options_are_in_their_group_in_help(pytester: pytest.Pytester) -> None:
     result = pytester.runpytest("--help")
     text = result.stdout.str()
