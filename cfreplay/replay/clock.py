@@ -131,6 +131,9 @@ def _look_through(module: ModuleType, real_ids: set[int]) -> tuple[tuple[str, An
     """
     namespace = getattr(module, "__dict__", None)
     if type(module) is ModuleType and type(namespace) is dict and "__dir__" not in namespace:
+        # Most modules hold no clock at all: asked in C first, value by value, with no Python frame per value.
+        if real_ids.isdisjoint(map(id, namespace.values())):
+            return ()
         return tuple(sorted((name, value) for name, value in namespace.items() if id(value) in real_ids))
     found = []
     try:
