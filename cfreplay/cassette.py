@@ -53,6 +53,7 @@ __all__ = [
     "dumps",
     "load",
     "loads",
+    "not_a_regular_file",
     "read_bytes",
     "recorded_at",
     "save",
@@ -106,6 +107,13 @@ _OPEN_FLAGS: Final = (
 )
 
 
+def not_a_regular_file(path: Path, mode: int, *, noun: str = "cassette") -> CassetteError:
+    """The one-line error for something at *path* (of ``st_mode`` *mode*) that is there but is no file to read."""
+    if stat.S_ISDIR(mode):
+        return CassetteError(path, f"is a directory, not a {noun}")
+    return CassetteError(path, f"is not a regular file (a FIFO, socket or device), not a {noun}")
+
+
 def read_bytes(path: Path, *, noun: str = "cassette") -> bytes:
     """A file's bytes, or a :class:`CassetteError` that says in one line why they cannot be had.
 
@@ -123,10 +131,8 @@ def read_bytes(path: Path, *, noun: str = "cassette") -> bytes:
         raise CassetteError(path, f"cannot be read: {error.strerror or error}") from None
     try:
         info = os.fstat(fd)
-        if stat.S_ISDIR(info.st_mode):  # POSIX opens a directory read-only
-            raise CassetteError(path, f"is a directory, not a {noun}")
-        if not stat.S_ISREG(info.st_mode):
-            raise CassetteError(path, f"is not a regular file (a FIFO, socket or device), not a {noun}")
+        if not stat.S_ISREG(info.st_mode):  # POSIX opens a directory read-only
+            raise not_a_regular_file(path, info.st_mode, noun=noun)
         chunks = []
         wanted = info.st_size + 1  # one read for the whole file; a file still growing takes more
         while chunk := os.read(fd, wanted):

@@ -228,8 +228,12 @@ class Looked:
                 info = None
             except ValueError:  # an unrepresentable path (a NUL in it), as Path.is_file
                 info = None
-            if info is None or not stat.S_ISREG(info.st_mode):
+            if info is None:
                 found = NO_FILE
+            elif not stat.S_ISREG(info.st_mode):
+                # A directory or FIFO where the cassette should be is a mistake to name, not a
+                # cassette to record: vcrpy would call it missing, then fail to write it.
+                raise cassette_files.not_a_regular_file(path, info.st_mode)
             else:
                 self._fingerprints[path] = (info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns)
                 try:

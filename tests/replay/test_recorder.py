@@ -987,3 +987,35 @@ def test_a_cassette_swapped_for_a_fifo_after_the_enter_looked_is_refused_without
     assert outcome["found"] is _sources.BROKEN  # loading then names the problem
     with pytest.raises(cfreplay.CassetteError, match="is not a regular file"):
         _sources.parsed(path)
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs named pipes (os.mkfifo)")
+@pytest.mark.parametrize("record_mode", ["none", "once", "new_episodes", "all"])
+@pytest.mark.parametrize("kind", ["fifo", "directory"])
+def test_a_fifo_or_directory_named_as_the_cassette_is_refused_in_one_line_at_enter(
+    tmp_path: Path, record_mode: str, kind: str
+) -> None:
+    """Not taken for a missing cassette ("couldn't be loaded", or a write failing after the test): named as it is."""
+    path = tmp_path / "restage.yaml"
+    os.mkfifo(path) if kind == "fifo" else path.mkdir()
+    outcome: dict[str, Any] = {}
+
+    def enter() -> None:
+        try:
+            with cfreplay.use_cassette(path, record_mode=record_mode):  # type: ignore[arg-type]
+                outcome["entered"] = True
+        except Exception as error:  # the outer test judges what was raised
+            outcome["error"] = error
+
+    worker = threading.Thread(target=enter, daemon=True)
+    worker.start()
+    worker.join(timeout=10)
+    if worker.is_alive():  # give a blocked reader its EOF before failing
+        os.close(os.open(path, os.O_WRONLY | os.O_NONBLOCK))
+        pytest.fail("the enter blocked on a FIFO")
+    error = outcome.get("error")
+    assert isinstance(error, cfreplay.CassetteError), outcome
+    fifo = "is not a regular file (a FIFO, socket or device)"
+    expected = "is a directory, not a cassette" if kind == "directory" else fifo
+    assert expected in str(error) and "\n" not in str(error)
+    assert (path.is_dir() if kind == "directory" else path.is_fifo()) and os.listdir(tmp_path) == ["restage.yaml"]
