@@ -10,6 +10,7 @@ issued or signed at test time.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import hashlib
 import json
@@ -495,11 +496,16 @@ def test_an_unreadable_cf_config_is_a_one_line_error(
 # --------------------------------------------------------------------------- 4. errors
 
 
-def _closed_port() -> int:
+@contextlib.contextmanager
+def _closed_port() -> Iterator[int]:
+    """A port on 127.0.0.1 that refuses connections: bound, never listening, and held while in use.
+
+    Closing the probe before the request (as this test once did) let another test's server
+    (xdist runs them side by side) take the port in between, and the request was answered.
+    """
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-    return port
+        yield probe.getsockname()[1]
 
 
 ERROR_CASES = [
@@ -527,8 +533,9 @@ def test_errors_are_one_line_exit_2_and_write_nothing(
     # Signed with a key of nobody's: CC (the simulator) cannot verify it.
     forged = tokens.sign({"jti": secrets.token_hex(8), "aud": ["cloud_controller"]}, key=secrets.token_hex(32))
     argv: list[str] = ["restage", "my-app", "--api", url, "--token", forged]
+    held = contextlib.ExitStack()
     if case == "unreachable":
-        port = _closed_port()
+        port = held.enter_context(_closed_port())
         argv = ["restage", "my-app", "--api", f"http://127.0.0.1:{port}", "--token", secrets.token_urlsafe(24)]
         refused = f"[Errno {errno.ECONNREFUSED}] {os.strerror(errno.ECONNREFUSED)}"
         message = f"cannot reach http://127.0.0.1:{port}/v2/apps?q=name%3Amy-app&inline-relations-depth=1: {refused}"
@@ -555,7 +562,8 @@ def test_errors_are_one_line_exit_2_and_write_nothing(
         argv = ["restage", "my-app"]
         message = f"could not refresh at {url}/oauth/token: 401 Could not verify token signature."
     out = tmp_path / "out" / "restage.yaml"
-    code, stdout, stderr = record(capsys, *argv, "-o", str(out))
+    with held:
+        code, stdout, stderr = record(capsys, *argv, "-o", str(out))
     assert (code, stdout) == (2, "")
     assert stderr == f"cfreplay: error: {message}\n"
     assert_nothing_written(out.parent)
