@@ -955,6 +955,16 @@ def test_a_live_request_asked_about_again_is_answered_from_the_last_answer_until
     assert len(computed) == 2  # its answer was already known by its contents
 
 
+def _without_blocking_on(fifo: Path, work: Any) -> None:
+    """Runs *work* in a thread; fails the test if it is still blocked (on the FIFO at *fifo*) after 10 s."""
+    worker = threading.Thread(target=work, daemon=True)
+    worker.start()
+    worker.join(timeout=10)
+    if worker.is_alive():  # give the blocked reader its EOF before failing
+        os.close(os.open(fifo, os.O_WRONLY | os.O_NONBLOCK))
+        pytest.fail("the enter blocked on a FIFO")
+
+
 @pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs named pipes (os.mkfifo)")
 def test_a_cassette_swapped_for_a_fifo_after_the_enter_looked_is_refused_without_blocking(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
@@ -978,12 +988,7 @@ def test_a_cassette_swapped_for_a_fifo_after_the_enter_looked_is_refused_without
     def look() -> None:
         outcome["found"] = _sources.Looked()(path)
 
-    reader = threading.Thread(target=look, daemon=True)
-    reader.start()
-    reader.join(timeout=10)
-    if reader.is_alive():  # give the blocked reader its EOF before failing
-        os.close(os.open(path, os.O_WRONLY | os.O_NONBLOCK))
-        pytest.fail("the enter blocked on a FIFO")
+    _without_blocking_on(path, look)
     assert outcome["found"] is _sources.BROKEN  # loading then names the problem
     with pytest.raises(cfreplay.CassetteError, match="is not a regular file"):
         _sources.parsed(path)
@@ -1007,12 +1012,7 @@ def test_a_fifo_or_directory_named_as_the_cassette_is_refused_in_one_line_at_ent
         except Exception as error:  # the outer test judges what was raised
             outcome["error"] = error
 
-    worker = threading.Thread(target=enter, daemon=True)
-    worker.start()
-    worker.join(timeout=10)
-    if worker.is_alive():  # give a blocked reader its EOF before failing
-        os.close(os.open(path, os.O_WRONLY | os.O_NONBLOCK))
-        pytest.fail("the enter blocked on a FIFO")
+    _without_blocking_on(path, enter)
     error = outcome.get("error")
     assert isinstance(error, cfreplay.CassetteError), outcome
     fifo = "is not a regular file (a FIFO, socket or device)"
