@@ -536,7 +536,8 @@ def test_errors_are_one_line_exit_2_and_write_nothing(
     held = contextlib.ExitStack()
     if case == "unreachable":
         port = held.enter_context(_closed_port())
-        argv = ["restage", "my-app", "--api", f"http://127.0.0.1:{port}", "--token", secrets.token_urlsafe(24)]
+        # hex: a urlsafe token starts with "-" one time in 64, and argparse takes it for an option
+        argv = ["restage", "my-app", "--api", f"http://127.0.0.1:{port}", "--token", secrets.token_hex(24)]
         refused = f"[Errno {errno.ECONNREFUSED}] {os.strerror(errno.ECONNREFUSED)}"
         message = f"cannot reach http://127.0.0.1:{port}/v2/apps?q=name%3Amy-app&inline-relations-depth=1: {refused}"
     elif case == "bad token, by name":
