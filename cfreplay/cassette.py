@@ -49,6 +49,7 @@ __all__ = [
     "RECORDED_AT_FORMAT",
     "Cassette",
     "atomic_write",
+    "collector_paused",
     "detect_format",
     "dumps",
     "load",
@@ -145,6 +146,26 @@ def read_bytes(path: Path, *, noun: str = "cassette") -> bytes:
         os.close(fd)
 
 
+@contextlib.contextmanager
+def collector_paused() -> Iterator[None]:
+    """Python's cyclic garbage collector off while a cassette's data is built, as it was after.
+
+    A cassette is a great many small objects without cycles: the collector would sweep
+    them again and again while they are built (most of vcrpy's load time), and a large
+    cassette's parse, let go as soon as vcrpy has its own objects, need never be swept at
+    all.  Nested pauses are free; a collector someone else turned off stays off.  (The
+    switch is process-wide: another thread allocating meanwhile is not collected either,
+    for as long as the load lasts.)
+    """
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if collecting:
+            gc.enable()
+
+
 def load(path: str | os.PathLike[str]) -> Cassette:
     """Read and check the cassette at *path*."""
     path = Path(path)
@@ -165,15 +186,8 @@ def loads(raw: bytes | str, *, path: str | os.PathLike[str] = "<cassette>", form
     except UnicodeDecodeError as error:
         raise CassetteError(path, f"is not UTF-8 text (bad byte at offset {error.start})") from None
     fmt = format or detect_format(path, data)
-    # A cassette is a great many small objects without cycles: the cyclic collector would
-    # sweep them again and again while they are built (most of vcrpy's load time).
-    collecting = gc.isenabled()
-    gc.disable()
-    try:
+    with collector_paused():
         document = _parse_json(text, path) if fmt == "json" else _parse_yaml(text, path)
-    finally:
-        if collecting:
-            gc.enable()
     aliased = fmt == "yaml" and _may_alias(text)
     if aliased:
         _check_expansion(document, path)

@@ -33,7 +33,6 @@ import contextlib
 import contextvars
 import copy
 import functools
-import gc
 import inspect
 import os
 import weakref
@@ -426,15 +425,12 @@ def _loading(path: str, also: Sequence[Path] = (), trusted: str | None = None) -
         trusted = _WRITTEN if written else None
     trust = _TRUSTED_LOAD.set(trusted)
     loading = _LOADING.set(True)
-    # Loading builds two objects per interaction and copies every response, none of them
-    # cyclic garbage: the cyclic collector would only sweep them again and again.
-    collecting = gc.isenabled()
-    gc.disable()
     try:
-        yield
+        # Loading builds two objects per interaction and copies every response, none of them
+        # cyclic garbage (vcrpy loads within an enter, which pauses the collector already).
+        with cassette_files.collector_paused():
+            yield
     finally:
-        if collecting:
-            gc.enable()
         _LOADING.reset(loading)
         _TRUSTED_LOAD.reset(trust)
 
@@ -722,6 +718,13 @@ class use_cassette(contextlib.ContextDecorator):
         return instance
 
     def __enter__(self) -> ActiveCassette:
+        # From the first read to vcrpy's last object, an enter builds acyclic data: a large
+        # cassette's parse, its scan and vcrpy's copies are never swept while they are built,
+        # and the parse, let go once vcrpy has its objects, is never swept at all.
+        with cassette_files.collector_paused():
+            return self._enter()
+
+    def _enter(self) -> ActiveCassette:
         looked = _sources.Looked()  # each file read once by this enter
         # An empty file is recorded again (as vcrpy does), so it does not count as a cassette.
         exists = looked.has_content(self.path)

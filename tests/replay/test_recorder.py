@@ -19,6 +19,7 @@ import threading
 import time
 import urllib.parse
 import warnings
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -861,6 +862,77 @@ def test_a_replay_stats_each_cassette_file_once(tmp_path: Path, monkeypatch: pyt
     monkeypatch.undo()
     assert sorted(stats) == sorted([main, extra])
     assert active.vcr_cassette is not None and active.vcr_cassette.play_count == 1
+
+
+def _foreign_cassette(tmp_path: Path, interactions: int) -> Path:
+    """The restage exchange *interactions* times, each at its own URI, as another tool would have written it."""
+    from cfreplay import cassette as cassette_files
+    from cfreplay import shipped
+
+    data = cassette_files.load(shipped.path("cfreplay:restage/201")).data
+    data.get("metadata", {}).pop("recorded_with", None)
+    template = data["interactions"][0]
+    template["response"].pop("recorded_at", None)
+    data["interactions"] = []
+    for number in range(interactions):
+        interaction = copy.deepcopy(template)
+        interaction["request"]["uri"] += f"?attempt={number}"
+        data["interactions"].append(interaction)
+    path = tmp_path / "foreign.yaml"
+    path.write_bytes(cassette_files.dumps(data, "yaml"))
+    assert not cassette_files.written_by_cfreplay(cassette_files.load(path).data)
+    return path
+
+
+@pytest.fixture
+def collections() -> Iterator[list[int]]:
+    """The generation of each run of the cyclic collector while the test runs."""
+    runs: list[int] = []
+
+    def count(phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            runs.append(info["generation"])
+
+    gc.collect()
+    gc.callbacks.append(count)
+    try:
+        yield runs
+    finally:
+        gc.callbacks.remove(count)
+
+
+def test_an_enter_builds_its_data_without_the_cyclic_collector_and_leaves_it_running(
+    tmp_path: Path, collections: list[int]
+) -> None:
+    """Parsing, scanning and vcrpy's copies are acyclic: sweeping them while they are built is wasted (and
+    the parse of a large cassette, let go after the load, need never be swept at all)."""
+    path = _foreign_cassette(tmp_path, 1000)
+    context = cfreplay.use_cassette(path, allow_playback_repeats=True)
+    collections.clear()
+    active = context.__enter__()
+    try:
+        during = len(collections)  # (a list would be an allocation: the deferred collection would run first)
+        assert gc.isenabled()
+        assert requests.post(_restage_url() + "?attempt=999", timeout=5).status_code == 201
+    finally:
+        context.__exit__(None, None, None)
+    # At most the one young collection deferred to the first allocation after the build.
+    assert len(active) == 1000 and during <= 1 and gc.isenabled()
+
+
+def test_an_enter_that_fails_leaves_the_collector_running_and_one_turned_off_stays_off(tmp_path: Path) -> None:
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("interactions: [1]\nversion: 1\n")
+    with pytest.raises(cfreplay.CassetteError):
+        cfreplay.use_cassette(broken).__enter__()
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        with cfreplay.use_cassette(_foreign_cassette(tmp_path, 3)):
+            assert requests.post(_restage_url() + "?attempt=2", timeout=5).status_code == 201
+        assert not gc.isenabled()  # someone else's choice
+    finally:
+        gc.enable()
 
 
 def _bearer() -> str:
