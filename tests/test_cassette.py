@@ -1013,3 +1013,50 @@ def test_a_recorded_at_stamp_is_read_as_written() -> None:
     assert cassette._parse_stamp("2026-12-01T09:08:07Z") == datetime(2026, 12, 1, 9, 8, 7, tzinfo=UTC)
     assert cassette._parse_stamp("2026-02-30T00:00:00Z") is None
     assert cassette._parse_stamp(20261201) is None
+
+
+def _repetitive_cassette_text() -> str:
+    """Plain scalars that repeat: keys, ints, nulls, booleans, dates and strings long enough to look like secrets."""
+    interactions = [
+        {
+            "request": {"method": "GET", "uri": f"https://api.example.com/v2/apps/{n}", "body": None,
+                        "headers": {"Accept": ["application/json"], "X-Note": ["same-plain-value-each-time"]}},
+            "response": {"status": {"code": 200, "message": "OK"}, "headers": {"Retry": ["true", "2015-11-03"]},
+                         "body": {"string": "same-plain-value-each-time"}},
+        }
+        for n in range(50)
+    ]  # fmt: skip
+    return cassette.dumps({"interactions": interactions, "version": 1}, "yaml").decode()
+
+
+def test_each_plain_scalar_text_is_resolved_once_per_load(monkeypatch: pytest.MonkeyPatch) -> None:
+    text = _repetitive_cassette_text()
+    resolved: list[str] = []
+    real_scalar = cassette._scalar
+
+    def counting(event: yaml.ScalarEvent, constructor: Any) -> Any:
+        if event.tag is None and event.implicit[0]:
+            resolved.append(event.value)
+        return real_scalar(event, constructor)
+
+    monkeypatch.setattr(cassette, "_scalar", counting)
+    assert cassette._parse_yaml(text, Path("x.yaml")) == yaml.load(text, Loader=yaml.SafeLoader)
+    assert resolved and len(resolved) == len(set(resolved))  # "GET", 200, "request"… once each, not 50 times
+
+
+@pytest.mark.parametrize("remembered", [0, 1, 5, 1 << 16])
+def test_no_string_object_stands_in_two_places_without_an_alias(
+    monkeypatch: pytest.MonkeyPatch, remembered: int
+) -> None:
+    """One string in two places is what a YAML alias loads to: the sanitizer replaces it everywhere it stands.
+    Resolving a repeated text once must not make plain repeats look like one."""
+    from cfreplay.hygiene._aliases import shared_strings
+
+    monkeypatch.setattr(cassette, "_PLAIN_TEXTS", remembered)  # whatever the memo holds, the same data
+    text = _repetitive_cassette_text()
+    data = cassette.loads(text, path="c.yaml").data
+    assert data == yaml.load(text, Loader=yaml.SafeLoader)
+    assert shared_strings(data) == {}
+    aliased = text.replace("- same-plain-value-each-time", "- &note same-plain-value-each-time", 1)
+    aliased = aliased.replace("string: same-plain-value-each-time", "string: *note", 1)
+    assert aliased != text and len(shared_strings(cassette.loads(aliased, path="c.yaml").data)) == 1
