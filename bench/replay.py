@@ -27,13 +27,18 @@ timed apart and printed separately (first enter in the process).  Printed: secon
 loop, microseconds per request, cfreplay's speed-up over vcrpy and its ratio to
 the floor, and how flat cfreplay's per-request time stays from the smallest to the
 largest N.  ``--profile N`` also prints cProfile's top entries for cfreplay's
-replay loop at N.  The script exits 0 whatever the figures.
+replay loop at N.  ``--instructions`` counts the loops in instructions instead (valgrind's
+callgrind, which a shared machine's load does not move): per size, four processes build the
+same cassette and answers, then do nothing more, run the floor's loop, enter the cassette,
+or enter it and run cfreplay's loop; a loop's count is its process's less the one before it.
+The script exits 0 whatever the figures.
 
 Run it::
 
     .venv/bin/python bench/replay.py
     .venv/bin/python bench/replay.py --sizes 10,100,1000,5000 --vcrpy-max 5000 --repeat 1 --json
     .venv/bin/python bench/replay.py --sizes 1000 --profile 1000
+    .venv/bin/python bench/replay.py --sizes 100,1000,5000 --instructions   # ~10 min on 2 cores, needs valgrind
 """
 
 from __future__ import annotations
@@ -299,6 +304,81 @@ def profile(n: int, workdir: Path, top: int = 25) -> str:
     return out.getvalue()
 
 
+# --------------------------------------------------------------------------- counted in instructions
+
+_COUNT_MODES: Final = ("setup", "floor", "enter", "cfreplay")
+
+
+def count_worker(mode: str, n: int, workdir: Path) -> None:
+    """One process of ``--instructions``: everything up to *mode*, so that differences isolate a loop."""
+    data = build(n, _templates())
+    path = workdir / f"count-{n}-{mode}.yaml"
+    path.write_bytes(cassette.dumps(data, "yaml"))
+    urls, answers = urls_of(data), floor_answers(data)
+    requests.Session().close()  # requests' lazy imports, paid in every mode
+    if mode == "floor":
+        run_floor(answers, urls)
+    elif mode == "enter":
+        context = cfreplay.use_cassette(path, record_mode="none", freeze_time=False)
+        context.__enter__()
+        context.__exit__(None, None, None)
+    elif mode == "cfreplay":
+        run_cfreplay(path, urls)
+
+
+def _instructions(mode: str, n: int, workdir: Path) -> int:
+    import re
+    import subprocess
+
+    argv = [sys.executable, __file__, "--count-worker", mode, str(n), str(workdir)]
+    done = subprocess.run(
+        ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null", *argv],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    found = re.search(r"Collected : (\d+)", done.stderr)
+    if done.returncode != 0 or found is None:
+        raise RuntimeError(f"{mode} at N={n}: {done.stderr.strip()[-200:]}")
+    return int(found.group(1))
+
+
+def count(sizes: list[int], workdir: Path) -> list[dict[str, Any]]:
+    """Per size: millions of instructions per request for the floor's loop and cfreplay's, and their ratio."""
+    import concurrent.futures
+
+    rows = []
+    with concurrent.futures.ThreadPoolExecutor(max_workers=2) as pool:
+        for n in sizes:
+            found = pool.map(_instructions, _COUNT_MODES, [n] * len(_COUNT_MODES), [workdir] * len(_COUNT_MODES))
+            counts = dict(zip(_COUNT_MODES, found, strict=True))
+            floor = (counts["floor"] - counts["setup"]) / n / 1e6
+            ours = (counts["cfreplay"] - counts["enter"]) / n / 1e6
+            rows.append({"n": n, "floor_m": floor, "cfreplay_m": ours, "ratio_to_floor": ours / floor})
+    return rows
+
+
+def main_instructions(sizes: list[int]) -> int:
+    import shutil
+
+    if shutil.which("valgrind") is None:
+        print("valgrind is not installed: nothing counted")
+        return 0
+    with tempfile.TemporaryDirectory(prefix="cfreplay-bench-replay-") as tmp:
+        rows = count(sizes, Path(tmp))
+    print("Replay N requests from an N-interaction cassette, counted in instructions (callgrind)")
+    print(f"Python {platform.python_version()}; cfreplay {cfreplay.__version__}, vcrpy {vcr.__version__}\n")
+    print(f"{'N':>6} {'floor M/req':>12} {'cfreplay M/req':>15} {'/floor':>7}")
+    for row in rows:
+        print(f"{row['n']:>6} {row['floor_m']:>12.2f} {row['cfreplay_m']:>15.2f} {row['ratio_to_floor']:>6.2f}x")
+    worst = max(row["ratio_to_floor"] for row in rows)
+    per = [row["cfreplay_m"] for row in rows]
+    verdict = "met" if worst <= TARGET_VS_FLOOR else "NOT met"
+    print(f"\nat most {worst:.2f}x the floor at any N (target <= {TARGET_VS_FLOOR:g}x, {verdict}); "
+          f"cfreplay per request from the flattest to the steepest: {max(per) / min(per):.3f}x")  # fmt: skip
+    return 0
+
+
 def _fmt(value: float | None, spec: str, extrapolated: bool = False) -> str:
     if value is None:
         return "-"
@@ -318,8 +398,18 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--profile", type=int, default=0, metavar="N", help="also profile cfreplay's replay loop at N")
     parser.add_argument("--json", action="store_true", help="print the results as JSON")
+    parser.add_argument(
+        "--instructions", action="store_true", help="count the loops in instructions (valgrind) instead of timing them"
+    )
+    parser.add_argument("--count-worker", nargs=3, metavar=("MODE", "N", "DIR"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.count_worker:
+        mode, n, workdir = args.count_worker
+        count_worker(mode, int(n), Path(workdir))
+        return 0
     sizes = sorted({max(1, int(size)) for size in args.sizes.split(",") if size.strip()})
+    if args.instructions:
+        return main_instructions(sizes)
     repeat = max(1, args.repeat)
 
     with tempfile.TemporaryDirectory(prefix="cfreplay-bench-replay-") as tmp:
