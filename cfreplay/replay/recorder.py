@@ -425,11 +425,9 @@ def _loading(path: str, also: Sequence[Path] = (), trusted: str | None = None) -
         trusted = _WRITTEN if written else None
     trust = _TRUSTED_LOAD.set(trusted)
     loading = _LOADING.set(True)
+    # (vcrpy loads only within use_cassette's enter, which pauses the cyclic collector.)
     try:
-        # Loading builds two objects per interaction and copies every response, none of them
-        # cyclic garbage (vcrpy loads within an enter, which pauses the collector already).
-        with cassette_files.collector_paused():
-            yield
+        yield
     finally:
         _LOADING.reset(loading)
         _TRUSTED_LOAD.reset(trust)
