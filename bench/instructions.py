@@ -32,6 +32,7 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 # The suites process.py generates, from beside this file.
@@ -51,8 +52,13 @@ def count(python: str, root: Path, label: str) -> int:
     env = {key: value for key, value in os.environ.items() if key != "PYTHONDONTWRITEBYTECODE"}
     env["BENCH_DURATIONS"] = str(root / f"durations-{os.getpid()}-{abs(hash((python, label)))}.json")
     subprocess.run(argv, cwd=root, capture_output=True, check=False, env=env)  # bytecode and rewrite caches
+    return callgrind(argv, label, cwd=root, env=env)
+
+
+def callgrind(argv: list[str], label: str, **run: Any) -> int:
+    """The user-space instructions the process *argv* executes, counted by callgrind (*run*: for subprocess.run)."""
     grind = ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null", *argv]
-    done = subprocess.run(grind, cwd=root, capture_output=True, text=True, check=False, env=env)
+    done = subprocess.run(grind, capture_output=True, text=True, check=False, **run)
     found = _COLLECTED.search(done.stderr)
     if found is None:
         raise RuntimeError(f"{label}: no instruction count from callgrind ({done.stderr.strip()[-200:]})")

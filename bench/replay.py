@@ -327,20 +327,9 @@ def count_worker(mode: str, n: int, workdir: Path) -> None:
 
 
 def _instructions(mode: str, n: int, workdir: Path) -> int:
-    import re
-    import subprocess
+    from instructions import callgrind  # beside this file, as instructions.py imports process.py
 
-    argv = [sys.executable, __file__, "--count-worker", mode, str(n), str(workdir)]
-    done = subprocess.run(
-        ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null", *argv],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    found = re.search(r"Collected : (\d+)", done.stderr)
-    if done.returncode != 0 or found is None:
-        raise RuntimeError(f"{mode} at N={n}: {done.stderr.strip()[-200:]}")
-    return int(found.group(1))
+    return callgrind([sys.executable, __file__, "--count-worker", mode, str(n), str(workdir)], f"{mode} at N={n}")
 
 
 def count(sizes: list[int], workdir: Path) -> list[dict[str, Any]]:
