@@ -31,6 +31,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import inspect
+import os
 import re
 import weakref
 from collections.abc import Generator, Iterator, Mapping
@@ -219,6 +220,16 @@ def _fail(request: pytest.FixtureRequest, message: str) -> NoReturn:
     pytest.fail(f"{request.node.nodeid}: {message}", pytrace=False)
 
 
+def _directory(request: pytest.FixtureRequest, directory: Any) -> Path:
+    """What a ``cfreplay_cassette_dir`` override returned, as a Path: a str as well (pytest-recording's
+    ``vcr_cassette_dir`` returns one, and overrides move across as they are)."""
+    if isinstance(directory, (str, os.PathLike)):
+        with contextlib.suppress(TypeError):  # a PathLike of bytes
+            return Path(directory)
+    kind = type(directory).__name__
+    _fail(request, f"cfreplay_cassette_dir must return a path (a str or a pathlib.Path), not {kind}")
+
+
 def _settings(request: pytest.FixtureRequest, config: Any) -> tuple[list[str | None], dict[str, Any]]:
     """Cassette names (None: the test's own) and settings: command line, then marker, then the config fixture."""
     if not isinstance(config, Mapping):
@@ -305,7 +316,8 @@ def cfreplay_cassette(
     """The cassette the test runs in; requesting it activates one for unmarked tests too."""
     _refuse_double_patching(request)
     names, settings = _settings(request, cfreplay_config)
-    path, *extras = (_cassette_path(request, name, cfreplay_cassette_dir, settings.get("serializer")) for name in names)
+    directory = _directory(request, cfreplay_cassette_dir)
+    path, *extras = (_cassette_path(request, name, directory, settings.get("serializer")) for name in names)
     if names[0] is not None and names[0].startswith(SHIPPED_PREFIX):
         settings["record_mode"] = "none"  # shipped cassettes are never re-recorded
     elif names[0] is not None and path.suffix.lower() in _SUFFIXES:

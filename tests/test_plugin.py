@@ -1796,3 +1796,45 @@ def test_the_config_and_cassette_dir_fixtures_serve_a_module_scoped_fixture(pyte
         "def test_thawed(cfreplay_config):\n    assert cfreplay_config == {'freeze_time': False}\n"
     )
     run(pytester).assert_outcomes(passed=3)
+
+
+STR_DIR_CONFTEST = """
+import pytest
+
+
+@pytest.fixture
+def cfreplay_cassette_dir(request):
+    return {value}
+"""
+
+STR_DIR_TEST = """
+import pytest
+import requests
+
+from cfreplay import shipped
+
+
+@pytest.mark.cfreplay("restage")
+def test_from_a_str_dir():
+    assert requests.post(f"{shipped.TARGET}/v2/apps/{shipped.APP_GUID}/restage").status_code == 201
+"""
+
+
+def test_a_cassette_dir_override_may_return_a_str_as_pytest_recordings_does(pytester: pytest.Pytester) -> None:
+    """pytest-recording's vcr_cassette_dir returns a str; an override moved across as it is works."""
+    (pytester.path / "mine").mkdir()
+    (pytester.path / "mine" / "restage.yaml").write_bytes(shipped.path("cfreplay:restage/201").read_bytes())
+    pytester.makeconftest(STR_DIR_CONFTEST.format(value='str(request.config.rootpath / "mine")'))
+    pytester.makepyfile(test_str_dir=STR_DIR_TEST)
+    run(pytester).assert_outcomes(passed=1)
+
+
+def test_a_cassette_dir_override_of_another_type_is_one_line_naming_the_fixture(pytester: pytest.Pytester) -> None:
+    pytester.makeconftest(STR_DIR_CONFTEST.format(value="42"))
+    pytester.makepyfile(test_str_dir=STR_DIR_TEST)
+    result = run_inprocess(pytester)
+    result.assert_outcomes(errors=1)
+    result.stdout.fnmatch_lines(
+        ["*test_from_a_str_dir: cfreplay_cassette_dir must return a path (a str or a pathlib.Path), not int"]
+    )
+    assert "Traceback" not in result.stdout.str()
