@@ -21,7 +21,7 @@ from cfreplay.hygiene._layout import HEADER_NAME, JSON_STRING
 from cfreplay.hygiene._literals import opening_literal, rank
 from cfreplay.hygiene.rules import RuleTable
 
-__all__ = ["PLAIN_RULES", "Patterns", "patterns_for"]
+__all__ = ["PLAIN_RULES", "SCHEME_ENDS_RUN", "Patterns", "patterns_for"]
 
 #: Rules that need no context: the only ones that run over plain files.
 PLAIN_RULES: Final = frozenset({"jwt", "jwe", "authorization", "pattern"})
@@ -54,6 +54,9 @@ def _anchored(signature: str) -> tuple[str, str]:
     behind = f"(?<={re.escape(signature[: at + 1])})" if at else ""
     return signature[at], behind + re.escape(signature[at + 1 :])
 
+
+#: A token run that ends in a scheme word: a credential may follow it after a gap of any length.
+SCHEME_ENDS_RUN: Final = re.compile(r"(?:[Bb]earer|BEARER|[Bb]asic|BASIC)$")
 
 _MAX_ENDING: Final = 10
 
@@ -276,6 +279,33 @@ class Patterns:
         # Alternatives sharing an opening: when one matches, the credential formats after it
         # are tried at the same place too.
         self.after = _after(alternatives)
+        self._within_token_run: dict[str, tuple[re.Pattern[str], tuple[re.Pattern[str], ...]]] = {}
+        #: How far past a token run a signal opening inside it reads: a credential format's
+        #: anchor, or a short lookahead.  The one unbounded reach, a scheme's gap before
+        #: its credential, follows a scheme word that ends the run (see :data:`SCHEME_ENDS_RUN`).
+        self.token_run_reach = 64 + max((len(anchor) for fmt in table.formats for anchor in fmt.anchors), default=0)
+
+    def within_token_run(self, mode: str) -> tuple[re.Pattern[str], tuple[re.Pattern[str], ...]]:
+        """What is read inside a run the ``jwt`` alternative consumed: every other signal.
+
+        The ``jwt`` alternative takes a whole run of token characters at once (so ``eyJeyJ…``
+        costs one pass), which would hide what the sanitizer still finds in it: a credential
+        format whose anchor follows an ``eyJ`` (``sk-proj-…eyJ…T3BlbkFJ…``).  Base64
+        signals are left out: the ``jwt`` handler decodes the run itself.  Returns one
+        pattern that finds whether any of them is there (a JWT seldom holds one; see
+        :meth:`token_run_reach`) and the streams that read them as the pass does.  Built
+        on first use.
+        """
+        built = self._within_token_run.get(mode)
+        if built is None:
+            inner = {
+                name: alternative
+                for name, alternative in self.alternatives.items()
+                if name in self.allowed[mode] and name != "jwt" and not name.startswith("base64_")
+            }
+            anywhere = "|".join(f"{re.escape(first)}(?:{rest})" for first, rest in inner.values()) or "(?!)"
+            built = self._within_token_run[mode] = (re.compile(anywhere), _streams(inner) if inner else ())
+        return built
 
 
 @functools.lru_cache(maxsize=16)

@@ -15,6 +15,7 @@ from __future__ import annotations
 import base64
 import binascii
 import bisect
+import functools
 import re
 import urllib.parse
 from collections.abc import Callable
@@ -37,7 +38,7 @@ from cfreplay.hygiene._layout import (
     string_value,
     yaml_items,
 )
-from cfreplay.hygiene._patterns import PLAIN_RULES, patterns_for
+from cfreplay.hygiene._patterns import PLAIN_RULES, SCHEME_ENDS_RUN, patterns_for
 from cfreplay.hygiene._walker import Walker
 from cfreplay.hygiene.rules import RuleTable
 
@@ -90,6 +91,8 @@ class SignalPass:
         #: Per view, where the last base64 run read ends.
         self.run_ends: dict[int, int] = {}
         self.public_jwts: dict[str, bool] = {}
+        #: (view, stream) -> where a search inside a part started and what it found (see _remembered).
+        self.part_searches: dict[tuple[int, int], tuple[int, re.Match[str] | None]] = {}
         self.starts: list[int] = []
         self.indent = 0
         self.decoded_lines: set[tuple[int, str]] = set()
@@ -169,35 +172,78 @@ class SignalPass:
             self.indent = 2 if first >= 2 and text.startswith("  - request:", first - 2) else 0
         self._headers(view)
 
-    def _signals(self, view: _View) -> None:
+    def _signals(
+        self,
+        view: _View,
+        patterns: tuple[re.Pattern[str], ...] | None = None,
+        begin: int = 0,
+        end: int | None = None,
+        *,
+        skip: list[tuple[int, int]] | None = None,
+    ) -> int:
         """Every signal, leftmost first, each handed to its handler (which says where to go on from).
 
         The patterns' streams are merged as one pattern would find them: each stream's next
         match is kept while it lies ahead of where the pass stands (a search from there
-        would find it again), and the leftmost of them is handled.
+        would find it again), and the leftmost of them is handled.  A part of the view
+        (*begin* to *end*, other *patterns*) is read the same way; signals that open
+        inside a *skip* span are passed over.  Returns how far the handlers read.
         """
         text = view.text
         handlers = self.handlers
-        searches = [pattern.search for pattern in self.patterns.streams[view.mode]]
+        searches: list[Callable[[str, int], re.Match[str] | None]] = [
+            pattern.search for pattern in (self.patterns.streams[view.mode] if patterns is None else patterns)
+        ]
         beyond = len(text) + 1  # where a stream with nothing more to find stands
-        ahead = [search(text, 0) for search in searches]
+        stop = beyond if end is None else end
+        if end is not None:  # parts share their searches (see _part_search)
+            searches = [
+                functools.partial(self._part_search, (view.ident, index), search)
+                for index, search in enumerate(searches)
+            ]
+        ahead = [search(text, begin) for search in searches]
         starts = [beyond if found is None else found.start() for found in ahead]
         after = self.patterns.after
         allowed = self.patterns.allowed[view.mode]
         streams = range(len(searches))
-        while (first := min(starts)) != beyond:
+        reached = begin
+        while (first := min(starts, default=beyond)) < stop:
             match = ahead[starts.index(first)]
             assert match is not None
-            pos = handlers[match.lastgroup](view, match)  # type: ignore[index]
-            following = after[match.lastgroup]  # type: ignore[index]
-            while following is not None and (again := following.match(text, match.start())) is not None:
-                if again.lastgroup in allowed:
-                    pos = max(pos, handlers[again.lastgroup](view, again))
-                following = after[again.lastgroup]  # type: ignore[index]
+            if skip and any(low <= first < high for low, high in skip):
+                pos = match.end()
+            else:
+                pos = handlers[match.lastgroup](view, match)  # type: ignore[index]
+                following = after[match.lastgroup]  # type: ignore[index]
+                while following is not None and (again := following.match(text, match.start())) is not None:
+                    if again.lastgroup in allowed:
+                        pos = max(pos, handlers[again.lastgroup](view, again))
+                    following = after[again.lastgroup]  # type: ignore[index]
+            reached = max(reached, pos)
             for index in streams:
                 if starts[index] < pos:
                     found = ahead[index] = searches[index](text, pos)
                     starts[index] = beyond if found is None else found.start()
+        return reached
+
+    def _part_search(
+        self, key: tuple[int, int], search: Callable[[str, int], re.Match[str] | None], text: str, pos: int
+    ) -> re.Match[str] | None:
+        """``search(text, pos)`` for the parts of a view, answering again what it found last.
+
+        A search that finds nothing crosses the rest of the view: once per part would be
+        quadratic ("eyJ….eyJ….eyJ…" is all parts).  A search from *p* that found its match
+        at *q* (or none) finds the same from anywhere in between: no match opens earlier,
+        and lookbehinds see the whole text either way.  *key* is (view, stream).
+        """
+        last = self.part_searches.get(key)
+        if last is not None:
+            since, found = last
+            if since <= pos and (found is None or pos <= found.start()):
+                return found
+        found = search(text, pos)
+        self.part_searches[key] = (pos, found)
+        return found
 
     def _flags(self, view: _View) -> None:
         """``--password value`` (the ``--name=value`` form is a parameter signal).
@@ -280,18 +326,29 @@ class SignalPass:
         if self._covered(view, start):
             return match.end()
         text = view.text
+        replaced: list[tuple[int, int]] = []  # what the sanitizer replaces before it reads anything else
         for token_start, token_end, kind in detectors.iter_tokens(text[start : match.end()]):
             token = text[start + token_start : start + token_end]
             if kind == "jwe":
                 self._hit(view, start + token_start, "jwe", token)
             elif not self._public(token):
                 self._hit(view, start + token_start, "jwt", token)
+            else:
+                continue
+            replaced.append((start + token_start, start + token_end))
         if view.mode != "binary" and len(match.group()) >= 22:
             # Base64 of '{"' opens on eyJ too: a run the alternative consumed may wrap a token.
             run = text[start : match.end()]
             if any(signature in run for signature in detectors.SIGNATURES):
                 self._decode_run(view, start)
-        return match.end()
+        # The rest of the run is text like any other (a key whose anchor follows an eyJ).
+        anywhere, inner = self.patterns.within_token_run(view.mode)
+        begin, end = match.start() + 1, match.end()
+        if not SCHEME_ENDS_RUN.search(text, max(0, end - 6), end):
+            first = anywhere.search(text, begin, min(len(text), end + self.patterns.token_run_reach))
+            if first is None or first.start() >= end:
+                return end  # nothing else opens in the run (a JWT seldom holds anything)
+        return max(end, self._signals(view, inner, begin, end, skip=replaced))
 
     def _bearer(self, view: _View, match: re.Match[str]) -> int:
         return self._credential(view, match, basic=False)

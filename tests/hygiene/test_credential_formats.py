@@ -303,6 +303,60 @@ def test_both_tools_find_each_format(rule: str, variant: str, place: str, fmt: c
 
 
 @pytest.mark.parametrize("fmt", CASSETTE_FORMATS)
+@pytest.mark.parametrize("place", ["env", "text"])
+@pytest.mark.parametrize(("rule", "variant"), list(EXAMPLES), ids=[f"{r}-{v}" for r, v in EXAMPLES])
+def test_both_tools_agree_on_a_format_glued_to_eyj(rule: str, variant: str, place: str, fmt: cassette.Format) -> None:
+    # "eyJ" opens a run of token characters that the scanner's JWT signal takes whole; a
+    # key glued to it must still be read the way the sanitizer reads it.
+    text, secret = EXAMPLES[rule, variant]()
+    glued = "ey" + "J" + pick(ALNUM, 5) + text
+    found, changed, cleaned = both_tools(placed(place, glued), fmt)
+    assert found == changed, f"scan only {found - changed}, sanitize only {changed - found}"
+    if found:
+        assert secret not in cleaned
+        assert scan_text(cleaned, path=f"c.{fmt}") == []
+
+
+@pytest.mark.parametrize("fmt", CASSETTE_FORMATS)
+@pytest.mark.parametrize("place", ["env", "text"])
+def test_a_key_holding_eyj_before_its_anchor_is_found(place: str, fmt: cassette.Format) -> None:
+    # OpenAI's project keys are anchored on T3BlbkFJ in their middle: random characters
+    # before it hold "eyJ" about one time in 250 (this was a flaky test before the fix).
+    key = "sk-proj-" + pick(URLSAFE, 20) + "ey" + "J" + pick(ALNUM, 37) + "T3Blbk" + "FJ" + pick(ALNUM, 20)
+    found, changed, cleaned = both_tools(placed(place, key), fmt)
+    assert (0, "openai-key", "response.body") in found
+    assert found == changed
+    for reading in readings(cleaned):
+        assert key not in reading
+    plain = f"deploy log: {key} used"
+    assert [f.rule for f in scan_text(plain, path="notes.txt", cassette=False)] == ["openai-key"]
+    assert key not in Sanitizer().sanitize_text(plain)
+
+
+@pytest.mark.parametrize("fmt", CASSETTE_FORMATS)
+@pytest.mark.parametrize("place", ["env", "text"])
+@pytest.mark.parametrize(
+    "shape",
+    [
+        "eyJ{run}Bearer {credential}",
+        "eyJ{run}bearer" + " " * 300 + "{credential}",
+        "eyJ{run}.{run}Basic {basic}",
+        "https://uaa.example.com/oauth/token/revoke/eyJ{run}/oauth/token/revoke/{credential}",
+        "https://api.example.com/v2/apps?eyJ{run}&access_token={credential}",
+        "eyJ{run}access_token={credential}",
+    ],
+)
+def test_both_tools_agree_on_other_signals_glued_to_eyj(shape: str, place: str, fmt: cassette.Format) -> None:
+    credential = pick(ALNUM, 12) + "7" + pick(ALNUM, 20)
+    basic = base64.b64encode(f"admin:{pick(ALNUM, 16)}".encode()).decode()
+    text = shape.replace("eyJ", "ey" + "J").format(run=pick(ALNUM, 30), credential=credential, basic=basic)
+    found, changed, cleaned = both_tools(placed(place, text), fmt)
+    assert found == changed, f"scan only {found - changed}, sanitize only {changed - found}"
+    if found:
+        assert scan_text(cleaned, path=f"c.{fmt}") == []
+
+
+@pytest.mark.parametrize("fmt", CASSETTE_FORMATS)
 def test_formats_in_headers_and_urls(fmt: cassette.Format) -> None:
     token = github("p")[0]
     key = "AK" + "IA" + pick(UPPER_ALNUM, 16)
