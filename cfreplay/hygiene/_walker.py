@@ -338,31 +338,55 @@ class Walker:
         return "".join(out)
 
     def _params(self, text: str, note: Note, location: str, *, form: bool) -> str:
-        """``name=value`` pairs: query parameters in any text, and the fields of a form body."""
+        """``name=value`` pairs: query parameters in any text, and the fields of a form body.
+
+        A pair kept as it is, with a value that needs no decoding, is read on from its
+        value: a value may hold the next pair (``…==?access_token=…`` at a text's start),
+        as the scanner reads every ``name=``.  Any other pair is read on from its end.
+        Where a value ends, and whether it holds an escape or a URL, is searched once for
+        all the pairs that share the answer (``?a=?a=?a=…`` stays linear).
+        """
         if "=" not in text:
             return text
-
-        def pair(match: re.Match[str]) -> str:
-            lead = match["lead"]
-            if not lead and not form:
-                return match[0]  # a text's start is a form field only in a form body
-            rule = "form-field" if not lead else detectors.param_rule(text, match.start("name"))
-            name = urllib.parse.unquote_plus(match["name"])
+        stops = _Ahead(detectors.PAIR_VALUE_STOP, text)
+        encoded = {plus: _Ahead(_ENCODED_PLUS if plus else _ENCODED, text) for plus in (False, True)}
+        out: list[str] = []
+        last = position = 0
+        while (head := detectors.PAIR_HEAD.search(text, position)) is not None:
+            lead, raw_name, value_start = head["lead"], head["name"], head.end()
+            if not lead and not form:  # a text's start is a form field only in a form body
+                position = value_start
+                continue
+            stop = stops.first(value_start)
+            rule = "form-field" if not lead else detectors.param_rule(text, head.start("name"))
+            name = urllib.parse.unquote_plus(raw_name)
             plus = rule == "form-field"
-            value = urllib.parse.unquote_plus(match["value"]) if plus else urllib.parse.unquote(match["value"])
-            secret = self.table.secret_form(name) if rule == "form-field" else self.table.secret_query(name)
-            if secret and value and not redaction.is_redacted(value) and detectors.token_kind(value) != "jwt":
-                note(location, rule, value)
-                replaced = redaction.REDACTED if self.table.passwordish(name) else self.redact.placeholder(value)
-                return f"{lead}{match['name']}={urllib.parse.quote(replaced, safe='')}"
-            if value != match["value"] or "://" in value:
-                cleaned = self.text(value, note, location, decodings=_MAX_DECODINGS)
-                if cleaned != value:
-                    quote = urllib.parse.quote_plus if plus else urllib.parse.quote
-                    return f"{lead}{match['name']}={quote(cleaned, safe='')}"
-            return match[0]
-
-        return detectors.PAIR.sub(pair, text)
+            secret = self.table.secret_form(name) if plus else self.table.secret_query(name)
+            replaced: str | None = None
+            if secret or encoded[plus].first(value_start) < stop:
+                raw_value = text[value_start:stop]
+                value = urllib.parse.unquote_plus(raw_value) if plus else urllib.parse.unquote(raw_value)
+                if secret and value and not redaction.is_redacted(value) and detectors.token_kind(value) != "jwt":
+                    note(location, rule, value)
+                    replaced = redaction.REDACTED if self.table.passwordish(name) else self.redact.placeholder(value)
+                    replaced = urllib.parse.quote(replaced, safe="")
+                elif value != raw_value or "://" in value:
+                    cleaned = self.text(value, note, location, decodings=_MAX_DECODINGS)
+                    if cleaned != value:
+                        replaced = (urllib.parse.quote_plus if plus else urllib.parse.quote)(cleaned, safe="")
+                else:
+                    position = value_start
+                    continue
+                position = stop
+            else:
+                position = value_start
+            if replaced is not None:
+                out += [text[last:value_start], replaced]
+                last = stop
+        if not out:
+            return text
+        out.append(text[last:])
+        return "".join(out)
 
     def _userinfos(self, text: str, note: Note, location: str) -> str:
         if "//" not in text and "\\/" not in text:
@@ -764,3 +788,25 @@ def _set_length(headers: dict[str, list[str]], size: int) -> None:
     for key in headers:
         if key.lower() == "content-length":
             headers[key] = [str(size)]
+
+
+#: What makes a value read decoded: an escape that decodes (and ``+`` in a form), or a URL.
+_ENCODED: Final = re.compile(r"%[0-9A-Fa-f]{2}|://")
+_ENCODED_PLUS: Final = re.compile(r"\+|%[0-9A-Fa-f]{2}|://")
+
+
+class _Ahead:
+    """The first match of a pattern at or after a position, each search answering every position up to its match."""
+
+    __slots__ = ("_found", "_from", "_pattern", "_text")
+
+    def __init__(self, pattern: re.Pattern[str], text: str) -> None:
+        self._pattern, self._text = pattern, text
+        self._from, self._found = -1, -1
+
+    def first(self, position: int) -> int:
+        """Where the first match at or after *position* starts (the text's length if none)."""
+        if not self._from <= position <= self._found:
+            found = self._pattern.search(self._text, position)
+            self._from, self._found = position, len(self._text) if found is None else found.start()
+        return self._found

@@ -151,6 +151,9 @@ def auth_credential(text: str, scheme_end: int, basic: bool) -> tuple[int, int, 
 NAME_CHARS: Final = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.%:[]-")
 #: A ``name=value`` pair led by ``?``, ``&``, ``#`` or ``;`` (a query), or a text's start (a form).
 PAIR: Final = re.compile(r"(?P<lead>^|[?&#;])(?P<name>[A-Za-z0-9_.%:\[\]-]+)=(?P<value>[^&#;\s\"'<>\\]*)")
+#: A pair's lead and name, up to its ``=``; its value runs to the next :data:`PAIR_VALUE_STOP`.
+PAIR_HEAD: Final = re.compile(r"(?P<lead>^|[?&#;])(?P<name>[A-Za-z0-9_.%:\[\]-]+)=")
+PAIR_VALUE_STOP: Final = re.compile(r"[&#;\s\"'<>\\]")
 _STOPS: Final = re.compile(r"[\s\"'<>\\]")
 
 

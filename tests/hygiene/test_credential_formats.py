@@ -357,6 +357,26 @@ def test_both_tools_agree_on_other_signals_glued_to_eyj(shape: str, place: str, 
 
 
 @pytest.mark.parametrize("fmt", CASSETTE_FORMATS)
+@pytest.mark.parametrize("place", ["env", "text"])
+@pytest.mark.parametrize(
+    "shape",
+    [
+        "{run}==?access_token={credential}",  # base64 padding: a text-start "pair" that is none
+        "https://api.example.com/v2/apps?next=/v2/apps?access_token={credential}",
+        "see {run}?a=b?client_secret={credential}&page=2",
+    ],
+)
+def test_both_tools_read_a_pair_held_in_another_pairs_value(shape: str, place: str, fmt: cassette.Format) -> None:
+    credential = pick(ALNUM, 12) + "7" + pick(ALNUM, 20)
+    text = shape.format(run=pick(ALNUM, 30), credential=credential)
+    found, changed, cleaned = both_tools(placed(place, text), fmt)
+    assert {rule for _, rule, _ in found} == {"url-query"}
+    assert found == changed
+    assert credential not in cleaned
+    assert scan_text(cleaned, path=f"c.{fmt}") == []
+
+
+@pytest.mark.parametrize("fmt", CASSETTE_FORMATS)
 def test_formats_in_headers_and_urls(fmt: cassette.Format) -> None:
     token = github("p")[0]
     key = "AK" + "IA" + pick(UPPER_ALNUM, 16)
@@ -618,6 +638,19 @@ def test_both_tools_are_linear_on_a_megabyte_json_body(fmt: cassette.Format) -> 
         scan_text(text, path=f"c.{fmt}")
     with hang_guard(f"sanitize of a {fmt} cassette with a 1 MB JSON body"):
         Sanitizer().sanitize_data(cassette.loads(text, path=f"c.{fmt}").data)
+
+
+@needs_alarm
+@pytest.mark.parametrize("unit", ["?a=", "?a=%41", "?a=%", "a=+&"])
+def test_both_tools_are_linear_on_pairs_held_in_values(unit: str) -> None:
+    # Each value holds every pair after it: a pair kept as it is is read on from its value.
+    text = run_of(unit)
+    with hang_guard(f"sanitize of chained {unit!r} pairs"):
+        Sanitizer().sanitize_text(text)
+    with hang_guard(f"form body of chained {unit!r} pairs"):
+        Sanitizer().sanitize_data({"interactions": [exchange(request_body=text)], "version": 1})
+    with hang_guard(f"scan of chained {unit!r} pairs"):
+        scan_text(text, path="notes.txt", cassette=False)
 
 
 @needs_alarm
