@@ -108,8 +108,11 @@ def iter_tokens(text: str, start: int = 0) -> Iterator[tuple[int, int, str]]:
 
 _PROSE_MIN_TOKEN: Final = 16
 #: Whitespace between a scheme and its credential, as text or YAML may hold it: spaces, a
-#: line break folded by an emitter (with PyYAML's backslash), an escaped space.
-GAP: Final = r"(?:[ \t]|\\?\r?\n[ \t]*|\\[ ])+"
+#: line break folded by an emitter (with PyYAML's backslash), an escaped space, and a line
+#: break or tab written as an escape (``\n``, ``\r\n``, ``\t``, a backslash per level): the scanner
+#: reads the file, where a body's line break is written so, and the sanitizer the decoded
+#: text, where it is one; both read both.
+GAP: Final = r"(?:[ \t]|\\?\r?\n[ \t]*|\\[ ]|\\+(?:r\\+)?n|\\+t)+"
 SCHEMES: Final = re.compile(r"[Bb]earer|BEARER|[Bb]asic|BASIC")
 # A JSON-escaped slash is \/ in a body, and \\/ once that body is a string in a JSON cassette.
 _BEARER_VALUE: Final = re.compile(rf"{GAP}((?:[A-Za-z0-9._~+/=-]++|\\++/)++)")
