@@ -353,7 +353,7 @@ def test_a_key_holding_eyj_before_its_anchor_is_found(place: str, fmt: cassette.
 def test_both_tools_agree_on_schemes_paths_and_pairs(shape: str, place: str, fmt: cassette.Format) -> None:
     credential = pick(ALNUM, 12) + "7" + pick(ALNUM, 20)
     basic = base64.b64encode(f"admin:{pick(ALNUM, 16)}".encode()).decode()
-    text = shape.replace("eyJ", "ey" + "J").format(run=pick(ALNUM, 30), credential=credential, basic=basic)
+    text = shape.format(run=pick(ALNUM, 30), credential=credential, basic=basic)
     found, changed, cleaned = both_tools(placed(place, text), fmt)
     assert found == changed, f"scan only {found - changed}, sanitize only {changed - found}"
     if "{run}access_token" not in shape:  # no lead: not a query parameter
