@@ -275,10 +275,11 @@ class Walker:
             parsed = self.json_text(text, note, location, strict=True)
             if parsed is not None:
                 return parsed  # JSON held in a string: read like any JSON body
+        original = text
         text = self._shape_rules(text, note, location)
         if '"' in text:
             text = self._json_pairs(text, note, location)
-        text = self._formats(text, note, location)
+        text = self._formats(text, note, location, original)
         text = self._base64_runs(text, note, location, decodings)
         if decodings < _MAX_DECODINGS:
             # What hides behind an escape (\u0065yJ…, %3Fcode%3D…) is read decoded, as the
@@ -441,22 +442,36 @@ class Walker:
         out.append(text[last:])
         return "".join(out)
 
-    def _formats(self, text: str, note: Note, location: str) -> str:
+    def _formats(self, text: str, note: Note, location: str, original: str) -> str:
+        """Credential formats in *text*, which the rules before them made of *original*.
+
+        A rule before may have replaced a key's context and not the key (``Bearer
+        …aws_secret_access_key=`` then ``'<secret>'``): the formats are then also read in
+        *original*, and a key found there that is still in *text* goes too.  The scanner
+        reads the file once, every rule at once, and finds that key.
+        """
+        reshaped = text is not original and text != original
         hits = self.table.format_hits(text)
-        if not hits:
-            return text
-        out: list[str] = []
-        last = 0
-        for hit in hits:
-            secret = text[hit.start : hit.end]
-            if redaction.is_redacted(secret):
-                continue
-            note(location, hit.rule, secret)
-            out.append(text[last : hit.start])
-            out.append(self.redact.placeholder(secret))
-            last = hit.end
-        out.append(text[last:])
-        return "".join(out)
+        if hits:
+            out: list[str] = []
+            last = 0
+            for hit in hits:
+                secret = text[hit.start : hit.end]
+                if redaction.is_redacted(secret):
+                    continue
+                note(location, hit.rule, secret)
+                out.append(text[last : hit.start])
+                out.append(self.redact.placeholder(secret))
+                last = hit.end
+            out.append(text[last:])
+            text = "".join(out)
+        if reshaped:
+            for hit in self.table.format_hits(original):
+                secret = original[hit.start : hit.end]
+                if secret in text and not redaction.is_redacted(secret):
+                    note(location, hit.rule, secret)
+                    text = text.replace(secret, self.redact.placeholder(secret))
+        return text
 
     def _base64_runs(self, text: str, note: Note, location: str, decodings: int) -> str:
         """Base64 runs (standard or URL-safe) that decode to text holding a JWT or a bearer token."""
@@ -719,8 +734,9 @@ class Walker:
         """The shape rules over a binary body read as Latin-1 (no JSON, no decodings)."""
         if not self.worth_a_look(text):
             return text
+        original = text
         text = self._shape_rules(text, note, location)
-        return self._formats(text, note, location)
+        return self._formats(text, note, location, original)
 
     def yaml_text(self, text: str, note: Note, location: str) -> str:
         """A YAML document (CC v3 manifests) read like JSON; written back as YAML when something changed."""
