@@ -91,6 +91,8 @@ class SignalPass:
         #: Per view, where the last base64 run read ends.
         self.run_ends: dict[int, int] = {}
         self.public_jwts: dict[str, bool] = {}
+        #: Per view, where the last credential after a scheme ends.
+        self.credential_ends: dict[int, int] = {}
         #: (view, stream) -> where a search inside a part started and what it found (see _remembered).
         self.part_searches: dict[tuple[int, int], tuple[int, re.Match[str] | None]] = {}
         self.starts: list[int] = []
@@ -359,9 +361,12 @@ class SignalPass:
     def _credential(self, view: _View, match: re.Match[str], *, basic: bool) -> int:
         if self._covered(view, match.start()):
             return match.end()  # a header value the sanitizer's own function has read
+        if match.start() < self.credential_ends.get(view.ident, -1):
+            return match.end()  # a scheme word inside a credential (…Bearer glued): the sanitizer passes it too
         found = detectors.auth_credential(view.text, match.end(), basic)
         if found is not None:
             start, end, credential = found
+            self.credential_ends[view.ident] = end
             if not redaction.is_redacted(credential):
                 self._hit(view, start, "authorization", credential, end)
         return match.end()
@@ -404,10 +409,16 @@ class SignalPass:
             high = min(len(text), start + after + 64)
             window = text[low:high]
             if fmt.block:
-                folded = _GAP_RE.sub(" ", window) if ("\n" in window or "\\ " in window) else window
-                marker = fmt.pattern.search(folded)
-                if marker is not None:
-                    self._hit(view, low + marker.start(), fmt.rule, marker.group(), low + marker.end())
+                if "\n" in window or "\\ " in window:
+                    gaps = [gap.span() for gap in _GAP_RE.finditer(window)]
+                    marker = fmt.pattern.search(_GAP_RE.sub(" ", window))
+                    if marker is not None:  # the text's own positions: they decide what a marker overlaps
+                        first, last = _unfolded(gaps, marker.start()), _unfolded(gaps, marker.end() - 1) + 1
+                        self._hit(view, low + first, fmt.rule, marker.group(), low + last)
+                else:
+                    marker = fmt.pattern.search(window)
+                    if marker is not None:
+                        self._hit(view, low + marker.start(), fmt.rule, marker.group(), low + marker.end())
                 continue
             group = 1 if fmt.pattern.groups else 0
             for reading, at in readings(window, start - low, fold=fold, levels=_MAX_DEPTH):
@@ -803,6 +814,18 @@ class SignalPass:
 _GAP_RE: Final = re.compile(detectors.GAP)
 #: Past every offset: ``(offset, _END)`` sorts after every span that starts at *offset*.
 _END: Final = 1 << 62
+
+
+def _unfolded(gaps: list[tuple[int, int]], index: int) -> int:
+    """Where *index* of a text whose *gaps* were each folded to one space stands in the text itself."""
+    shift = 0
+    for start, end in gaps:
+        if index < start - shift:
+            break
+        if index == start - shift:
+            return start
+        shift += end - start - 1
+    return index + shift
 
 
 def _path_start(text: str, match: re.Match[str]) -> int:

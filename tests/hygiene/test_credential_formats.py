@@ -383,6 +383,56 @@ def test_both_tools_read_a_pair_held_in_another_pairs_value(shape: str, place: s
 
 
 @pytest.mark.parametrize("fmt", CASSETTE_FORMATS)
+@pytest.mark.parametrize("place", ["env", "text"])
+@pytest.mark.parametrize(
+    "shape",
+    [
+        "Bearer {run}aws_secret_access_key='{key}'",
+        "https://x.example.com/a?b=1&token=aws_secret_access_key='{key}'",
+        "ey" + "J{run} bearer  &token=aws_secret_access_key='{key}'",
+    ],
+)
+def test_a_key_whose_context_an_earlier_rule_replaced_goes(shape: str, place: str, fmt: cassette.Format) -> None:
+    # The credential or parameter value ends at the quote: replacing it took the key's
+    # name and left the key, where the scanner (every rule over the file at once) finds it.
+    key = pick(ALNUM + "/+", 39) + secrets.choice(ALNUM)
+    text = shape.format(run=pick(ALNUM, 12), key=key)
+    found, changed, cleaned = both_tools(placed(place, text), fmt)
+    assert (0, "aws-secret-key", "response.body") in found
+    assert found == changed, f"scan only {found - changed}, sanitize only {changed - found}"
+    for reading in readings(cleaned):
+        assert key not in reading
+
+
+@pytest.mark.parametrize("fmt", CASSETTE_FORMATS)
+@pytest.mark.parametrize("place", ["env", "text"])
+@pytest.mark.parametrize("width", [20, 40, 60])
+def test_a_private_key_glued_to_a_folded_credential_is_found(width: int, place: str, fmt: cassette.Format) -> None:
+    # YAML folds the long line (at a width that moves with the text before): the scanner
+    # reads the key's block folded, and must place it in the file as it stands, not where
+    # the folded copy has it (there it overlapped the credential before it, and was dropped).
+    text, secret = EXAMPLES["private-key", "PKCS#8"]()
+    credential = base64.b64encode(f"deploy:{pick(ALNUM, 17)}".encode()).decode()  # no padding: glued to the key
+    found, changed, cleaned = both_tools(placed(place, f"{pick(ALNUM, width)}Basic {credential}{text}"), fmt)
+    assert {rule for _, rule, _ in found} == {"authorization", "private-key"}
+    assert found == changed
+    for reading in readings(cleaned):
+        assert secret not in reading
+
+
+@pytest.mark.parametrize("fmt", CASSETTE_FORMATS)
+@pytest.mark.parametrize("place", ["env", "text"])
+def test_a_scheme_word_inside_a_credential_opens_nothing(place: str, fmt: cassette.Format) -> None:
+    # "…7Bearer" is the end of the first credential, as the sanitizer reads it: the key
+    # after it is no bearer credential but a key like any other, for both tools.
+    key, _ = EXAMPLES["gitlab-token", "glft-"]()
+    found, changed, cleaned = both_tools(placed(place, f"bearer  {pick(ALNUM, 30)}7Bearer {key}"), fmt)
+    assert {rule for _, rule, _ in found} == {"authorization", "gitlab-token"}
+    assert found == changed
+    assert key not in cleaned
+
+
+@pytest.mark.parametrize("fmt", CASSETTE_FORMATS)
 def test_formats_in_headers_and_urls(fmt: cassette.Format) -> None:
     token = github("p")[0]
     key = "AK" + "IA" + pick(UPPER_ALNUM, 16)
