@@ -325,9 +325,15 @@ class SignalPass:
 
     def _jwt(self, view: _View, match: re.Match[str]) -> int:
         start = match.start() - 2
-        if self._covered(view, start):
-            return match.end()
         text = view.text
+        begin, end = match.start() + 1, match.end()
+        ends_in_scheme = SCHEME_ENDS_RUN.search(text, max(0, end - 6), end) is not None
+        if self._covered(view, start):
+            # A value a name rule settled; only a scheme that ends it reads on past it
+            # (access_token=eyJ…Bearer <credential>), as the sanitizer reads schemes first.
+            if ends_in_scheme:
+                self._signals(view, self.patterns.within_token_run(view.mode)[1], begin, end)
+            return end
         replaced: list[tuple[int, int]] = []  # what the sanitizer replaces before it reads anything else
         for token_start, token_end, kind in detectors.iter_tokens(text[start : match.end()]):
             token = text[start + token_start : start + token_end]
@@ -345,8 +351,7 @@ class SignalPass:
                 self._decode_run(view, start)
         # The rest of the run is text like any other (a key whose anchor follows an eyJ).
         anywhere, inner = self.patterns.within_token_run(view.mode)
-        begin, end = match.start() + 1, match.end()
-        if not SCHEME_ENDS_RUN.search(text, max(0, end - 6), end):
+        if not ends_in_scheme:
             first = anywhere.search(text, begin, min(len(text), end + self.patterns.token_run_reach))
             if first is None or first.start() >= end:
                 return end  # nothing else opens in the run (a JWT seldom holds anything)
@@ -359,16 +364,21 @@ class SignalPass:
         return self._credential(view, match, basic=True)
 
     def _credential(self, view: _View, match: re.Match[str], *, basic: bool) -> int:
-        if self._covered(view, match.start()):
-            return match.end()  # a header value the sanitizer's own function has read
-        if match.start() < self.credential_ends.get(view.ident, -1):
+        covered = self._covered(view, match.start())
+        if not covered and match.start() < self.credential_ends.get(view.ident, -1):
             return match.end()  # a scheme word inside a credential (…Bearer glued): the sanitizer passes it too
         found = detectors.auth_credential(view.text, match.end(), basic)
-        if found is not None:
-            start, end, credential = found
-            self.credential_ends[view.ident] = end
-            if not redaction.is_redacted(credential):
-                self._hit(view, start, "authorization", credential, end)
+        if found is None:
+            return match.end()
+        start, end, credential = found
+        if covered and self._covered(view, start):
+            # A header value the sanitizer's own function has read, or a parameter's value.
+            # A scheme that ends a value (token=…bearer) still opens what follows it: the
+            # sanitizer reads schemes before parameters.
+            return match.end()
+        self.credential_ends[view.ident] = end
+        if not redaction.is_redacted(credential):
+            self._hit(view, start, "authorization", credential, end)
         return match.end()
 
     def _userinfo(self, view: _View, match: re.Match[str]) -> int:

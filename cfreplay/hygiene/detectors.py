@@ -124,14 +124,17 @@ def auth_credential(text: str, scheme_end: int, basic: bool) -> tuple[int, int, 
     """The credential after a ``Bearer``/``Basic`` scheme that ends at *scheme_end*, when it is one.
 
     Prose says "Basic authentication" and "bearer tokens": a Basic credential must
-    decode to ``user:secret`` with a secret that is not ``***``; a bearer token must be
-    long, hold a digit, and not be a JWT (the ``jwt`` rule reports those).
+    decode to ``user:secret`` with a secret that is not ``***`` (and not be a JWT's first
+    part); a bearer token must be long, hold a digit, and not be a JWT (the ``jwt`` rule
+    reports those).
     """
     found = (_BASIC_VALUE if basic else _BEARER_VALUE).match(text, scheme_end)
     if found is None:
         return None
     credential = found.group(1)
     if basic:
+        if credential.startswith("eyJ") and text.startswith(".", found.end(1)):
+            return None  # a token's header ('{"…'), the jwt rule's: no user name opens on '{"'
         try:
             decoded = base64.b64decode(credential + "=" * (-len(credential) % 4), validate=True)
         except (binascii.Error, ValueError):

@@ -348,6 +348,11 @@ def test_a_key_holding_eyj_before_its_anchor_is_found(place: str, fmt: cassette.
         "curl -H 'Authorization: bearer\n{credential}'",
         "note Basic\r\n{basic}",
         "note bearer \t {credential}",
+        # A scheme that ends a parameter's value still opens the credential after it.
+        "see ?x=1&token={run}7bearer  {credential}",
+        "see ?access_token=eyJ{run}Bearer {credential}",
+        # A token after Basic is the jwt rule's, not a user:secret.
+        "Authorization: Basic eyJ{run}.{run}.{run}",
     ],
 )
 def test_both_tools_agree_on_schemes_paths_and_pairs(shape: str, place: str, fmt: cassette.Format) -> None:
