@@ -453,16 +453,23 @@ class Walker:
         reshaped = text is not original and text != original
         hits = self.table.format_hits(text)
         if hits:
-            out: list[str] = []
-            last = 0
+            # Hits come leftmost first; a private key's block may hold another's key, and
+            # goes as one with it.
+            regions: list[list[int]] = []
             for hit in hits:
                 secret = text[hit.start : hit.end]
                 if redaction.is_redacted(secret):
                     continue
                 note(location, hit.rule, secret)
-                out.append(text[last : hit.start])
-                out.append(self.redact.placeholder(secret))
-                last = hit.end
+                if regions and hit.start < regions[-1][1]:
+                    regions[-1][1] = max(regions[-1][1], hit.end)
+                else:
+                    regions.append([hit.start, hit.end])
+            out: list[str] = []
+            last = 0
+            for start, end in regions:
+                out += [text[last:start], self.redact.placeholder(text[start:end])]
+                last = end
             out.append(text[last:])
             text = "".join(out)
         if reshaped:

@@ -414,6 +414,10 @@ class ValueHit:
     rule: str
     start: int
     end: int
+    #: Where what the hit claims against other hits ends: a private key's block claims its
+    #: marker (``BEGIN … PRIVATE KEY``), as the scanner finds it, not the key material after
+    #: it, which may hold another rule's secret (the block goes with it).
+    claim: int | None = None
 
 
 #: A block's END line: PEM writes five dashes each side (two blocks may be glued: "-----END…----------BEGIN").
@@ -455,9 +459,10 @@ class _Format:
                 start -= 1
             end_marker = _END_MARKER.search(text, match.end())
             if end_marker is None:
-                yield ValueHit(self.rule, start, len(text))  # no END anywhere later: nothing more to find
+                # No END anywhere later (a PuTTY key has none): nothing more to find.
+                yield ValueHit(self.rule, start, len(text), match.end())
                 return
-            yield ValueHit(self.rule, start, end_marker.end())
+            yield ValueHit(self.rule, start, end_marker.end(), match.end())
             position = end_marker.end()
 
 
@@ -810,14 +815,18 @@ class RuleTable:
         return self.resolve(hits)
 
     def resolve(self, hits: Iterable[ValueHit]) -> list[ValueHit]:
-        """Keep, of overlapping hits, the one whose rule comes first in the table (then the leftmost)."""
+        """Keep, of hits whose claims overlap, the one whose rule comes first in the table (then the leftmost).
+
+        A block's claim is its marker: kept hits may then overlap (a key inside a block).
+        """
         kept: list[ValueHit] = []
-        spans: list[tuple[int, int]] = []  # of the kept hits, sorted and disjoint
+        spans: list[tuple[int, int]] = []  # of the kept hits' claims, sorted and disjoint
         for hit in sorted(hits, key=lambda h: (self.priority(h.rule), h.start, -h.end)):
+            end = hit.end if hit.claim is None else hit.claim
             at = bisect.bisect_left(spans, (hit.start, -1))
-            if (at < len(spans) and spans[at][0] < hit.end) or (at > 0 and spans[at - 1][1] > hit.start):
+            if (at < len(spans) and spans[at][0] < end) or (at > 0 and spans[at - 1][1] > hit.start):
                 continue
-            spans.insert(at, (hit.start, hit.end))
+            spans.insert(at, (hit.start, end))
             kept.append(hit)
         kept.sort(key=lambda h: h.start)
         return kept

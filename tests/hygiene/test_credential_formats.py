@@ -438,6 +438,27 @@ def test_a_scheme_word_inside_a_credential_opens_nothing(place: str, fmt: casset
 
 
 @pytest.mark.parametrize("fmt", CASSETTE_FORMATS)
+@pytest.mark.parametrize("place", ["env", "text"])
+@pytest.mark.parametrize("kind", ["PuTTY", "PKCS#8"])
+@pytest.mark.parametrize("other", [("sendgrid-key", "api"), ("aws-access-key", "AKIA"), ("github-token", "p")])
+def test_a_private_key_block_holding_another_key_goes_whole(
+    other: tuple[str, str], kind: str, place: str, fmt: cassette.Format
+) -> None:
+    # A PuTTY key has no END marker: its block runs to the end of the string, over a key
+    # written after it; a PEM block may hold one too.  The block was dropped for the other
+    # key's rule, which comes first, and the private key stayed, while the scanner (which
+    # finds a block by its marker) flagged it.
+    block, secret = EXAMPLES["private-key", kind]()
+    key, _ = EXAMPLES[other]()
+    inside = block.replace("\n", f"\n{key}\n", 2) if kind == "PKCS#8" else f"{block}\n{key}"
+    found, changed, cleaned = both_tools(placed(place, inside), fmt)
+    assert {rule for _, rule, _ in found} == {"private-key", other[0]}
+    assert found == changed
+    for reading in readings(cleaned):
+        assert secret not in reading and key not in reading
+
+
+@pytest.mark.parametrize("fmt", CASSETTE_FORMATS)
 def test_formats_in_headers_and_urls(fmt: cassette.Format) -> None:
     token = github("p")[0]
     key = "AK" + "IA" + pick(UPPER_ALNUM, 16)
