@@ -293,7 +293,7 @@ class Patterns:
         format whose anchor follows an ``eyJ`` (``sk-proj-…eyJ…T3BlbkFJ…``).  Base64
         signals are left out: the ``jwt`` handler decodes the run itself.  Returns one
         pattern that finds whether any of them is there (a JWT seldom holds one; see
-        :meth:`token_run_reach`) and the streams that read them as the pass does.  Built
+        :attr:`token_run_reach`) and the streams that read them as the pass does.  Built
         on first use.
         """
         built = self._within_token_run.get(mode)

@@ -93,7 +93,7 @@ class SignalPass:
         self.public_jwts: dict[str, bool] = {}
         #: Per view, where the last credential after a scheme ends.
         self.credential_ends: dict[int, int] = {}
-        #: (view, stream) -> where a search inside a part started and what it found (see _remembered).
+        #: (view, stream) -> where a search inside a part started and what it found (see _part_search).
         self.part_searches: dict[tuple[int, int], tuple[int, re.Match[str] | None]] = {}
         self.starts: list[int] = []
         self.indent = 0
