@@ -327,6 +327,9 @@ class _CassetteContext(_Context):  # type: ignore[misc]
             with patches:
                 yield cassette
 
+    def __exit__(self, *exc_info: Any) -> None:
+        _unpatching_if_it_fails(self, lambda: super(_CassetteContext, self).__exit__(*exc_info))
+
 
 # vcrpy options that need its own hook chain (it filters and deep-copies each request).
 _FILTER_OPTIONS: Final = (
@@ -407,6 +410,29 @@ class Template:
         return context
 
 
+def _unpatching_if_it_fails(context: Any, exit_context: Callable[[], object]) -> None:
+    """*exit_context* (vcrpy's ``CassetteContextDecorator.__exit__``), the clients unpatched even when it fails.
+
+    vcrpy saves the cassette, then finishes the generator that holds the patches: a save
+    that raises (``SecretLeft``, a full disk, ``CassetteChanged``) skipped the finishing,
+    and every client stayed patched until the garbage collector reached that generator —
+    the next test's requests went to a cassette that was gone.  The generator is closed
+    then (its ``with`` blocks unpatch), and the save's error goes on.
+    """
+    try:
+        exit_context()
+    except BaseException:
+        finish = getattr(context, _FINISH, None)
+        if finish is not None:
+            setattr(context, _FINISH, None)
+            finish.close()
+        raise
+
+
+#: vcrpy's name for the generator that holds a cassette's patches (``self.__finish``).
+_FINISH: Final = "_CassetteContextDecorator__finish"
+
+
 class _PublicContext:
     """vcrpy's own ``VCR.use_cassette`` context, with cfreplay's *loading* around entering it (where it loads)."""
 
@@ -420,8 +446,8 @@ class _PublicContext:
 
     def __exit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, traceback: TracebackType | None
-    ) -> Any:
-        return self._context.__exit__(exc_type, exc, traceback)
+    ) -> None:
+        _unpatching_if_it_fails(self._context, lambda: self._context.__exit__(exc_type, exc, traceback))
 
 
 def cassette_context(

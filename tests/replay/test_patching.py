@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import gc
 import http.client
+import types
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +13,7 @@ import pytest
 import requests
 import urllib3.connectionpool
 import vcr
+import vcr.cassette
 import vcr.patch
 import vcr.stubs
 from hypothesis import given, settings
@@ -70,6 +73,44 @@ def test_clients_are_patched_only_inside_a_cassette(answers: tuple[Path, Path]) 
     assert "_get_conn" not in vars(real_pool_class)  # deleted again, as mock.patch does
     assert http.client.HTTPConnection is vcr.patch._HTTPConnection
     assert patching.current() is None
+
+
+@pytest.mark.parametrize(
+    ("shared", "fast"),
+    [(True, True), (False, True), (False, False)],
+    ids=["shared patches", "vcrpy's own patches", "vcrpy's public context"],
+)
+def test_a_save_that_fails_still_unpatches_the_clients(
+    answers: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch, shared: bool, fast: bool
+) -> None:
+    # vcrpy's __exit__ saves before it finishes the generator that holds the patches: a save
+    # that raises (SecretLeft, a full disk, CassetteChanged) left every client patched until
+    # the garbage collector happened on that generator, and the next test's requests went
+    # through a cassette that was gone.  With the collector off, nothing but the exit can help.
+    outer, _ = answers
+    with cfreplay.use_cassette(outer, freeze_time=False):  # builds the table if no test has yet
+        pass
+    before = snapshot()
+
+    def failing_save(self: Any, force: bool = False) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(vcr.cassette.Cassette, "_save", failing_save)
+    monkeypatch.setattr(_vcr, "FAST_PATH", fast)
+    spare = types.SimpleNamespace(connection=object())
+    # custom_patches: vcrpy patches for this cassette itself, through its own generator.
+    options: dict[str, Any] = {} if shared else {"custom_patches": ((spare, "connection", object()),)}
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        with pytest.raises(OSError, match="No space left"), cfreplay.use_cassette(outer, freeze_time=False, **options):
+            assert issubclass(http.client.HTTPConnection, vcr.stubs.VCRHTTPConnection)
+        assert http.client.HTTPConnection is vcr.patch._HTTPConnection
+        assert patching.current() is None
+        assert snapshot() == before
+    finally:
+        if collecting:
+            gc.enable()
 
 
 def test_nested_cassettes_each_answer_then_the_outer_resumes(
