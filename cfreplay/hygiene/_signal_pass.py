@@ -40,7 +40,7 @@ from cfreplay.hygiene._layout import (
 )
 from cfreplay.hygiene._patterns import PLAIN_RULES, SCHEME_ENDS_RUN, patterns_for
 from cfreplay.hygiene._walker import Walker
-from cfreplay.hygiene.rules import RuleTable
+from cfreplay.hygiene.rules import RuleTable, keep_spans
 
 __all__ = ["SignalPass"]
 
@@ -798,22 +798,19 @@ class SignalPass:
         for hit in candidates:
             by_view.setdefault(hit[4], []).append(hit)
         priority = self.table.priority
+        key_rules = {fmt.rule for fmt in self.table.formats} | {"pattern"}
         kept: list[_Hit] = []
         for ident, hits in by_view.items():
             covers = sorted(self.covered.get(ident, []))
             cover_starts = [a for a, _ in covers]
             chosen = [hit for hit in hits if hit[7]]
-            taken: list[tuple[int, int]] = []  # spans of signal hits kept, sorted
+            signals = []
             for hit in sorted((hit for hit in hits if not hit[7]), key=lambda h: (priority(h[1]), h[5])):
-                start, end = hit[5], hit[6]
-                at = bisect.bisect_right(cover_starts, start) - 1
-                if at >= 0 and start < covers[at][1]:
-                    continue  # a name rule owns this span
-                at = bisect.bisect_left(taken, (start, -1))
-                if (at < len(taken) and taken[at][0] < end) or (at > 0 and taken[at - 1][1] > start):
-                    continue  # an earlier rule took it
-                taken.insert(at, (start, end))
-                chosen.append(hit)
+                at = bisect.bisect_right(cover_starts, hit[5]) - 1
+                if at < 0 or hit[5] >= covers[at][1]:  # else a name rule owns this span
+                    signals.append(hit)
+            flags = keep_spans((hit[5], hit[6], hit[1] in key_rules) for hit in signals)
+            chosen += [hit for hit, keep in zip(signals, flags, strict=True) if keep]
             kept.extend(chosen)
         return kept
 

@@ -69,6 +69,7 @@ __all__ = [
     "default_table",
     "fewest_literals",
     "is_link",
+    "keep_spans",
     "main",
     "markdown_table",
     "redacted_userinfo",
@@ -815,21 +816,53 @@ class RuleTable:
         return self.resolve(hits)
 
     def resolve(self, hits: Iterable[ValueHit]) -> list[ValueHit]:
-        """Keep, of hits whose claims overlap, the one whose rule comes first in the table (then the leftmost).
+        """The hits :func:`keep_spans` keeps, in the table's precedence (then the leftmost), leftmost first.
 
         A block's claim is its marker: kept hits may then overlap (a key inside a block).
         """
-        kept: list[ValueHit] = []
-        spans: list[tuple[int, int]] = []  # of the kept hits' claims, sorted and disjoint
-        for hit in sorted(hits, key=lambda h: (self.priority(h.rule), h.start, -h.end)):
-            end = hit.end if hit.claim is None else hit.claim
-            at = bisect.bisect_left(spans, (hit.start, -1))
-            if (at < len(spans) and spans[at][0] < end) or (at > 0 and spans[at - 1][1] > hit.start):
-                continue
-            spans.insert(at, (hit.start, end))
-            kept.append(hit)
+        ordered = sorted(hits, key=lambda h: (self.priority(h.rule), h.start, -h.end))
+        flags = keep_spans((h.start, h.end if h.claim is None else h.claim, True) for h in ordered)
+        kept = [hit for hit, keep in zip(ordered, flags, strict=True) if keep]
         kept.sort(key=lambda h: h.start)
         return kept
+
+
+def keep_spans(spans: Iterable[tuple[int, int, bool]]) -> list[bool]:
+    """Which of *spans* (start, end, whether it is a credential key), in order of precedence, are kept.
+
+    A span that overlaps one kept before it is dropped: an earlier rule took it.  Keys are
+    the exception among themselves: a key that reaches outside the keys it overlaps is kept
+    as well, and they go as one (a key glued into another would otherwise keep its own
+    characters outside the first key on disk); a key wholly inside them goes with them.  The
+    sanitizer and the scanner both decide here.
+    """
+    flags: list[bool] = []
+    taken: list[tuple[int, int]] = []  # what is kept, as disjoint spans (overlapping keys merged), sorted
+    keys_only: dict[tuple[int, int], bool] = {}
+    for start, end, key in spans:
+        at = bisect.bisect_left(taken, (start, -1))
+        first = at - 1 if at > 0 and taken[at - 1][1] > start else at
+        last = first
+        while last < len(taken) and taken[last][0] < end:
+            last += 1
+        overlapped = taken[first:last]
+        if not overlapped:
+            taken.insert(at, (start, end))
+            keys_only[start, end] = key
+            flags.append(True)
+            continue
+        low, high = overlapped[0][0], max(span_end for _, span_end in overlapped)
+        inside = len(overlapped) == 1 and low <= start and end <= high
+        if not key or inside or not all(keys_only[span] for span in overlapped):
+            flags.append(False)
+            continue
+        for span in overlapped:
+            del keys_only[span]
+        merged = (min(low, start), max(high, end))
+        taken[first:last] = [merged]
+        keys_only[merged] = True
+        flags.append(True)
+    return flags
 
 
 def fewest_literals(literals: Iterable[str]) -> tuple[str, ...]:

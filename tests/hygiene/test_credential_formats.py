@@ -459,6 +459,21 @@ def test_a_private_key_block_holding_another_key_goes_whole(
 
 
 @pytest.mark.parametrize("fmt", CASSETTE_FORMATS)
+@pytest.mark.parametrize("place", ["env", "text"])
+def test_a_key_glued_into_another_goes_with_it(place: str, fmt: cassette.Format) -> None:
+    # The Slack token's lower-case tail runs on into "glrt-": both patterns match, and the
+    # GitLab one comes first in the table.  Dropping the Slack match left its first 60
+    # characters on disk (a scan of the result found them); overlapping keys go as one.
+    slack = f"xox{'b'}-{digits(12)}-{digits(13)}-{pick(LOWER_ALNUM, 24)}"
+    gitlab, _ = EXAMPLES["gitlab-token", "glrt-"]()
+    found, changed, cleaned = both_tools(placed(place, f"note {slack}{gitlab} end"), fmt)
+    assert {rule for _, rule, _ in found} == {"slack-token", "gitlab-token"}
+    assert found == changed
+    assert slack[:20] not in cleaned and gitlab not in cleaned
+    assert scan_text(cleaned, path=f"c.{fmt}") == []
+
+
+@pytest.mark.parametrize("fmt", CASSETTE_FORMATS)
 def test_formats_in_headers_and_urls(fmt: cassette.Format) -> None:
     token = github("p")[0]
     key = "AK" + "IA" + pick(UPPER_ALNUM, 16)

@@ -40,6 +40,7 @@ from cfreplay.hygiene.rules import (
     Rule,
     RuleTable,
     SanitizeConfig,
+    keep_spans,
     markdown_table,
     replace_rule,
 )
@@ -695,3 +696,39 @@ def test_a_config_json_key_of_any_length_is_found_by_the_signal_pass(
         result = scan_paths([path], table=table)
         assert [(f.rule, f.location) for f in result.findings] == [("secret-key", "response.body")], fmt
         assert result.exact == 0, f"{fmt}: the exact engine found it, not the signal pass"
+
+
+# ----------------------------------------------------------------------------- overlapping hits
+
+
+def test_keep_spans_drops_what_an_earlier_rule_took_but_keeps_a_key_reaching_past_another() -> None:
+    assert keep_spans([(0, 10, False), (5, 15, True)]) == [True, False]  # a name rule took it
+    assert keep_spans([(0, 10, True), (5, 15, False)]) == [True, False]  # only keys join keys
+    assert keep_spans([(0, 10, True), (5, 15, True)]) == [True, True]  # glued keys go as one
+    assert keep_spans([(0, 10, True), (2, 8, True)]) == [True, False]  # wholly inside: goes with it
+    assert keep_spans([(0, 4, True), (6, 9, True), (3, 7, True)]) == [True, True, True]  # bridges two
+    assert keep_spans([(0, 4, True), (6, 9, False), (3, 7, True)]) == [True, True, False]
+    assert keep_spans([(0, 4, True), (4, 8, False)]) == [True, True]  # touching is no overlap
+
+
+_SPANS = st.lists(
+    st.tuples(st.integers(0, 60), st.integers(1, 20), st.booleans()).map(lambda s: (s[0], s[0] + s[1], s[2])),
+    max_size=12,
+)
+
+
+@given(_SPANS)
+def test_keep_spans_leaves_no_key_character_outside_what_is_kept(spans: list[tuple[int, int, bool]]) -> None:
+    # What the sanitizer replaces is the union of the kept spans: every character of a key
+    # is in it unless an earlier rule that is no key took part of that key (the sanitizer
+    # then applied that rule first, and the key no longer matches).
+    flags = keep_spans(spans)
+    kept = [(start, end) for (start, end, _), keep in zip(spans, flags, strict=True) if keep]
+    covered = {at for start, end in kept for at in range(start, end)}
+    names = [(start, end) for (start, end, key), keep in zip(spans, flags, strict=True) if keep and not key]
+    for start, end, key in spans:
+        if key and not any(s < end and start < e for s, e in names):
+            assert set(range(start, end)) <= covered
+    for (start, end, key), keep in zip(spans, flags, strict=True):
+        if keep and not key:  # a kept name rule's span overlaps nothing else kept
+            assert all(not (s < end and start < e) for s, e in kept if (s, e) != (start, end))
