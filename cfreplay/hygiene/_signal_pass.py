@@ -432,7 +432,10 @@ class SignalPass:
                 continue
             group = 1 if fmt.pattern.groups else 0
             for reading, at in readings(window, start - low, fold=fold, levels=_MAX_DEPTH):
+                replaced = rules.PLACEHOLDER_PREFIX in reading
                 for found in fmt.pattern.finditer(reading):
+                    if replaced and rules.touches_placeholder(reading, found.start(group), found.end(group)):
+                        continue
                     if found.start() <= at < found.end() and found.start(group) < found.end(group):
                         value = found.group(group)
                         if not redaction.is_redacted(value):

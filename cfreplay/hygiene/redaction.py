@@ -19,7 +19,6 @@ import base64
 import functools
 import hashlib
 import hmac
-import re
 import secrets
 import threading
 import uuid
@@ -36,8 +35,8 @@ __all__ = ["PLACEHOLDER_PREFIX", "REDACTED", "Redactor", "is_placeholder", "is_p
 #: What a client-supplied credential (a password, a client secret) becomes: CC's own
 #: ``***``.  A constant, so a live request sanitized at replay time matches its recording.
 REDACTED: Final = censorship.REDACTED_CREDENTIAL
-PLACEHOLDER_PREFIX: Final = "cfreplay-redacted-"
-PLACEHOLDER_PATTERN: Final = re.compile(r"cfreplay-redacted-[0-9a-f]{16}")
+PLACEHOLDER_PREFIX: Final = rules.PLACEHOLDER_PREFIX
+PLACEHOLDER_PATTERN: Final = rules.PLACEHOLDER_PATTERN
 _PLACEHOLDER_LENGTH: Final = len(PLACEHOLDER_PREFIX) + 16
 _HEX: Final = frozenset("0123456789abcdef")
 

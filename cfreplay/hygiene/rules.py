@@ -56,6 +56,8 @@ from cfreplay.hygiene.detectors import (  # the table's detectors, re-exported f
 __all__ = [
     "COMMAND_LINE",
     "PATH_TOKEN",
+    "PLACEHOLDER_PATTERN",
+    "PLACEHOLDER_PREFIX",
     "RULES",
     "SCHEME_END",
     "Place",
@@ -77,6 +79,7 @@ __all__ = [
     "set_cookie_segments",
     "split_token",
     "token_kind",
+    "touches_placeholder",
     "userinfo",
     "words",
 ]
@@ -408,6 +411,25 @@ def is_link(value: str) -> bool:
 # --------------------------------------------------------------------------- value formats
 
 
+#: What cfreplay writes in a secret's place: this prefix and 16 hex digits of an HMAC.
+PLACEHOLDER_PREFIX: Final = "cfreplay-redacted-"
+PLACEHOLDER_PATTERN: Final = re.compile(r"cfreplay-redacted-[0-9a-f]{16}")
+_PLACEHOLDER_REACH: Final = len(PLACEHOLDER_PREFIX) + 16
+
+
+def touches_placeholder(text: str, start: int, end: int) -> bool:
+    """Whether ``text[start:end]`` overlaps a placeholder.
+
+    A key's pattern that runs into a placeholder was made by replacing: a placeholder's
+    hyphen ends a run of token characters where the secret it replaced did not
+    (``glft-…`` glued to a ``ghr_…`` becomes ``glft-…cfreplay-redacted-…``).  Such a match
+    is no key, for the sanitizer and the scanner alike, so a cassette reads the same
+    before and after sanitizing.
+    """
+    low, high = max(0, start - _PLACEHOLDER_REACH), min(len(text), end + _PLACEHOLDER_REACH)
+    return any(found.start() < end and start < found.end() for found in PLACEHOLDER_PATTERN.finditer(text, low, high))
+
+
 @dataclass(frozen=True)
 class ValueHit:
     """Where a value rule matched in a string: the secret is ``text[start:end]``."""
@@ -447,9 +469,11 @@ class _Format:
             yield from self._blocks(text)
             return
         group = 1 if self.pattern.groups else 0
+        replaced = PLACEHOLDER_PREFIX in text
         for match in self.pattern.finditer(text):
-            if match.start(group) < match.end(group):
-                yield ValueHit(self.rule, match.start(group), match.end(group))
+            start, end = match.start(group), match.end(group)
+            if start < end and not (replaced and touches_placeholder(text, start, end)):
+                yield ValueHit(self.rule, start, end)
 
     def _blocks(self, text: str) -> Iterator[ValueHit]:
         """A private key runs from its BEGIN marker to its END marker, or to the end of the string."""
