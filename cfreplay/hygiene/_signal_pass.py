@@ -317,17 +317,21 @@ class SignalPass:
 
     def _covered(self, view: _View, offset: int) -> bool:
         """Whether a name handler settled the value at *offset* already (its spans come in order)."""
+        return self._cover_end(view, offset) is not None
+
+    def _cover_end(self, view: _View, offset: int) -> int | None:
+        """Where the value a name handler settled at *offset* ends (None when none covers it)."""
         covers = self.covered.get(view.ident)
         if not covers:
-            return False
+            return None
         at = bisect.bisect_right(covers, (offset, _END)) - 1
-        return at >= 0 and offset < covers[at][1]
+        return covers[at][1] if at >= 0 and offset < covers[at][1] else None
 
     def _jwt(self, view: _View, match: re.Match[str]) -> int:
         start = match.start() - 2
         text = view.text
         begin, end = match.start() + 1, match.end()
-        ends_in_scheme = SCHEME_ENDS_RUN.search(text, max(0, end - 6), end) is not None
+        ends_in_scheme = text[end - 1] in "rRcC" and SCHEME_ENDS_RUN.search(text, max(0, end - 6), end) is not None
         if self._covered(view, start):
             # A value a name rule settled; only a scheme that ends it reads on past it
             # (access_token=eyJ…Bearer <credential>), as the sanitizer reads schemes first.
@@ -335,8 +339,10 @@ class SignalPass:
                 self._signals(view, self.patterns.within_token_run(view.mode)[1], begin, end)
             return end
         replaced: list[tuple[int, int]] = []  # what the sanitizer replaces before it reads anything else
+        tokens: list[tuple[int, int]] = []  # replaced or kept (published): no key is read inside one
         for token_start, token_end, kind in detectors.iter_tokens(text[start : match.end()]):
             token = text[start + token_start : start + token_end]
+            tokens.append((start + token_start, start + token_end))
             if kind == "jwe":
                 self._hit(view, start + token_start, "jwe", token)
             elif not self._public(token):
@@ -349,13 +355,17 @@ class SignalPass:
             run = text[start : match.end()]
             if any(signature in run for signature in detectors.SIGNATURES):
                 self._decode_run(view, start)
-        # The rest of the run is text like any other (a key whose anchor follows an eyJ).
+        # The rest of the run is text like any other (a key whose anchor follows an eyJ);
+        # a token's own characters are no key (a published one is kept as it is).
         anywhere, inner = self.patterns.within_token_run(view.mode)
-        if not ends_in_scheme:
-            first = anywhere.search(text, begin, min(len(text), end + self.patterns.token_run_reach))
-            if first is None or first.start() >= end:
-                return end  # nothing else opens in the run (a JWT seldom holds anything)
-        return max(end, self._signals(view, inner, begin, end, skip=replaced))
+        if ends_in_scheme:
+            return max(end, self._signals(view, inner, begin, end, skip=replaced))
+        if len(tokens) == 1 and tokens[0] == (start, end):
+            return end  # the run is one token: nothing else to read (most runs)
+        first = anywhere.search(text, begin, min(len(text), end + self.patterns.token_run_reach))
+        if first is None or first.start() >= end:
+            return end  # nothing else opens in the run
+        return max(end, self._signals(view, inner, begin, end, skip=tokens))
 
     def _bearer(self, view: _View, match: re.Match[str]) -> int:
         return self._credential(view, match, basic=False)
@@ -364,18 +374,18 @@ class SignalPass:
         return self._credential(view, match, basic=True)
 
     def _credential(self, view: _View, match: re.Match[str], *, basic: bool) -> int:
-        covered = self._covered(view, match.start())
-        if not covered and match.start() < self.credential_ends.get(view.ident, -1):
+        cover_end = self._cover_end(view, match.start())
+        if cover_end is not None and cover_end > match.end():
+            # A header value the sanitizer's own function has read, or a parameter's value.
+            # Only a scheme that ends a value (token=…bearer: values stop at whitespace)
+            # still opens what follows it: the sanitizer reads schemes before parameters.
+            return match.end()
+        if cover_end is None and match.start() < self.credential_ends.get(view.ident, -1):
             return match.end()  # a scheme word inside a credential (…Bearer glued): the sanitizer passes it too
         found = detectors.auth_credential(view.text, match.end(), basic)
         if found is None:
             return match.end()
         start, end, credential = found
-        if covered and self._covered(view, start):
-            # A header value the sanitizer's own function has read, or a parameter's value.
-            # A scheme that ends a value (token=…bearer) still opens what follows it: the
-            # sanitizer reads schemes before parameters.
-            return match.end()
         self.credential_ends[view.ident] = end
         if not redaction.is_redacted(credential):
             self._hit(view, start, "authorization", credential, end)

@@ -451,7 +451,7 @@ class Walker:
         reads the file once, every rule at once, and finds that key.
         """
         reshaped = text is not original and text != original
-        hits = self.table.format_hits(text)
+        hits = _outside_tokens(text, self.table.format_hits(text))
         if hits:
             # Hits come leftmost first; a private key's block may hold another's key, and
             # goes as one with it.
@@ -473,7 +473,7 @@ class Walker:
             out.append(text[last:])
             text = "".join(out)
         if reshaped:
-            for hit in self.table.format_hits(original):
+            for hit in _outside_tokens(original, self.table.format_hits(original)):
                 secret = original[hit.start : hit.end]
                 if secret in text and not redaction.is_redacted(secret):
                     note(location, hit.rule, secret)
@@ -833,3 +833,13 @@ class _Ahead:
             found = self._pattern.search(self._text, position)
             self._from, self._found = position, len(self._text) if found is None else found.start()
         return self._found
+
+
+def _outside_tokens(text: str, hits: list[rules.ValueHit]) -> list[rules.ValueHit]:
+    """*hits* but those that open inside a JWT or JWE (a published one is kept as it is; another is replaced first)."""
+    if not hits or "eyJ" not in text:
+        return hits
+    spans = [(start, end) for start, end, _ in detectors.iter_tokens(text)]
+    if not spans:
+        return hits
+    return [hit for hit in hits if not any(start <= hit.start < end for start, end in spans)]
