@@ -15,7 +15,6 @@ from __future__ import annotations
 import base64
 import binascii
 import bisect
-import functools
 import re
 import urllib.parse
 from collections.abc import Callable
@@ -93,8 +92,8 @@ class SignalPass:
         self.public_jwts: dict[str, bool] = {}
         #: Per view, where the last credential after a scheme ends.
         self.credential_ends: dict[int, int] = {}
-        #: (view, stream) -> where a search inside a part started and what it found (see _part_search).
-        self.part_searches: dict[tuple[int, int], tuple[int, re.Match[str] | None]] = {}
+        #: (view, stream) -> the search the parts of that view share (see _signals).
+        self.part_searches: dict[tuple[int, int], detectors.RememberedSearch] = {}
         self.starts: list[int] = []
         self.indent = 0
         self.decoded_lines: set[tuple[int, str]] = set()
@@ -193,16 +192,14 @@ class SignalPass:
         """
         text = view.text
         handlers = self.handlers
-        searches: list[Callable[[str, int], re.Match[str] | None]] = [
-            pattern.search for pattern in (self.patterns.streams[view.mode] if patterns is None else patterns)
-        ]
+        streams_read = self.patterns.streams[view.mode] if patterns is None else patterns
+        searches: list[Callable[[str, int], re.Match[str] | None]] = [pattern.search for pattern in streams_read]
         beyond = len(text) + 1  # where a stream with nothing more to find stands
         stop = beyond if end is None else end
-        if end is not None:  # parts share their searches (see _part_search)
-            searches = [
-                functools.partial(self._part_search, (view.ident, index), search)
-                for index, search in enumerate(searches)
-            ]
+        if end is not None:
+            # A search that finds nothing crosses the rest of the view: once per part would be
+            # quadratic ("eyJ….eyJ….eyJ…" is all parts), so the parts of a view share theirs.
+            searches = [self._part_search(view, index, pattern).search for index, pattern in enumerate(streams_read)]
         ahead = [search(text, begin) for search in searches]
         starts = [beyond if found is None else found.start() for found in ahead]
         after = self.patterns.after
@@ -228,24 +225,13 @@ class SignalPass:
                     starts[index] = beyond if found is None else found.start()
         return reached
 
-    def _part_search(
-        self, key: tuple[int, int], search: Callable[[str, int], re.Match[str] | None], text: str, pos: int
-    ) -> re.Match[str] | None:
-        """``search(text, pos)`` for the parts of a view, answering again what it found last.
-
-        A search that finds nothing crosses the rest of the view: once per part would be
-        quadratic ("eyJ….eyJ….eyJ…" is all parts).  A search from *p* that found its match
-        at *q* (or none) finds the same from anywhere in between: no match opens earlier,
-        and lookbehinds see the whole text either way.  *key* is (view, stream).
-        """
-        last = self.part_searches.get(key)
-        if last is not None:
-            since, found = last
-            if since <= pos and (found is None or pos <= found.start()):
-                return found
-        found = search(text, pos)
-        self.part_searches[key] = (pos, found)
-        return found
+    def _part_search(self, view: _View, index: int, pattern: re.Pattern[str]) -> detectors.RememberedSearch:
+        """The search of the *index*-th stream that reads the parts of *view*."""
+        key = (view.ident, index)
+        remembered = self.part_searches.get(key)
+        if remembered is None:
+            remembered = self.part_searches[key] = detectors.RememberedSearch(pattern)
+        return remembered
 
     def _flags(self, view: _View) -> None:
         """``--password value`` (the ``--name=value`` form is a parameter signal).

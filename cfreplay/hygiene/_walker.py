@@ -349,8 +349,8 @@ class Walker:
         """
         if "=" not in text:
             return text
-        stops = _Ahead(detectors.PAIR_VALUE_STOP, text)
-        encoded = {plus: _Ahead(_ENCODED_PLUS if plus else _ENCODED, text) for plus in (False, True)}
+        stops = detectors.RememberedSearch(detectors.PAIR_VALUE_STOP)
+        encoded = {plus: detectors.RememberedSearch(_ENCODED_PLUS if plus else _ENCODED) for plus in (False, True)}
         out: list[str] = []
         last = position = 0
         while (head := detectors.PAIR_HEAD.search(text, position)) is not None:
@@ -358,13 +358,13 @@ class Walker:
             if not lead and not form:  # a text's start is a form field only in a form body
                 position = value_start
                 continue
-            stop = stops.first(value_start)
+            stop = _start_or_end(text, stops.search(text, value_start))
             rule = "form-field" if not lead else detectors.param_rule(text, head.start("name"))
             name = urllib.parse.unquote_plus(raw_name)
             plus = rule == "form-field"
             secret = self.table.secret_form(name) if plus else self.table.secret_query(name)
             replaced: str | None = None
-            if secret or encoded[plus].first(value_start) < stop:
+            if secret or _start_or_end(text, encoded[plus].search(text, value_start)) < stop:
                 raw_value = text[value_start:stop]
                 value = urllib.parse.unquote_plus(raw_value) if plus else urllib.parse.unquote(raw_value)
                 if secret and value and not redaction.is_redacted(value) and detectors.token_kind(value) != "jwt":
@@ -818,21 +818,8 @@ _ENCODED: Final = re.compile(r"%[0-9A-Fa-f]{2}|://")
 _ENCODED_PLUS: Final = re.compile(r"\+|%[0-9A-Fa-f]{2}|://")
 
 
-class _Ahead:
-    """The first match of a pattern at or after a position, each search answering every position up to its match."""
-
-    __slots__ = ("_found", "_from", "_pattern", "_text")
-
-    def __init__(self, pattern: re.Pattern[str], text: str) -> None:
-        self._pattern, self._text = pattern, text
-        self._from, self._found = -1, -1
-
-    def first(self, position: int) -> int:
-        """Where the first match at or after *position* starts (the text's length if none)."""
-        if not self._from <= position <= self._found:
-            found = self._pattern.search(self._text, position)
-            self._from, self._found = position, len(self._text) if found is None else found.start()
-        return self._found
+def _start_or_end(text: str, found: re.Match[str] | None) -> int:
+    return len(text) if found is None else found.start()
 
 
 def _outside_tokens(text: str, hits: list[rules.ValueHit]) -> list[rules.ValueHit]:

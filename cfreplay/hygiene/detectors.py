@@ -104,6 +104,33 @@ def iter_tokens(text: str, start: int = 0) -> Iterator[tuple[int, int, str]]:
         position = found.end()
 
 
+class RememberedSearch:
+    """A pattern's ``search``, answering again what it found last where the answer still holds.
+
+    A search from *p* that found its match at *q* (or none) finds the same from anywhere in
+    between, in the same text: no match opens earlier, and lookbehinds see the whole text
+    either way.  Readers that ask from places close together (the parts of a text, the
+    pairs of a chain ``?a=?a=…``) then cross the text once, not once per question.
+    """
+
+    __slots__ = ("_found", "_pattern", "_since", "_text")
+
+    def __init__(self, pattern: re.Pattern[str]) -> None:
+        self._pattern = pattern
+        self._text: str | None = None
+        self._since = -1
+        self._found: re.Match[str] | None = None
+
+    def search(self, text: str, pos: int) -> re.Match[str] | None:
+        """``pattern.search(text, pos)``."""
+        found = self._found
+        if text is self._text and self._since <= pos and (found is None or pos <= found.start()):
+            return found
+        found = self._found = self._pattern.search(text, pos)
+        self._text, self._since = text, pos
+        return found
+
+
 # --------------------------------------------------------------------------- credentials in prose
 
 _PROSE_MIN_TOKEN: Final = 16

@@ -30,6 +30,7 @@ from leaks import API, APP, UAA, Secrets, app_body, exchange
 
 from cfreplay import cassette
 from cfreplay.errors import CfreplayError
+from cfreplay.hygiene import detectors
 from cfreplay.hygiene.credential_formats import FORMATS, CredentialFormat
 from cfreplay.hygiene.rules import (
     CREDENTIAL_OBJECT_KEYS,
@@ -732,3 +733,12 @@ def test_keep_spans_leaves_no_key_character_outside_what_is_kept(spans: list[tup
     for (start, end, key), keep in zip(spans, flags, strict=True):
         if keep and not key:  # a kept name rule's span overlaps nothing else kept
             assert all(not (s < end and start < e) for s, e in kept if (s, e) != (start, end))
+
+
+@given(st.text(alphabet="ab=?&", max_size=40), st.lists(st.integers(0, 45), max_size=20))
+def test_a_remembered_search_answers_as_the_pattern_does(text: str, positions: list[int]) -> None:
+    pattern = re.compile(r"(?<=[?&])a=|b+(?==)")
+    remembered = detectors.RememberedSearch(pattern)
+    for pos in positions:
+        found, expected = remembered.search(text, pos), pattern.search(text, pos)
+        assert (found and found.span()) == (expected and expected.span())
