@@ -22,6 +22,7 @@ from typing import Final
 __all__ = [
     "COMMAND_LINE",
     "PATH_TOKEN",
+    "RememberedSearch",
     "SCHEME_END",
     "Userinfo",
     "auth_credential",
