@@ -22,8 +22,8 @@ from typing import Final
 __all__ = [
     "COMMAND_LINE",
     "PATH_TOKEN",
-    "RememberedSearch",
     "SCHEME_END",
+    "RememberedSearch",
     "Userinfo",
     "auth_credential",
     "base64_signatures",
