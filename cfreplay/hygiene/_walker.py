@@ -298,8 +298,7 @@ class Walker:
     def _tokens(self, text: str, note: Note, location: str) -> str:
         if "eyJ" not in text:
             return text
-        out: list[str] = []
-        last = 0
+        edits: list[_Edit] = []
         for start, end, kind in detectors.iter_tokens(text):
             token = text[start:end]
             if kind == "jwt":
@@ -310,20 +309,15 @@ class Walker:
             else:
                 note(location, "jwe", token)
                 replacement = self.redact.placeholder(token)
-            out += [text[last:start], replacement]
-            last = end
-        if not out:
-            return text
-        out.append(text[last:])
-        return "".join(out)
+            edits.append((start, end, replacement))
+        return _spliced(text, edits)
 
     def _auth_in_text(self, text: str, note: Note, location: str) -> str:
         if not any(word in text for word in ("earer", "EARER", "asic", "ASIC")):
             return text
-        out: list[str] = []
-        last = 0
+        edits: list[_Edit] = []
         for scheme in detectors.SCHEMES.finditer(text):
-            if scheme.start() < last:
+            if edits and scheme.start() < edits[-1][1]:
                 continue
             basic = scheme[0].lower() == "basic"
             found = detectors.auth_credential(text, scheme.end(), basic)
@@ -331,12 +325,8 @@ class Walker:
                 continue
             start, end, credential = found
             replaced = self.authorization(f"{scheme[0]} {credential}", note, location)
-            out += [text[last:start], replaced.partition(" ")[2]]
-            last = end
-        if not out:
-            return text
-        out.append(text[last:])
-        return "".join(out)
+            edits.append((start, end, replaced.partition(" ")[2]))
+        return _spliced(text, edits)
 
     def _params(self, text: str, note: Note, location: str, *, form: bool) -> str:
         """``name=value`` pairs: query parameters in any text, and the fields of a form body.
@@ -351,8 +341,8 @@ class Walker:
             return text
         stops = detectors.RememberedSearch(detectors.PAIR_VALUE_STOP)
         encoded = {plus: detectors.RememberedSearch(_ENCODED_PLUS if plus else _ENCODED) for plus in (False, True)}
-        out: list[str] = []
-        last = position = 0
+        edits: list[_Edit] = []
+        position = 0
         while (head := detectors.PAIR_HEAD.search(text, position)) is not None:
             lead, raw_name, value_start = head["lead"], head["name"], head.end()
             if not lead and not form:  # a text's start is a form field only in a form body
@@ -382,12 +372,8 @@ class Walker:
             else:
                 position = value_start
             if replaced is not None:
-                out += [text[last:value_start], replaced]
-                last = stop
-        if not out:
-            return text
-        out.append(text[last:])
-        return "".join(out)
+                edits.append((value_start, stop, replaced))
+        return _spliced(text, edits)
 
     def _userinfos(self, text: str, note: Note, location: str) -> str:
         if "//" not in text and "\\/" not in text:
@@ -399,14 +385,9 @@ class Walker:
                 found.append(info)
         if not found:
             return text
-        out: list[str] = []
-        last = 0
         for info in found:
             note(location, "url-userinfo", info.secret)
-            out += [text[last : info.start], detectors.redacted_userinfo(info)]
-            last = info.end
-        out.append(text[last:])
-        return "".join(out)
+        return _spliced(text, [(info.start, info.end, detectors.redacted_userinfo(info)) for info in found])
 
     def _path_token(self, match: re.Match[str], note: Note, location: str) -> str:
         token = match[1]
@@ -426,8 +407,7 @@ class Walker:
 
     def _json_pairs(self, text: str, note: Note, location: str) -> str:
         """``"key": "value"`` in text that did not parse as JSON (a truncated body, JSON inside HTML)."""
-        out: list[str] = []
-        last = 0
+        edits: list[_Edit] = []
         for key, start, end, value in detectors.json_pairs(text):
             if not value or not self.table.secret_key(key) or redaction.is_redacted(value):
                 continue
@@ -435,12 +415,8 @@ class Walker:
                 continue
             note(location, "secret-key", value)
             replaced = redaction.REDACTED if self.table.passwordish(key) else self.redact.placeholder(value)
-            out += [text[last:start], replaced]
-            last = end
-        if not out:
-            return text
-        out.append(text[last:])
-        return "".join(out)
+            edits.append((start, end, replaced))
+        return _spliced(text, edits)
 
     def _formats(self, text: str, note: Note, location: str, original: str) -> str:
         """Credential formats in *text*, which the rules before them made of *original*.
@@ -465,13 +441,7 @@ class Walker:
                     regions[-1][1] = max(regions[-1][1], hit.end)
                 else:
                     regions.append([hit.start, hit.end])
-            out: list[str] = []
-            last = 0
-            for start, end in regions:
-                out += [text[last:start], self.redact.placeholder(text[start:end])]
-                last = end
-            out.append(text[last:])
-            text = "".join(out)
+            text = _spliced(text, [(start, end, self.redact.placeholder(text[start:end])) for start, end in regions])
         if reshaped:
             for hit in _outside_tokens(original, self.table.format_hits(original)):
                 secret = original[hit.start : hit.end]
@@ -816,6 +786,23 @@ def _set_length(headers: dict[str, list[str]], size: int) -> None:
 #: What makes a value read decoded: an escape that decodes (and ``+`` in a form), or a URL.
 _ENCODED: Final = re.compile(r"%[0-9A-Fa-f]{2}|://")
 _ENCODED_PLUS: Final = re.compile(r"\+|%[0-9A-Fa-f]{2}|://")
+
+
+#: A replacement in a text: (start, end, what goes there).
+_Edit = tuple[int, int, str]
+
+
+def _spliced(text: str, edits: list[_Edit]) -> str:
+    """*text* with each edit made (edits in order, disjoint); *text* itself when there are none."""
+    if not edits:
+        return text
+    out: list[str] = []
+    last = 0
+    for start, end, replacement in edits:
+        out += [text[last:start], replacement]
+        last = end
+    out.append(text[last:])
+    return "".join(out)
 
 
 def _start_or_end(text: str, found: re.Match[str] | None) -> int:
