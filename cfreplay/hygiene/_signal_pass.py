@@ -39,7 +39,7 @@ from cfreplay.hygiene._layout import (
 )
 from cfreplay.hygiene._patterns import PLAIN_RULES, SCHEME_ENDS_RUN, patterns_for
 from cfreplay.hygiene._walker import Walker
-from cfreplay.hygiene.rules import RuleTable, keep_spans
+from cfreplay.hygiene.rules import RuleTable, SpanKind, keep_spans
 
 __all__ = ["SignalPass"]
 
@@ -84,6 +84,8 @@ class SignalPass:
         self.patterns = patterns_for(table)
         self.hits: list[_Hit] = []
         self.covered: dict[int, list[tuple[int, int]]] = {}
+        #: Per view, the covered spans that are a parameter's value (the rest of their text is read on).
+        self.pair_values: dict[int, list[tuple[int, int]]] = {}
         self.dangerous = False
         self.uncertain: set[int | None] = set()  # interactions to read exactly (None: the whole file)
         self.base64_decoded: dict[str, str | None] = {}
@@ -305,9 +307,12 @@ class SignalPass:
         """Whether a name handler settled the value at *offset* already (its spans come in order)."""
         return self._cover_end(view, offset) is not None
 
-    def _cover_end(self, view: _View, offset: int) -> int | None:
-        """Where the value a name handler settled at *offset* ends (None when none covers it)."""
-        covers = self.covered.get(view.ident)
+    def _cover_end(self, view: _View, offset: int, *, pairs: bool = False) -> int | None:
+        """Where the value a name handler settled at *offset* ends (None when none covers it).
+
+        *pairs*: only a parameter's value counts.
+        """
+        covers = (self.pair_values if pairs else self.covered).get(view.ident)
         if not covers:
             return None
         at = bisect.bisect_right(covers, (offset, _END)) - 1
@@ -319,10 +324,18 @@ class SignalPass:
         begin, end = match.start() + 1, match.end()
         ends_in_scheme = text[end - 1] in "rRcC" and SCHEME_ENDS_RUN.search(text, max(0, end - 6), end) is not None
         if self._covered(view, start):
-            # A value a name rule settled; only a scheme that ends it reads on past it
-            # (access_token=eyJ…Bearer <credential>), as the sanitizer reads schemes first.
-            if ends_in_scheme:
-                self._signals(view, self.patterns.within_token_run(view.mode)[1], begin, end)
+            # A value a name rule settled.  A scheme that ends it reads on past it
+            # (access_token=eyJ…Bearer <credential>), as the sanitizer reads schemes first; a
+            # key whose name is inside it (token=eyJ…aws_secret_access_key='<key>') stays
+            # the sanitizer's too, which reads formats in the text as it was.  What opens
+            # and ends inside the value goes with it (resolved() drops it).
+            # (A header's or a JSON key's value is read by the sanitizer's own function, or
+            # replaced whole: nothing in it is the signal pass's.)
+            anywhere, inner = self.patterns.within_token_run(view.mode)
+            if ends_in_scheme or (
+                self._cover_end(view, start, pairs=True) is not None and self._opens_in_run(anywhere, text, begin, end)
+            ):
+                return max(end, self._signals(view, inner, begin, end))
             return end
         replaced: list[tuple[int, int]] = []  # what the sanitizer replaces before it reads anything else
         tokens: list[tuple[int, int]] = []  # replaced or kept (published): no key is read inside one
@@ -348,10 +361,14 @@ class SignalPass:
             return max(end, self._signals(view, inner, begin, end, skip=replaced))
         if len(tokens) == 1 and tokens[0] == (start, end):
             return end  # the run is one token: nothing else to read (most runs)
-        first = anywhere.search(text, begin, min(len(text), end + self.patterns.token_run_reach))
-        if first is None or first.start() >= end:
+        if not self._opens_in_run(anywhere, text, begin, end):
             return end  # nothing else opens in the run
         return max(end, self._signals(view, inner, begin, end, skip=tokens))
+
+    def _opens_in_run(self, anywhere: re.Pattern[str], text: str, begin: int, end: int) -> bool:
+        """Whether any signal other than a token opens inside the run *begin*..*end* (a cheap filter)."""
+        first = anywhere.search(text, begin, min(len(text), end + self.patterns.token_run_reach))
+        return first is not None and first.start() < end
 
     def _bearer(self, view: _View, match: re.Match[str]) -> int:
         return self._credential(view, match, basic=False)
@@ -511,7 +528,9 @@ class SignalPass:
         lowest = max(0, equals - 130)
         while start > lowest and text[start - 1] in detectors.NAME_CHARS:
             start -= 1
-        if start == equals:
+        if start == equals or self._covered(view, start):
+            # No name, or a name inside a value already settled (``&token=?access_token=…``):
+            # the sanitizer replaces that value whole, the pair in it with it.
             return match.end()
         lead = text[start - 1] if start > 0 else ""
         raw_name = text[start:equals]
@@ -534,6 +553,7 @@ class SignalPass:
         if value and not redaction.is_redacted(value) and detectors.token_kind(value) != "jwt":
             self._hit(view, equals + 1, rule, value, equals + 1 + len(raw), owner=True)
             self._cover(view, equals + 1, equals + 1 + len(raw))
+            self.pair_values.setdefault(view.ident, []).append((equals + 1, equals + 1 + len(raw)))
         return match.end()
 
     def _command_line(self, view: _View, start: int) -> None:
@@ -808,10 +828,18 @@ class SignalPass:
                 at = bisect.bisect_right(cover_starts, hit[5]) - 1
                 if at < 0 or hit[5] >= covers[at][1]:  # else a name rule owns this span
                     signals.append(hit)
-            flags = keep_spans((hit[5], hit[6], hit[1] in key_rules) for hit in signals)
+            flags = keep_spans((hit[5], hit[6], _span_kind(hit[1], key_rules)) for hit in signals)
             chosen += [hit for hit, keep in zip(signals, flags, strict=True) if keep]
             kept.extend(chosen)
         return kept
+
+
+def _span_kind(rule: str, key_rules: set[str]) -> SpanKind:
+    if rule in key_rules:
+        return "key"
+    if rule in ("jwt", "jwe"):
+        return "token"
+    return "credential" if rule == "authorization" else "other"
 
 
 # --------------------------------------------------------------------------- what the handlers read

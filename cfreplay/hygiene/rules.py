@@ -35,7 +35,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from functools import cached_property, lru_cache
 from pathlib import Path
-from typing import Any, Final
+from typing import Any, Final, Literal
 
 from cfreplay.errors import CfreplayError
 from cfreplay.hygiene import credential_formats
@@ -65,6 +65,7 @@ __all__ = [
     "Rule",
     "RuleTable",
     "SanitizeConfig",
+    "SpanKind",
     "Userinfo",
     "ValueHit",
     "command_line_pair",
@@ -845,25 +846,37 @@ class RuleTable:
         A block's claim is its marker: kept hits may then overlap (a key inside a block).
         """
         ordered = sorted(hits, key=lambda h: (self.priority(h.rule), h.start, -h.end))
-        flags = keep_spans((h.start, h.end if h.claim is None else h.claim, True) for h in ordered)
+        flags = keep_spans((h.start, h.end if h.claim is None else h.claim, "key") for h in ordered)
         kept = [hit for hit, keep in zip(ordered, flags, strict=True) if keep]
         kept.sort(key=lambda h: h.start)
         return kept
 
 
-def keep_spans(spans: Iterable[tuple[int, int, bool]]) -> list[bool]:
-    """Which of *spans* (start, end, whether it is a credential key), in order of precedence, are kept.
+#: What a span handed to :func:`keep_spans` belongs to: a credential key (a format or a
+#: project's pattern), a token (JWT or JWE), the credential after a scheme, or another rule.
+SpanKind = Literal["key", "token", "credential", "other"]
 
-    A span that overlaps one kept before it is dropped: an earlier rule took it.  Keys are
-    the exception among themselves: a key that reaches outside the keys it overlaps is kept
-    as well, and they go as one (a key glued into another would otherwise keep its own
-    characters outside the first key on disk); a key wholly inside them goes with them.  The
-    sanitizer and the scanner both decide here.
+
+def keep_spans(spans: Iterable[tuple[int, int, SpanKind]]) -> list[bool]:
+    """Which of *spans* (start, end, kind), in order of precedence, are kept.
+
+    A span that overlaps one kept before it is dropped: an earlier rule took it.  Two
+    exceptions, each where the sanitizer, applying its rules in turn, still finds the
+    later one:
+
+    * keys among themselves: a key that reaches outside the keys it overlaps is kept as
+      well, and they go as one (a key glued into another would otherwise keep its own
+      characters outside the first key on disk); a key wholly inside them goes with them;
+    * a credential over tokens: tokens are replaced first, and a credential that reaches
+      outside the tokens it overlaps (``Bearer abc…eyJ…``) is no token with the fake in
+      place, so it goes too, with them.
+
+    The sanitizer and the scanner both decide here.
     """
     flags: list[bool] = []
-    taken: list[tuple[int, int]] = []  # what is kept, as disjoint spans (overlapping keys merged), sorted
-    keys_only: dict[tuple[int, int], bool] = {}
-    for start, end, key in spans:
+    taken: list[tuple[int, int]] = []  # what is kept, as disjoint spans (overlapping ones merged), sorted
+    kinds: dict[tuple[int, int], SpanKind] = {}  # a merged span's kind when all it holds is of one
+    for start, end, kind in spans:
         at = bisect.bisect_left(taken, (start, -1))
         first = at - 1 if at > 0 and taken[at - 1][1] > start else at
         last = first
@@ -872,19 +885,20 @@ def keep_spans(spans: Iterable[tuple[int, int, bool]]) -> list[bool]:
         overlapped = taken[first:last]
         if not overlapped:
             taken.insert(at, (start, end))
-            keys_only[start, end] = key
+            kinds[start, end] = kind
             flags.append(True)
             continue
         low, high = overlapped[0][0], max(span_end for _, span_end in overlapped)
         inside = len(overlapped) == 1 and low <= start and end <= high
-        if not key or inside or not all(keys_only[span] for span in overlapped):
+        joins = "key" if kind == "key" else "token" if kind == "credential" else None
+        if joins is None or inside or not all(kinds[span] == joins for span in overlapped):
             flags.append(False)
             continue
         for span in overlapped:
-            del keys_only[span]
+            del kinds[span]
         merged = (min(low, start), max(high, end))
         taken[first:last] = [merged]
-        keys_only[merged] = True
+        kinds[merged] = kind
         flags.append(True)
     return flags
 

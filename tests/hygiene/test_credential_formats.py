@@ -392,9 +392,50 @@ def test_both_tools_read_a_pair_held_in_another_pairs_value(shape: str, place: s
 @pytest.mark.parametrize(
     "shape",
     [
+        "&token=?access_token={credential}",
+        "see &token=ey" + "J?access_token=ey" + "J{credential}",
+    ],
+)
+def test_a_pair_inside_a_replaced_pairs_value_goes_with_it(shape: str, place: str, fmt: cassette.Format) -> None:
+    # The sanitizer replaces the first pair's whole value, the second pair with it: the
+    # scanner reported the second as well, a finding no sanitizing ever answers.
+    credential = pick(ALNUM, 12) + "7" + pick(ALNUM, 20)
+    found, changed, cleaned = both_tools(placed(place, shape.format(credential=credential)), fmt)
+    assert len(found) == 1
+    assert found == changed, f"scan only {found - changed}, sanitize only {changed - found}"
+    assert credential not in cleaned
+    assert scan_text(cleaned, path=f"c.{fmt}") == []
+
+
+@pytest.mark.parametrize("fmt", CASSETTE_FORMATS)
+@pytest.mark.parametrize("place", ["env", "text"])
+@pytest.mark.parametrize(
+    "shape",
+    [
+        "Bearer {run}ey" + "J{run}.{run}.{run}",  # a JWT glued after the credential's first characters
+        "bearer  {run}ey" + "J{run}//registry.npmjs.org/",  # a token-shaped run the credential stops inside
+    ],
+)
+def test_a_credential_reaching_past_a_token_is_both_tools(shape: str, place: str, fmt: cassette.Format) -> None:
+    # The sanitizer replaces the token first, then reads the credential around the fake it
+    # left (no published token, so it goes too); the scanner dropped the credential as
+    # overlapping the token, and the characters outside the token went unreported.
+    text = shape.format(run=pick(ALNUM, 24))
+    found, changed, cleaned = both_tools(placed(place, text), fmt)
+    assert {rule for _, rule, _ in found} == {"jwt", "authorization"}
+    assert found == changed, f"scan only {found - changed}, sanitize only {changed - found}"
+    assert scan_text(cleaned, path=f"c.{fmt}") == []
+
+
+@pytest.mark.parametrize("fmt", CASSETTE_FORMATS)
+@pytest.mark.parametrize("place", ["env", "text"])
+@pytest.mark.parametrize(
+    "shape",
+    [
         "Bearer {run}aws_secret_access_key='{key}'",
         "https://x.example.com/a?b=1&token=aws_secret_access_key='{key}'",
         "ey" + "J{run} bearer  &token=aws_secret_access_key='{key}'",
+        "{run}&token=ey" + "J{run}aws_secret_access_key='{key}'",  # the name inside a token run
     ],
 )
 def test_a_key_whose_context_an_earlier_rule_replaced_goes(shape: str, place: str, fmt: cassette.Format) -> None:

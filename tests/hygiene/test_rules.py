@@ -41,6 +41,7 @@ from cfreplay.hygiene.rules import (
     Rule,
     RuleTable,
     SanitizeConfig,
+    SpanKind,
     keep_spans,
     markdown_table,
     replace_rule,
@@ -703,35 +704,48 @@ def test_a_config_json_key_of_any_length_is_found_by_the_signal_pass(
 
 
 def test_keep_spans_drops_what_an_earlier_rule_took_but_keeps_a_key_reaching_past_another() -> None:
-    assert keep_spans([(0, 10, False), (5, 15, True)]) == [True, False]  # a name rule took it
-    assert keep_spans([(0, 10, True), (5, 15, False)]) == [True, False]  # only keys join keys
-    assert keep_spans([(0, 10, True), (5, 15, True)]) == [True, True]  # glued keys go as one
-    assert keep_spans([(0, 10, True), (2, 8, True)]) == [True, False]  # wholly inside: goes with it
-    assert keep_spans([(0, 4, True), (6, 9, True), (3, 7, True)]) == [True, True, True]  # bridges two
-    assert keep_spans([(0, 4, True), (6, 9, False), (3, 7, True)]) == [True, True, False]
-    assert keep_spans([(0, 4, True), (4, 8, False)]) == [True, True]  # touching is no overlap
+    assert keep_spans([(0, 10, "other"), (5, 15, "key")]) == [True, False]  # a name rule took it
+    assert keep_spans([(0, 10, "key"), (5, 15, "other")]) == [True, False]  # only keys join keys
+    assert keep_spans([(0, 10, "key"), (5, 15, "key")]) == [True, True]  # glued keys go as one
+    assert keep_spans([(0, 10, "key"), (2, 8, "key")]) == [True, False]  # wholly inside: goes with it
+    assert keep_spans([(0, 4, "key"), (6, 9, "key"), (3, 7, "key")]) == [True, True, True]  # bridges two
+    assert keep_spans([(0, 4, "key"), (6, 9, "other"), (3, 7, "key")]) == [True, True, False]
+    assert keep_spans([(0, 4, "key"), (4, 8, "other")]) == [True, True]  # touching is no overlap
 
 
+def test_keep_spans_keeps_a_credential_reaching_past_the_tokens_it_overlaps() -> None:
+    assert keep_spans([(5, 20, "token"), (0, 12, "credential")]) == [True, True]  # abc…eyJ…
+    assert keep_spans([(5, 20, "token"), (5, 25, "credential")]) == [True, True]  # eyJ….sig/…
+    assert keep_spans([(0, 20, "token"), (5, 12, "credential")]) == [True, False]  # inside: the token's
+    assert keep_spans([(5, 20, "key"), (0, 12, "credential")]) == [True, False]  # a key took it
+    assert keep_spans([(5, 20, "token"), (0, 12, "key")]) == [True, False]  # only credentials join tokens
+    # The credential and its tokens go as one: what overlaps them later was taken.
+    assert keep_spans([(5, 20, "token"), (0, 12, "credential"), (18, 30, "key")]) == [True, True, False]
+
+
+_KINDS: tuple[SpanKind, ...] = ("key", "token", "credential", "other")
 _SPANS = st.lists(
-    st.tuples(st.integers(0, 60), st.integers(1, 20), st.booleans()).map(lambda s: (s[0], s[0] + s[1], s[2])),
+    st.tuples(st.integers(0, 60), st.integers(1, 20), st.sampled_from(_KINDS)).map(lambda s: (s[0], s[0] + s[1], s[2])),
     max_size=12,
 )
 
 
 @given(_SPANS)
-def test_keep_spans_leaves_no_key_character_outside_what_is_kept(spans: list[tuple[int, int, bool]]) -> None:
+def test_keep_spans_leaves_no_key_character_outside_what_is_kept(spans: list[tuple[int, int, SpanKind]]) -> None:
     # What the sanitizer replaces is the union of the kept spans: every character of a key
     # is in it unless an earlier rule that is no key took part of that key (the sanitizer
-    # then applied that rule first, and the key no longer matches).
+    # then applied that rule first, and the key no longer matches); the same for a
+    # credential and the tokens it reaches past.
     flags = keep_spans(spans)
     kept = [(start, end) for (start, end, _), keep in zip(spans, flags, strict=True) if keep]
     covered = {at for start, end in kept for at in range(start, end)}
-    names = [(start, end) for (start, end, key), keep in zip(spans, flags, strict=True) if keep and not key]
-    for start, end, key in spans:
-        if key and not any(s < end and start < e for s, e in names):
-            assert set(range(start, end)) <= covered
-    for (start, end, key), keep in zip(spans, flags, strict=True):
-        if keep and not key:  # a kept name rule's span overlaps nothing else kept
+    for joining, joined in (("key", {"key"}), ("credential", {"token"})):
+        others = [(s, e) for (s, e, kind), keep in zip(spans, flags, strict=True) if keep and kind not in joined]
+        for start, end, kind in spans:
+            if kind == joining and not any(s < end and start < e for s, e in others if (s, e) != (start, end)):
+                assert set(range(start, end)) <= covered
+    for (start, end, kind), keep in zip(spans, flags, strict=True):
+        if keep and kind == "other":  # a kept name rule's span overlaps nothing else kept
             assert all(not (s < end and start < e) for s, e in kept if (s, e) != (start, end))
 
 
