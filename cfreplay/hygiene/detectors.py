@@ -22,6 +22,8 @@ from typing import Final
 __all__ = [
     "COMMAND_LINE",
     "PATH_TOKEN",
+    "PLACEHOLDER_PATTERN",
+    "PLACEHOLDER_PREFIX",
     "SCHEME_END",
     "RememberedSearch",
     "Userinfo",
@@ -42,6 +44,11 @@ __all__ = [
     "unquote",
     "userinfo",
 ]
+
+#: What cfreplay writes in a secret's place: this prefix and 16 hex digits of an HMAC
+#: (:mod:`cfreplay.hygiene.redaction` makes them; the detectors must know them too).
+PLACEHOLDER_PREFIX: Final = "cfreplay-redacted-"
+PLACEHOLDER_PATTERN: Final = re.compile(r"cfreplay-redacted-[0-9a-f]{16}")
 
 # --------------------------------------------------------------------------- tokens
 
@@ -172,7 +179,10 @@ def auth_credential(text: str, scheme_end: int, basic: bool) -> tuple[int, int, 
             return None
         return found.start(1), found.end(1), credential
     plain = _ESCAPED_SLASH.sub("/", credential)
-    if len(plain) < _PROSE_MIN_TOKEN or not any(c.isdigit() for c in plain):
+    # A placeholder glued to what precedes it ("Bearer Rcl." then a key that was replaced)
+    # is no part of a credential: only the rest is read, or sanitizing would make one.
+    bare = PLACEHOLDER_PATTERN.sub("", plain) if PLACEHOLDER_PREFIX in plain else plain
+    if len(bare) < _PROSE_MIN_TOKEN or not any(c.isdigit() for c in bare):
         return None
     if plain.startswith("eyJ") and (token_kind(plain.rstrip(".")) or split_token(plain)[0]):
         return None

@@ -43,6 +43,8 @@ from cfreplay.hygiene._literals import literal_finder
 from cfreplay.hygiene.detectors import (  # the table's detectors, re-exported for its readers
     COMMAND_LINE,
     PATH_TOKEN,
+    PLACEHOLDER_PATTERN,
+    PLACEHOLDER_PREFIX,
     SCHEME_END,
     Userinfo,
     command_line_pair,
@@ -412,9 +414,6 @@ def is_link(value: str) -> bool:
 # --------------------------------------------------------------------------- value formats
 
 
-#: What cfreplay writes in a secret's place: this prefix and 16 hex digits of an HMAC.
-PLACEHOLDER_PREFIX: Final = "cfreplay-redacted-"
-PLACEHOLDER_PATTERN: Final = re.compile(r"cfreplay-redacted-[0-9a-f]{16}")
 _PLACEHOLDER_REACH: Final = len(PLACEHOLDER_PREFIX) + 16
 
 

@@ -533,6 +533,35 @@ def test_a_sanitized_cassette_scans_clean_when_a_replaced_key_was_glued_to_a_run
     assert again == set() and twice == cleaned
 
 
+@pytest.mark.parametrize("fmt", CASSETTE_FORMATS)
+@pytest.mark.parametrize("place", ["env", "text"])
+@pytest.mark.parametrize("before", ["Rcl.", "ey" + "Jey" + "J", "h0+a"])
+def test_a_placeholder_after_a_scheme_makes_no_credential(before: str, place: str, fmt: cassette.Format) -> None:
+    # "Bearer Rcl." is too short a credential; the key glued after it became a placeholder,
+    # and "Rcl.cfreplay-redacted-<hex>" read as one: a scan of the sanitized cassette found
+    # a credential the original did not hold, and sanitizing again would replace it.
+    key, _ = pem("ENCRYPTED ")
+    text = f"Bearer {before}{key}\nLnrt1Jtp-{pick(ALNUM, 20)}"
+    found, changed, cleaned = both_tools(placed(place, text), fmt)
+    assert {rule for _, rule, _ in found} == {"private-key"}
+    assert found == changed
+    assert scan_text(cleaned, path=f"c.{fmt}") == []
+    again, _, twice = both_tools(cassette.loads(cleaned.encode(), path=f"c.{fmt}").data["interactions"][0], fmt)
+    assert again == set() and twice == cleaned
+
+
+def test_a_credential_is_read_around_placeholders_for_both_tools() -> None:
+    placeholder = rules.PLACEHOLDER_PREFIX + secrets.token_hex(8)
+    short = f"note Bearer Rcl.{placeholder} end"
+    assert scan_text(short, path="notes.txt", cassette=False) == []
+    assert Sanitizer().sanitize_text(short) == short
+    # What is not a placeholder is still read: a credential of its own stays one.
+    credential = pick(ALNUM, 12) + "7" + pick(ALNUM, 8)
+    long = f"note Bearer {credential}{placeholder} end"
+    assert [f.rule for f in scan_text(long, path="notes.txt", cassette=False)] == ["authorization"]
+    assert credential not in Sanitizer().sanitize_text(long)
+
+
 def test_a_key_pattern_running_into_a_placeholder_is_no_key_for_either_tool() -> None:
     text = f"note glft-{pick(ALNUM, 35)}Phxf{rules.PLACEHOLDER_PREFIX}{secrets.token_hex(8)} end"
     assert scan_text(text, path="notes.txt", cassette=False) == []
