@@ -710,6 +710,13 @@ class SignalPass:
     def _decode_line(self, view: _View, match: re.Match[str], decode: Callable[[str], str], suffix: str) -> None:
         text = view.text
         start = text.rfind("\n", 0, match.start()) + 1
+        if start:
+            # YAML folds a long scalar at a space: a scheme may end the line before and its
+            # credential open this one escaped ("…Bearer" / "\u0065…").  The sanitizer reads
+            # the string whole; the decoded view opens at the scheme.
+            scheme = _SCHEME_ENDS_LINE.search(text, max(0, start - 16), start)
+            if scheme is not None and scheme.end() == start:
+                start = scheme.start()
         if (start, suffix) in self.decoded_lines:
             return
         self.decoded_lines.add((start, suffix))
@@ -844,6 +851,8 @@ def _span_kind(rule: str, key_rules: set[str]) -> SpanKind:
 
 # --------------------------------------------------------------------------- what the handlers read
 
+#: A scheme word that ends a line (a trailing backslash escapes the break in a double-quoted scalar).
+_SCHEME_ENDS_LINE: Final = re.compile(r"(?:[Bb]earer|BEARER|[Bb]asic|BASIC)[ \t]*\\?\r?\n")
 #: Whitespace as YAML may write it between two words of a scalar (see :data:`detectors.GAP`).
 _GAP_RE: Final = re.compile(detectors.GAP)
 #: Past every offset: ``(offset, _END)`` sorts after every span that starts at *offset*.

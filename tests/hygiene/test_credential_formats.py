@@ -550,6 +550,23 @@ def test_a_placeholder_after_a_scheme_makes_no_credential(before: str, place: st
     assert again == set() and twice == cleaned
 
 
+@pytest.mark.parametrize("escape", ["\\u0065", "%65"])
+def test_an_escaped_credential_on_the_line_after_its_folded_scheme_is_found(escape: str) -> None:
+    # YAML folds a long scalar at a space: "…Bearer" ends one line, "\u0065…" opens the next.
+    # The scanner decodes escapes line by line, and the line it decoded had no scheme.
+    folded = 0
+    for width in range(60):
+        credential = "e" + pick(ALNUM, 12) + "7" + pick(ALNUM, 12)
+        text = f'"{pick(ALNUM, width)} Bearer {escape}{credential[1:]}'
+        interaction = placed("text", text)
+        raw = cassette.dumps({"interactions": [interaction], "version": 1}, "yaml").decode()
+        folded += "Bearer\n" in raw
+        found, changed, cleaned = both_tools(interaction, "yaml")
+        assert found == changed == {(0, "authorization", "response.body")}, (width, found, changed)
+        assert credential[1:] not in cleaned
+    assert folded  # the fold fell right after the scheme at some width
+
+
 def test_a_credential_is_read_around_placeholders_for_both_tools() -> None:
     placeholder = rules.PLACEHOLDER_PREFIX + secrets.token_hex(8)
     short = f"note Bearer Rcl.{placeholder} end"
