@@ -866,16 +866,21 @@ def keep_spans(spans: Iterable[tuple[int, int, SpanKind]]) -> list[bool]:
     * keys among themselves: a key that reaches outside the keys it overlaps is kept as
       well, and they go as one (a key glued into another would otherwise keep its own
       characters outside the first key on disk); a key wholly inside them goes with them;
-    * a credential over tokens: tokens are replaced first, and a credential that reaches
-      outside the tokens it overlaps (``Bearer abc…eyJ…``) is no token with the fake in
-      place, so it goes too, with them.
+    * keys and credentials over tokens: tokens are replaced first, and a key or credential
+      that reaches outside the tokens it overlaps (``Bearer abc…eyJ…``, ``gldt-…eyJ…``) is
+      still read with the fake in place, so it goes too, with them.  A key that opens
+      inside a token is none (a token's characters are no key's).
 
     The sanitizer and the scanner both decide here.
     """
     flags: list[bool] = []
     taken: list[tuple[int, int]] = []  # what is kept, as disjoint spans (overlapping ones merged), sorted
-    kinds: dict[tuple[int, int], SpanKind] = {}  # a merged span's kind when all it holds is of one
+    kinds: dict[tuple[int, int], SpanKind] = {}  # a merged span's kind: the kind of what it was merged for
+    tokens: list[tuple[int, int]] = []  # the tokens kept, merged or not: no key opens inside one
     for start, end, kind in spans:
+        if kind == "key" and any(low <= start < high for low, high in tokens):
+            flags.append(False)
+            continue
         at = bisect.bisect_left(taken, (start, -1))
         first = at - 1 if at > 0 and taken[at - 1][1] > start else at
         last = first
@@ -885,12 +890,13 @@ def keep_spans(spans: Iterable[tuple[int, int, SpanKind]]) -> list[bool]:
         if not overlapped:
             taken.insert(at, (start, end))
             kinds[start, end] = kind
+            if kind == "token":
+                tokens.append((start, end))
             flags.append(True)
             continue
         low, high = overlapped[0][0], max(span_end for _, span_end in overlapped)
         inside = len(overlapped) == 1 and low <= start and end <= high
-        joins = "key" if kind == "key" else "token" if kind == "credential" else None
-        if joins is None or inside or not all(kinds[span] == joins for span in overlapped):
+        if inside or not all(kinds[span] in _JOINS.get(kind, ()) for span in overlapped):
             flags.append(False)
             continue
         for span in overlapped:
@@ -900,6 +906,10 @@ def keep_spans(spans: Iterable[tuple[int, int, SpanKind]]) -> list[bool]:
         kinds[merged] = kind
         flags.append(True)
     return flags
+
+
+#: What a key or a credential joins instead of yielding to (see :func:`keep_spans`).
+_JOINS: Final[dict[str, tuple[SpanKind, ...]]] = {"key": ("key", "token"), "credential": ("token",)}
 
 
 def fewest_literals(literals: Iterable[str]) -> tuple[str, ...]:

@@ -550,6 +550,21 @@ def test_a_placeholder_after_a_scheme_makes_no_credential(before: str, place: st
     assert again == set() and twice == cleaned
 
 
+@pytest.mark.parametrize("fmt", CASSETTE_FORMATS)
+@pytest.mark.parametrize("place", ["env", "text"])
+def test_a_key_reaching_into_a_token_goes_for_both_tools(place: str, fmt: cassette.Format) -> None:
+    # The GitLab key's pattern runs on into "eyJ//registry…", a token-shaped run: the
+    # sanitizer replaces the token, then finds the key over the fake (its characters before
+    # the token were real); the scanner dropped the key as overlapping the token.
+    key = "gl" + "dt-" + pick(ALNUM, 20)
+    text = f"{key}ey" + f"J//registry.npmjs.org/:_authToken={uuid.uuid4()}"
+    found, changed, cleaned = both_tools(placed(place, text), fmt)
+    assert {"gitlab-token", "jwt"} <= {rule for _, rule, _ in found}
+    assert found == changed, f"scan only {found - changed}, sanitize only {changed - found}"
+    assert key not in cleaned
+    assert scan_text(cleaned, path=f"c.{fmt}") == []
+
+
 @pytest.mark.parametrize("escape", ["\\u0065", "%65"])
 def test_an_escaped_credential_on_the_line_after_its_folded_scheme_is_found(escape: str) -> None:
     # YAML folds a long scalar at a space: "…Bearer" ends one line, "\u0065…" opens the next.

@@ -718,9 +718,18 @@ def test_keep_spans_keeps_a_credential_reaching_past_the_tokens_it_overlaps() ->
     assert keep_spans([(5, 20, "token"), (5, 25, "credential")]) == [True, True]  # eyJ….sig/…
     assert keep_spans([(0, 20, "token"), (5, 12, "credential")]) == [True, False]  # inside: the token's
     assert keep_spans([(5, 20, "key"), (0, 12, "credential")]) == [True, False]  # a key took it
-    assert keep_spans([(5, 20, "token"), (0, 12, "key")]) == [True, False]  # only credentials join tokens
+    assert keep_spans([(5, 20, "token"), (0, 12, "other")]) == [True, False]  # a name rule yields
     # The credential and its tokens go as one: what overlaps them later was taken.
     assert keep_spans([(5, 20, "token"), (0, 12, "credential"), (18, 30, "key")]) == [True, True, False]
+
+
+def test_keep_spans_keeps_a_key_reaching_past_a_token_but_none_opening_inside_one() -> None:
+    assert keep_spans([(25, 49, "token"), (0, 28, "key")]) == [True, True]  # gldt-…eyJ…
+    assert keep_spans([(25, 49, "token"), (30, 60, "key")]) == [True, False]  # opens inside the token
+    assert keep_spans([(25, 49, "token"), (25, 60, "key")]) == [True, False]
+    assert keep_spans([(25, 49, "token"), (0, 28, "key"), (20, 40, "key")]) == [True, True, False]  # inside
+    assert keep_spans([(25, 49, "token"), (0, 28, "key"), (40, 60, "key")]) == [True, True, False]  # in the token
+    assert keep_spans([(25, 49, "token"), (0, 28, "key"), (45, 60, "other")]) == [True, True, False]
 
 
 _KINDS: tuple[SpanKind, ...] = ("key", "token", "credential", "other")
@@ -739,11 +748,15 @@ def test_keep_spans_leaves_no_key_character_outside_what_is_kept(spans: list[tup
     flags = keep_spans(spans)
     kept = [(start, end) for (start, end, _), keep in zip(spans, flags, strict=True) if keep]
     covered = {at for start, end in kept for at in range(start, end)}
-    for joining, joined in (("key", {"key"}), ("credential", {"token"})):
+    tokens = [(s, e) for (s, e, kind), keep in zip(spans, flags, strict=True) if keep and kind == "token"]
+    for joining, joined in (("key", {"key", "token"}), ("credential", {"token"})):
         others = [(s, e) for (s, e, kind), keep in zip(spans, flags, strict=True) if keep and kind not in joined]
         for start, end, kind in spans:
-            if kind == joining and not any(s < end and start < e for s, e in others if (s, e) != (start, end)):
-                assert set(range(start, end)) <= covered
+            if kind != joining or any(s < end and start < e for s, e in others if (s, e) != (start, end)):
+                continue
+            if kind == "key" and any(s <= start < e for s, e in tokens):
+                continue  # opens inside a token: no key
+            assert set(range(start, end)) <= covered
     for (start, end, kind), keep in zip(spans, flags, strict=True):
         if keep and kind == "other":  # a kept name rule's span overlaps nothing else kept
             assert all(not (s < end and start < e) for s, e in kept if (s, e) != (start, end))
