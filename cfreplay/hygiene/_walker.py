@@ -299,8 +299,20 @@ class Walker:
         if "eyJ" not in text:
             return text
         edits: list[_Edit] = []
-        for start, end, kind in detectors.iter_tokens(text):
+        found = list(detectors.iter_tokens(text))
+        glued = self._keys_into_tokens(text, found)
+        for start, end, kind in found:
             token = text[start:end]
+            key = glued.get(start)
+            if key is not None:
+                # A key that runs on into the token goes as one with it (rules.keep_spans):
+                # with a fake in the token's place the key would match differently, or
+                # not at all, and its first characters stay.
+                note(location, kind, token)
+                note(location, key.rule, text[key.start : key.end])
+                stop = max(end, key.end)
+                edits.append((key.start, stop, self.redact.placeholder(text[key.start : stop])))
+                continue
             if kind == "jwt":
                 replacement = self.redact.fake_jwt(token)
                 if replacement == token:
@@ -311,6 +323,21 @@ class Walker:
                 replacement = self.redact.placeholder(token)
             edits.append((start, end, replacement))
         return _spliced(text, edits)
+
+    def _keys_into_tokens(self, text: str, found: list[tuple[int, int, str]]) -> dict[int, rules.ValueHit]:
+        """The credential keys that open before a token to be replaced and run on into it, by the token's start."""
+        if all(kind == "jwt" and redaction.is_public_jwt(text[start:end]) for start, end, kind in found):
+            return {}  # published tokens only (a sanitized text): they stay, _formats reads keys around them
+        spans = [(start, end) for start, end, _ in found]
+        glued: dict[int, rules.ValueHit] = {}
+        for hit in _outside_tokens(self.table.format_hits(text), spans):
+            if redaction.is_redacted(text[hit.start : hit.end]):
+                continue
+            for start, _ in spans:
+                if hit.start < start < hit.end and start not in glued:
+                    glued[start] = hit
+                    break
+        return glued
 
     def _auth_in_text(self, text: str, note: Note, location: str) -> str:
         if not any(word in text for word in ("earer", "EARER", "asic", "ASIC")):
@@ -427,23 +454,29 @@ class Walker:
         reads the file once, every rule at once, and finds that key.
         """
         reshaped = text is not original and text != original
-        hits = _outside_tokens(text, self.table.format_hits(text))
+        hits = self.table.format_hits(text)
+        tokens = _token_spans(text) if hits else []
+        hits = _outside_tokens(hits, tokens)
         if hits:
             # Hits come leftmost first; a private key's block may hold another's key, and
-            # goes as one with it.
+            # goes as one with it.  A key that runs on into a token (the fake of one
+            # replaced before: gldt-…eyJ…) goes as one with the token, as rules.keep_spans
+            # has it: cut at the key's end, the token's rest would read as another token.
             regions: list[list[int]] = []
             for hit in hits:
                 secret = text[hit.start : hit.end]
                 if redaction.is_redacted(secret):
                     continue
                 note(location, hit.rule, secret)
+                end = max([hit.end, *(high for low, high in tokens if low < hit.end <= high)])
                 if regions and hit.start < regions[-1][1]:
-                    regions[-1][1] = max(regions[-1][1], hit.end)
+                    regions[-1][1] = max(regions[-1][1], end)
                 else:
-                    regions.append([hit.start, hit.end])
+                    regions.append([hit.start, end])
             text = _spliced(text, [(start, end, self.redact.placeholder(text[start:end])) for start, end in regions])
         if reshaped:
-            for hit in _outside_tokens(original, self.table.format_hits(original)):
+            found = self.table.format_hits(original)
+            for hit in _outside_tokens(found, _token_spans(original) if found else []):
                 secret = original[hit.start : hit.end]
                 if secret in text and not redaction.is_redacted(secret):
                     note(location, hit.rule, secret)
@@ -809,11 +842,13 @@ def _start_or_end(text: str, found: re.Match[str] | None) -> int:
     return len(text) if found is None else found.start()
 
 
-def _outside_tokens(text: str, hits: list[rules.ValueHit]) -> list[rules.ValueHit]:
-    """*hits* but those that open inside a JWT or JWE (a published one is kept as it is; another is replaced first)."""
-    if not hits or "eyJ" not in text:
+def _token_spans(text: str) -> list[tuple[int, int]]:
+    """Where the JWTs and JWEs in *text* stand (published or not), leftmost first."""
+    return [(start, end) for start, end, _ in detectors.iter_tokens(text)] if "eyJ" in text else []
+
+
+def _outside_tokens(hits: list[rules.ValueHit], tokens: list[tuple[int, int]]) -> list[rules.ValueHit]:
+    """*hits* but those that open inside one of *tokens* (a published one is kept; another is replaced first)."""
+    if not hits or not tokens:
         return hits
-    spans = [(start, end) for start, end, _ in detectors.iter_tokens(text)]
-    if not spans:
-        return hits
-    return [hit for hit in hits if not any(start <= hit.start < end for start, end in spans)]
+    return [hit for hit in hits if not any(start <= hit.start < end for start, end in tokens)]

@@ -565,6 +565,27 @@ def test_a_key_reaching_into_a_token_goes_for_both_tools(place: str, fmt: casset
     assert scan_text(cleaned, path=f"c.{fmt}") == []
 
 
+@pytest.mark.parametrize("fmt", CASSETTE_FORMATS)
+@pytest.mark.parametrize("place", ["env", "text"])
+@pytest.mark.parametrize(
+    ("rule", "variant"), [("slack-token", "user"), ("slack-token", "bot"), ("gitlab-token", "gldt-")]
+)
+def test_a_key_running_into_a_jwt_goes_with_it(rule: str, variant: str, place: str, fmt: cassette.Format) -> None:
+    # The key's pattern runs on into the token.  The sanitizer replaced the token with a
+    # fake first, then either found the key over the fake's first characters (the fake's
+    # payload and signature were left, a JWT-shaped run no published key signed, and a
+    # scan of the sanitized cassette failed on it) or, the run now too long, no key at
+    # all (the GitLab key stayed on disk).  Key and token now go as one.
+    key, _ = EXAMPLES[rule, variant]()
+    token = f"J{pick(ALNUM, 12)}-{pick(ALNUM, 30)}.{pick(ALNUM, 20)}_{pick(ALNUM, 22)}"
+    text = f"{key}ey{token}//registry.example.org/"
+    found, changed, cleaned = both_tools(placed(place, text), fmt)
+    assert {rule, "jwt"} <= {r for _, r, _ in found}
+    assert found == changed, f"scan only {found - changed}, sanitize only {changed - found}"
+    assert key[8:] not in cleaned
+    assert scan_text(cleaned, path=f"c.{fmt}") == []
+
+
 @pytest.mark.parametrize("escape", ["\\u0065", "%65"])
 def test_an_escaped_credential_on_the_line_after_its_folded_scheme_is_found(escape: str) -> None:
     # YAML folds a long scalar at a space: "…Bearer" ends one line, "\u0065…" opens the next.
