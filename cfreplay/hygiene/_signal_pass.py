@@ -331,10 +331,16 @@ class SignalPass:
             # and ends inside the value goes with it (resolved() drops it).
             # (A header's or a JSON key's value is read by the sanitizer's own function, or
             # replaced whole: nothing in it is the signal pass's.)
+            # A parameter's value is read by the sanitizer's text rules, tokens first: a token
+            # inside it (token=J<token>) is replaced, and reported, before the pair is.
+            in_pair = self._cover_end(view, start, pairs=True) is not None
+            if in_pair:
+                for token_start, token_end, kind in detectors.iter_tokens(text[start : match.end()]):
+                    token = text[start + token_start : start + token_end]
+                    if kind == "jwe" or not self._public(token):
+                        self._hit(view, start + token_start, kind, token, owner=True)
             anywhere, inner = self.patterns.within_token_run(view.mode)
-            if ends_in_scheme or (
-                self._cover_end(view, start, pairs=True) is not None and self._opens_in_run(anywhere, text, begin, end)
-            ):
+            if ends_in_scheme or (in_pair and self._opens_in_run(anywhere, text, begin, end)):
                 return max(end, self._signals(view, inner, begin, end))
             return end
         replaced: list[tuple[int, int]] = []  # what the sanitizer replaces before it reads anything else

@@ -26,7 +26,18 @@ sys.path[:0] = [str(Path(__file__).resolve().parent.parent)]
 
 from hygiene import test_credential_formats as formats  # noqa: E402  (the tests' own helpers)
 
+from cfreplay.hygiene import rules  # noqa: E402
+from cfreplay.hygiene.sanitizer import Sanitizer  # noqa: E402
 from cfreplay.hygiene.scanner import scan_text  # noqa: E402
+
+_FAKER = Sanitizer(key=b"f" * 32)
+
+
+def _published(rng: random.Random) -> str:
+    """A JWT signed with cfreplay's published key: what a sanitized cassette holds."""
+    part = base64.urlsafe_b64encode(rng.randbytes(24)).decode().rstrip("=")
+    return _FAKER.fake_jwt("ey" + f"J{part}.{part}.{part}")
+
 
 _PUNCTUATION = ["=", "&token=", "?access_token=", "password=", "/", "\\/", ".", "%3D", " ", "\n", '"', "\\u0065", "@"]
 _WORD = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-"
@@ -34,6 +45,8 @@ _WORD = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-"
 
 def _fragment(rng: random.Random) -> str:
     roll = rng.random()
+    if roll < 0.03:  # what sanitizing leaves: a placeholder, a published fake token
+        return rng.choice([rules.PLACEHOLDER_PREFIX + rng.randbytes(8).hex(), _published(rng)])
     if roll < 0.2:
         return "ey" + "J"
     if roll < 0.3:

@@ -409,6 +409,22 @@ def test_a_pair_inside_a_replaced_pairs_value_goes_with_it(shape: str, place: st
 
 @pytest.mark.parametrize("fmt", CASSETTE_FORMATS)
 @pytest.mark.parametrize("place", ["env", "text"])
+@pytest.mark.parametrize("shape", ["see &token=J{token}", "see ?access_token=ab-{token}&page=2", "?code=J{published}"])
+def test_a_token_inside_a_pairs_value_is_both_tools(shape: str, place: str, fmt: cassette.Format) -> None:
+    # The sanitizer replaces tokens before it reads pairs: a token inside a secret pair's
+    # value (not the whole value) is reported, then the pair; the scanner saw the pair only.
+    token = "ey" + f"J{pick(ALNUM, 20)}.{pick(ALNUM, 30)}.{pick(ALNUM, 24)}"
+    published = Sanitizer(key=b"p" * 32).fake_jwt(token)
+    found, changed, cleaned = both_tools(placed(place, shape.format(token=token, published=published)), fmt)
+    rules_found = {rule for _, rule, _ in found}
+    assert ("jwt" in rules_found) == ("{token}" in shape)
+    assert found == changed, f"scan only {found - changed}, sanitize only {changed - found}"
+    assert token not in cleaned
+    assert scan_text(cleaned, path=f"c.{fmt}") == []
+
+
+@pytest.mark.parametrize("fmt", CASSETTE_FORMATS)
+@pytest.mark.parametrize("place", ["env", "text"])
 @pytest.mark.parametrize(
     "shape",
     [
