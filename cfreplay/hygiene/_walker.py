@@ -288,12 +288,37 @@ class Walker:
                 (detectors.printable_escapes, detectors.unescape),
                 (detectors.percent_escapes, detectors.unquote),
             ):
+                kept_decoded = False
                 if present(text):
                     decoded = decode(text)
                     cleaned = self.text(decoded, note, location, decodings=decodings + 1)
                     if cleaned != decoded:
-                        text = cleaned
+                        text, kept_decoded = cleaned, True
+                if text != original and present(original):
+                    current = text if kept_decoded else decode(text)
+                    text = self._left_by_cleaning(original, current, decode, note, location, decodings) or text
         return text
+
+    def _left_by_cleaning(
+        self, original: str, current: str, decode: Callable[[str], str], note: Note, location: str, decodings: int
+    ) -> str | None:
+        """*current* without what the decoded *original* holds as a secret, or None when it holds none of it.
+
+        The rules above read escapes after they cleaned the text; one of them may have
+        taken what let a secret behind an escape be read (a key that swallowed the scheme
+        before ``\u0065<credential>``).  Read decoded as it was, as the scanner reads it, a
+        secret found there that the decoded text still holds goes too.
+        """
+        seen: list[tuple[str, str]] = []
+        self.text(decode(original), lambda _where, rule, secret: seen.append((rule, secret)), location,
+                  decodings=decodings + 1)  # fmt: skip
+        left = current
+        for rule, secret in seen:
+            if len(secret) >= _MIN_LEFT and secret in left and not redaction.is_redacted(secret):
+                note(location, rule, secret)
+                fake = self.redact.fake_jwt(secret) if rule == "jwt" else self.redact.placeholder(secret)
+                left = left.replace(secret, fake)
+        return left if left != current else None
 
     def _tokens(self, text: str, note: Note, location: str) -> str:
         if "eyJ" not in text:
@@ -840,6 +865,10 @@ def _spliced(text: str, edits: list[_Edit]) -> str:
 
 def _start_or_end(text: str, found: re.Match[str] | None) -> int:
     return len(text) if found is None else found.start()
+
+
+#: The shortest secret looked for again where cleaning left text to read (see Walker._left_by_cleaning).
+_MIN_LEFT: Final = 8
 
 
 def _token_spans(text: str) -> list[tuple[int, int]]:

@@ -602,6 +602,39 @@ def test_a_key_running_into_a_jwt_goes_with_it(rule: str, variant: str, place: s
     assert scan_text(cleaned, path=f"c.{fmt}") == []
 
 
+@pytest.mark.parametrize("fmt", CASSETTE_FORMATS)
+@pytest.mark.parametrize("place", ["env", "text"])
+@pytest.mark.parametrize(
+    "shape",
+    [
+        "{webhook}bearer  {escaped}",  # the webhook's secret runs on into the scheme word
+        "see ?access_token={run}Bearer {escaped}",  # the pair's value ends in the scheme word
+        "see ?access_token=Basic {escaped_basic}",
+    ],
+)
+@pytest.mark.parametrize("escape", ["\\u00{:02x}", "%{:02X}"])
+def test_a_secret_behind_an_escape_whose_scheme_was_replaced_goes(
+    shape: str, escape: str, place: str, fmt: cassette.Format
+) -> None:
+    # The sanitizer reads escapes after its other rules: the rule that replaced the key or
+    # the pair took the scheme word with it, and the credential behind the escape stayed on
+    # disk, where the scanner (reading the line decoded as it was) reported it.
+    credential = pick(ALNUM, 12) + "7" + pick(ALNUM, 12)
+    basic = base64.b64encode(f"admin:{pick(ALNUM, 16)}".encode()).decode()
+    text = shape.format(
+        webhook=slack_webhook()[0],
+        run=pick(ALNUM, 20),
+        escaped=escape.format(ord(credential[0])) + credential[1:],
+        escaped_basic=escape.format(ord(basic[0])) + basic[1:],
+    )
+    found, changed, cleaned = both_tools(placed(place, text), fmt)
+    assert (0, "authorization", "response.body") in found
+    assert found == changed, f"scan only {found - changed}, sanitize only {changed - found}"
+    for reading in readings(cleaned):
+        assert credential[1:] not in reading and basic[1:].rstrip("=") not in reading
+    assert scan_text(cleaned, path=f"c.{fmt}") == []
+
+
 @pytest.mark.parametrize("escape", ["\\u0065", "%65"])
 def test_an_escaped_credential_on_the_line_after_its_folded_scheme_is_found(escape: str) -> None:
     # YAML folds a long scalar at a space: "…Bearer" ends one line, "\u0065…" opens the next.
