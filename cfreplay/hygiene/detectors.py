@@ -40,6 +40,7 @@ __all__ = [
     "set_cookie_segments",
     "split_token",
     "token_kind",
+    "touches_placeholder",
     "unescape",
     "unquote",
     "userinfo",
@@ -49,6 +50,22 @@ __all__ = [
 #: (:mod:`cfreplay.hygiene.redaction` makes them; the detectors must know them too).
 PLACEHOLDER_PREFIX: Final = "cfreplay-redacted-"
 PLACEHOLDER_PATTERN: Final = re.compile(r"cfreplay-redacted-[0-9a-f]{16}")
+
+_PLACEHOLDER_REACH: Final = len(PLACEHOLDER_PREFIX) + 16
+
+
+def touches_placeholder(text: str, start: int, end: int) -> bool:
+    """Whether ``text[start:end]`` overlaps a placeholder.
+
+    A key's pattern that runs into a placeholder was made by replacing: a placeholder's
+    hyphen ends a run of token characters where the secret it replaced did not
+    (``glft-…`` glued to a ``ghr_…`` becomes ``glft-…cfreplay-redacted-…``).  Such a match
+    is no key, for the sanitizer and the scanner alike, so a cassette reads the same
+    before and after sanitizing.
+    """
+    low, high = max(0, start - _PLACEHOLDER_REACH), min(len(text), end + _PLACEHOLDER_REACH)
+    return any(found.start() < end and start < found.end() for found in PLACEHOLDER_PATTERN.finditer(text, low, high))
+
 
 # --------------------------------------------------------------------------- tokens
 
@@ -177,6 +194,8 @@ def auth_credential(text: str, scheme_end: int, basic: bool) -> tuple[int, int, 
         _, colon, secret = decoded.decode("utf-8", "replace").partition(":")
         if not colon or not secret or secret == "***" or credential in ("Y2Y6", "Y2Y6=="):
             return None
+        if PLACEHOLDER_PREFIX[:8] in credential and touches_placeholder(text, found.start(1), found.end(1)):
+            return None  # base64 run on into a placeholder's letters ("…cfreplay"): made by replacing
         return found.start(1), found.end(1), credential
     plain = _ESCAPED_SLASH.sub("/", credential)
     # A placeholder glued to what precedes it ("Bearer Rcl." then a key that was replaced)

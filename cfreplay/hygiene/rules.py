@@ -52,6 +52,7 @@ from cfreplay.hygiene.detectors import (  # the table's detectors, re-exported f
     set_cookie_segments,
     split_token,
     token_kind,
+    touches_placeholder,
     userinfo,
 )
 
@@ -412,22 +413,6 @@ def is_link(value: str) -> bool:
 
 
 # --------------------------------------------------------------------------- value formats
-
-
-_PLACEHOLDER_REACH: Final = len(PLACEHOLDER_PREFIX) + 16
-
-
-def touches_placeholder(text: str, start: int, end: int) -> bool:
-    """Whether ``text[start:end]`` overlaps a placeholder.
-
-    A key's pattern that runs into a placeholder was made by replacing: a placeholder's
-    hyphen ends a run of token characters where the secret it replaced did not
-    (``glft-…`` glued to a ``ghr_…`` becomes ``glft-…cfreplay-redacted-…``).  Such a match
-    is no key, for the sanitizer and the scanner alike, so a cassette reads the same
-    before and after sanitizing.
-    """
-    low, high = max(0, start - _PLACEHOLDER_REACH), min(len(text), end + _PLACEHOLDER_REACH)
-    return any(found.start() < end and start < found.end() for found in PLACEHOLDER_PATTERN.finditer(text, low, high))
 
 
 @dataclass(frozen=True)

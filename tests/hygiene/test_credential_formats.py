@@ -38,7 +38,7 @@ from hypothesis import strategies as st
 from leaks import API, Secrets, app_body, exchange
 
 from cfreplay import cassette
-from cfreplay.hygiene import rules
+from cfreplay.hygiene import detectors, rules
 from cfreplay.hygiene.credential_formats import FORMATS, UPSTREAM, UPSTREAM_VERSION, CredentialFormat
 from cfreplay.hygiene.rules import RuleTable
 from cfreplay.hygiene.sanitizer import Sanitizer
@@ -638,6 +638,18 @@ def test_an_escaped_credential_on_the_line_after_its_folded_scheme_is_found(esca
         assert found == changed == {(0, "authorization", "response.body")}, (width, found, changed)
         assert credential[1:] not in cleaned
     assert folded  # the fold fell right after the scheme at some width
+
+
+@pytest.mark.parametrize("fmt", CASSETTE_FORMATS)
+@pytest.mark.parametrize("place", ["env", "text"])
+def test_a_basic_credential_running_into_a_placeholder_is_none(place: str, fmt: cassette.Format) -> None:
+    # Base64 letters, then a GitHub token: no user:secret in the run up to the token's "_".
+    # Once the token was replaced, the run went on into the placeholder's "cfreplay" and
+    # this one decodes with a colon: a scan of the sanitized cassette found a credential.
+    run = "uBHV8jpMbtYeuhIVEL085rC7Mt6NebGAJay" + "ey" + "J"
+    found, _ = settled(placed(place, f"Basic BASIC {run}{github('r')[0]}1ey" + "J"), fmt)
+    assert {rule for _, rule, _ in found} == {"github-token"}
+    assert detectors.auth_credential(f"Basic {run}{rules.PLACEHOLDER_PREFIX}{secrets.token_hex(8)}", 5, True) is None
 
 
 def test_a_credential_is_read_around_placeholders_for_both_tools() -> None:
