@@ -73,6 +73,16 @@ def foreign_jwt() -> str:
     return jwt.encode({"sub": secrets.token_hex(8), "iat": 1}, secrets.token_hex(32), algorithm="HS256")
 
 
+def bearer_token() -> str:
+    """A bearer token that reads as one anywhere: with a digit.
+
+    In a cut file the header's array may be left open, and the scanner then reads the
+    value as text, where a bearer credential must hold a digit (prose says "bearer
+    tokens").  A token_urlsafe(24) has none about one time in 250.
+    """
+    return secrets.token_urlsafe(24) + str(secrets.randbelow(10))
+
+
 def with_bearer(token: str) -> dict[str, Any]:
     return exchange(request_headers={"Authorization": f"Bearer {token}", "Accept": "application/json"})
 
@@ -122,7 +132,7 @@ def warning_reason(line: str, path: Path) -> str:
 @given(fmt=st.sampled_from(["yaml", "json"]), where=st.integers(0, 10_000))
 def test_a_cut_cassette_is_never_clean(fmt: cassette.Format, where: int) -> None:
     """Cut anywhere past its first key: the token is reported if it survived, the cut always if it does not parse."""
-    token = secrets.token_urlsafe(24)
+    token = bearer_token()
     text = dump([with_bearer(token), hidden_in_a_body(fmt), harmless(1)], fmt)
     # A cut inside the "interactions" key leaves a fragment of one word: no cassette, nothing to hide.
     lowest = text.index("interactions") + len("interactions")
@@ -145,7 +155,7 @@ def test_a_cut_cassette_is_never_clean(fmt: cassette.Format, where: int) -> None
 @pytest.mark.parametrize("fmt", ["yaml", "json"])
 def test_every_cut_at_a_line_break_is_reported(tmp_path: Path, fmt: cassette.Format) -> None:
     """Line breaks are where a cut file looks most like a whole one (the layout check passes)."""
-    token = secrets.token_urlsafe(24)
+    token = bearer_token()
     text = dump([with_bearer(token), hidden_in_a_body(fmt), harmless(1), harmless(2)], fmt)
     path = tmp_path / f"cut.{fmt}"
     breaks = [i + 1 for i, char in enumerate(text) if char == "\n" and i + 1 < len(text)]
@@ -178,7 +188,7 @@ def test_a_clean_cut_cassette_exits_2_with_one_line(tmp_path: Path) -> None:
 
 
 def test_findings_win_and_the_warning_still_shows(tmp_path: Path) -> None:
-    token = secrets.token_urlsafe(24)
+    token = bearer_token()
     text = dump([harmless(1), with_bearer(token), harmless(2)], "json")
     path = tmp_path / "cut.json"
     path.write_text(text[: text.index("app-2")])
@@ -307,7 +317,7 @@ def test_a_python_tag_is_never_clean_whole_or_cut(tmp_path: Path) -> None:
 
 def test_a_cut_inside_the_binary_tag_is_incomplete_not_dangerous(tmp_path: Path) -> None:
     """``!!bi`` is a tag no loader builds: where a cut made it, the file is incomplete, not refused."""
-    token = secrets.token_urlsafe(24)
+    token = bearer_token()
     raw = gzip.compress(secrets.token_bytes(64))
     text = dump([with_bearer(token), exchange(response_headers={"Content-Encoding": "gzip"}, body=raw)], "yaml")
     path = tmp_path / "cut.yaml"
@@ -342,7 +352,7 @@ def test_a_parallel_scan_reports_errors_and_incomplete_files(tmp_path: Path) -> 
 
 def test_neither_the_warning_nor_a_finding_quotes_the_secret(tmp_path: Path) -> None:
     """The warning and the findings never quote the secret (nor its base64)."""
-    token = secrets.token_urlsafe(24)
+    token = bearer_token()
     text = dump([with_bearer(token)], "yaml")
     path = tmp_path / "cut.yaml"
     path.write_text(text[: text.index(token) + len(token) + 1])
