@@ -284,6 +284,24 @@ class Patterns:
         #: anchor, or a short lookahead.  The one unbounded reach, a scheme's gap before
         #: its credential, follows a scheme word that ends the run (see :data:`SCHEME_ENDS_RUN`).
         self.token_run_reach = 64 + max((len(anchor) for fmt in table.formats for anchor in fmt.anchors), default=0)
+        self._table = table
+        #: The longest anchor of any format: where a format's alternative opens, from its match's start.
+        self.anchor_length = max((len(anchor) for fmt in table.formats for anchor in fmt.anchors), default=0)
+        self.format_rules = frozenset(fmt.rule for fmt in table.formats)
+
+    @functools.cached_property
+    def named_formats(self) -> tuple[tuple[re.Pattern[str], int], ...]:
+        """The formats whose secret follows a name (``aws…key='<secret>'``), with how far a match reaches.
+
+        A name at the end of a token's run is still read when the secret after it is
+        outside the run.  Built on first use (it compiles those formats).
+        """
+        return tuple((fmt.pattern, fmt.reach[1]) for fmt in self._table.formats if fmt.pattern.groups)
+
+    @functools.cached_property
+    def named_anchors(self) -> tuple[str, ...]:
+        """The anchors of :attr:`named_formats`, lowered: a token's run holding none of them holds no such name."""
+        return tuple(anchor.lower() for fmt in self._table.formats if fmt.pattern.groups for anchor in fmt.anchors)
 
     def within_token_run(self, mode: str) -> tuple[re.Pattern[str], tuple[re.Pattern[str], ...]]:
         """What is read inside a run the ``jwt`` alternative consumed: every other signal.

@@ -365,11 +365,43 @@ class SignalPass:
         anywhere, inner = self.patterns.within_token_run(view.mode)
         if ends_in_scheme:
             return max(end, self._signals(view, inner, begin, end, skip=replaced))
+        named = self._keys_named_in_tokens(view, inner, tokens)
         if len(tokens) == 1 and tokens[0] == (start, end):
-            return end  # the run is one token: nothing else to read (most runs)
+            return max(end, named)  # the run is one token: nothing else to read (most runs)
         if not self._opens_in_run(anywhere, text, begin, end):
-            return end  # nothing else opens in the run
-        return max(end, self._signals(view, inner, begin, end, skip=tokens))
+            return max(end, named)  # nothing else opens in the run
+        return max(end, named, self._signals(view, inner, begin, end, skip=tokens))
+
+    def _keys_named_in_tokens(
+        self, view: _View, inner: tuple[re.Pattern[str], ...], tokens: list[tuple[int, int]]
+    ) -> int:
+        """Keys whose name ends a token's run and whose secret follows it (``eyJ…aws_secret_access_key='…'``).
+
+        No key opens inside a token, and the sanitizer reads that where the key's secret
+        starts: a name inside the run (all token characters) does not hide the secret after
+        it.  Each named format is tried around each token's end (a short window); where it
+        matches with its secret outside, its anchor is read as the pass reads it.
+        """
+        text, reached = view.text, 0
+        anchors = self.patterns.named_anchors
+        for low, high in tokens:
+            lowered = text[max(low, high - 256) : high].lower()
+            if not any(anchor in lowered for anchor in anchors):
+                continue  # no name here (nearly every token)
+            for pattern, reach in self.patterns.named_formats:
+                found = pattern.search(text, max(low, high - reach), min(len(text), high + reach + 64))
+                if found is None or found.start() >= high or found.start(1) < high:
+                    continue
+                before = len(self.hits)
+                # The format's own alternative opens on its anchor, a few characters in.
+                opening = found.start() + self.patterns.anchor_length
+                reached = max(reached, self._signals(view, inner, found.start(), opening))
+                self.hits[before:] = [
+                    hit
+                    for hit in self.hits[before:]
+                    if hit[1] in self.patterns.format_rules and not any(a <= hit[5] < b for a, b in tokens)
+                ]
+        return reached
 
     def _opens_in_run(self, anywhere: re.Pattern[str], text: str, begin: int, end: int) -> bool:
         """Whether any signal other than a token opens inside the run *begin*..*end* (a cheap filter)."""

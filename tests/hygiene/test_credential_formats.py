@@ -564,6 +564,23 @@ def test_a_placeholder_after_a_scheme_makes_no_credential(before: str, place: st
 
 @pytest.mark.parametrize("fmt", CASSETTE_FORMATS)
 @pytest.mark.parametrize("place", ["env", "text"])
+@pytest.mark.parametrize("published", [True, False])
+def test_a_key_named_inside_a_token_run_is_found(published: bool, place: str, fmt: cassette.Format) -> None:
+    # "aws_secret_access_key" is all token characters: glued after a token it is the end of
+    # the token's run, and the key's value follows it.  The sanitizer keeps a key whose
+    # secret starts outside every token; the scanner passed over signals whose anchor was
+    # inside one, and called the cassette clean.
+    token = "ey" + f"J{pick(ALNUM, 20)}.{pick(ALNUM, 30)}.{pick(ALNUM, 24)}"
+    if published:
+        token = Sanitizer(key=b"p" * 32).fake_jwt(token)
+    key = pick(ALNUM + "/+", 39) + secrets.choice(ALNUM)
+    found, cleaned = settled(placed(place, f"{token}aws_secret_access_key='{key}'"), fmt)
+    assert (0, "aws-secret-key", "response.body") in found
+    assert key not in cleaned
+
+
+@pytest.mark.parametrize("fmt", CASSETTE_FORMATS)
+@pytest.mark.parametrize("place", ["env", "text"])
 def test_a_key_reaching_into_a_token_goes_for_both_tools(place: str, fmt: cassette.Format) -> None:
     # The GitLab key's pattern runs on into "eyJ//registry…", a token-shaped run: the
     # sanitizer replaces the token, then finds the key over the fake (its characters before
