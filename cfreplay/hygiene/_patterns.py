@@ -283,11 +283,13 @@ class Patterns:
         #: How far past a token run a signal opening inside it reads: a credential format's
         #: anchor, or a short lookahead.  The one unbounded reach, a scheme's gap before
         #: its credential, follows a scheme word that ends the run (see :data:`SCHEME_ENDS_RUN`).
-        self.token_run_reach = 64 + max((len(anchor) for fmt in table.formats for anchor in fmt.anchors), default=0)
-        self._table = table
         #: The longest anchor of any format: where a format's alternative opens, from its match's start.
         self.anchor_length = max((len(anchor) for fmt in table.formats for anchor in fmt.anchors), default=0)
+        self.token_run_reach = 64 + self.anchor_length
+        self._table = table
         self.format_rules = frozenset(fmt.rule for fmt in table.formats)
+        #: The rules whose hits are credential keys (rules.keep_spans): the formats and the project's patterns.
+        self.key_rules = self.format_rules | {"pattern"}
 
     @functools.cached_property
     def named_formats(self) -> tuple[tuple[re.Pattern[str], int], ...]:
@@ -297,6 +299,11 @@ class Patterns:
         outside the run.  Built on first use (it compiles those formats).
         """
         return tuple((fmt.pattern, fmt.reach[1]) for fmt in self._table.formats if fmt.pattern.groups)
+
+    @functools.cached_property
+    def named_reach(self) -> int:
+        """How far before a token's end a named format's anchor may stand and its secret still follow."""
+        return max((reach for _, reach in self.named_formats), default=0)
 
     @functools.cached_property
     def named_anchors(self) -> tuple[str, ...]:

@@ -335,26 +335,12 @@ class SignalPass:
             # inside it (token=J<token>) is replaced, and reported, before the pair is.
             in_pair = self._cover_end(view, start, pairs=True) is not None
             if in_pair:
-                for token_start, token_end, kind in detectors.iter_tokens(text[start : match.end()]):
-                    token = text[start + token_start : start + token_end]
-                    if kind == "jwe" or not self._public(token):
-                        self._hit(view, start + token_start, kind, token, owner=True)
+                self._tokens_in(view, start, end, owner=True)
             anywhere, inner = self.patterns.within_token_run(view.mode)
             if ends_in_scheme or (in_pair and self._opens_in_run(anywhere, text, begin, end)):
                 return max(end, self._signals(view, inner, begin, end))
             return end
-        replaced: list[tuple[int, int]] = []  # what the sanitizer replaces before it reads anything else
-        tokens: list[tuple[int, int]] = []  # replaced or kept (published): no key is read inside one
-        for token_start, token_end, kind in detectors.iter_tokens(text[start : match.end()]):
-            token = text[start + token_start : start + token_end]
-            tokens.append((start + token_start, start + token_end))
-            if kind == "jwe":
-                self._hit(view, start + token_start, "jwe", token)
-            elif not self._public(token):
-                self._hit(view, start + token_start, "jwt", token)
-            else:
-                continue
-            replaced.append((start + token_start, start + token_end))
+        tokens, replaced = self._tokens_in(view, start, end)
         if view.mode != "binary" and len(match.group()) >= 22:
             # Base64 of '{"' opens on eyJ too: a run the alternative consumed may wrap a token.
             run = text[start : match.end()]
@@ -372,6 +358,21 @@ class SignalPass:
             return max(end, named)  # nothing else opens in the run
         return max(end, named, self._signals(view, inner, begin, end, skip=tokens))
 
+    def _tokens_in(
+        self, view: _View, start: int, end: int, *, owner: bool = False
+    ) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
+        """The tokens in *start*..*end*, each a hit unless published: (every token, those the sanitizer replaces)."""
+        tokens: list[tuple[int, int]] = []  # replaced or kept (published): no key is read inside one
+        replaced: list[tuple[int, int]] = []  # what the sanitizer replaces before it reads anything else
+        for token_start, token_end, kind in detectors.iter_tokens(view.text[start:end]):
+            span = (start + token_start, start + token_end)
+            tokens.append(span)
+            token = view.text[span[0] : span[1]]
+            if kind == "jwe" or not self._public(token):
+                self._hit(view, span[0], kind, token, owner=owner)
+                replaced.append(span)
+        return tokens, replaced
+
     def _keys_named_in_tokens(
         self, view: _View, inner: tuple[re.Pattern[str], ...], tokens: list[tuple[int, int]]
     ) -> int:
@@ -385,7 +386,7 @@ class SignalPass:
         text, reached = view.text, 0
         anchors = self.patterns.named_anchors
         for low, high in tokens:
-            lowered = text[max(low, high - 256) : high].lower()
+            lowered = text[max(low, high - self.patterns.named_reach) : high].lower()
             if not any(anchor in lowered for anchor in anchors):
                 continue  # no name here (nearly every token)
             for pattern, reach in self.patterns.named_formats:
@@ -862,7 +863,7 @@ class SignalPass:
         for hit in candidates:
             by_view.setdefault(hit[4], []).append(hit)
         priority = self.table.priority
-        key_rules = {fmt.rule for fmt in self.table.formats} | {"pattern"}
+        key_rules = self.patterns.key_rules
         kept: list[_Hit] = []
         for ident, hits in by_view.items():
             covers = sorted(self.covered.get(ident, []))
@@ -879,7 +880,7 @@ class SignalPass:
         return kept
 
 
-def _span_kind(rule: str, key_rules: set[str]) -> SpanKind:
+def _span_kind(rule: str, key_rules: frozenset[str]) -> SpanKind:
     if rule in key_rules:
         return "key"
     if rule in ("jwt", "jwe"):
