@@ -172,6 +172,15 @@ _ESCAPED_SLASH: Final = re.compile(r"\\+/")
 _BASIC_VALUE: Final = re.compile(rf"{GAP}([A-Za-z0-9+/]{{4,}}=*)")
 
 
+def _outside_token_spans(text: str) -> Iterator[str]:
+    """The parts of *text* outside its JWTs and JWEs."""
+    last = 0
+    for start, end, _ in iter_tokens(text):
+        yield text[last:start]
+        last = end
+    yield text[last:]
+
+
 def auth_credential(text: str, scheme_end: int, basic: bool) -> tuple[int, int, str] | None:
     """The credential after a ``Bearer``/``Basic`` scheme that ends at *scheme_end*, when it is one.
 
@@ -198,9 +207,13 @@ def auth_credential(text: str, scheme_end: int, basic: bool) -> tuple[int, int, 
             return None  # base64 run on into a placeholder's letters ("…cfreplay"): made by replacing
         return found.start(1), found.end(1), credential
     plain = _ESCAPED_SLASH.sub("/", credential)
-    # A placeholder glued to what precedes it ("Bearer Rcl." then a key that was replaced)
-    # is no part of a credential: only the rest is read, or sanitizing would make one.
+    # A placeholder or a token glued to what precedes it ("Bearer Rcl." then a key that was
+    # replaced; "Bearer abc…eyJ…", whose token the sanitizer replaces first with a fake that
+    # has other characters) is no part of what makes a credential one: only the rest is
+    # read, or sanitizing would make one, or the two tools would judge different texts.
     bare = PLACEHOLDER_PATTERN.sub("", plain) if PLACEHOLDER_PREFIX in plain else plain
+    if "eyJ" in bare:
+        bare = "".join(part for part in _outside_token_spans(bare))
     if len(bare) < _PROSE_MIN_TOKEN or not any(c.isdigit() for c in bare):
         return None
     if plain.startswith("eyJ") and (token_kind(plain.rstrip(".")) or split_token(plain)[0]):
