@@ -30,7 +30,7 @@ PLAIN_RULES: Final = frozenset({"jwt", "jwe", "authorization", "pattern"})
 # folded by the emitter (libyaml writes a bare newline, PyYAML ends the line with a
 # backslash), or an escaped space.
 _GAP: Final = detectors.GAP
-_B64_RUN: Final = r"(?>(?:[A-Za-z0-9_+=/-]+|\\/)+)"
+_B64_RUN: Final = detectors.B64_RUN
 #: A scheme must be followed by a gap and a credential's first characters (the rest is
 #: :func:`detectors.auth_credential`'s to decide).
 _BEARER_FILTER: Final = rf"(?={_GAP}(?:[A-Za-z0-9._~+/=-]|\\+/))"

@@ -298,7 +298,7 @@ class SignalPass:
     def _public(self, token: str) -> bool:
         known = self.public_jwts.get(token)
         if known is None:
-            known = self.public_jwts[token] = redaction.is_public_jwt(token.replace("\\/", "/"))
+            known = self.public_jwts[token] = redaction.is_public_jwt(detectors.unescape_slashes(token))
         return known
 
     # ----------------------------------------------------------------- value rules
@@ -695,7 +695,7 @@ class SignalPass:
         found = _ACCESS_TOKEN.search(text, max(lowest, 0), highest if highest >= 0 else len(text))
         if found is None:
             return False
-        token = found.group(1).replace("\\/", "/")
+        token = detectors.unescape_slashes(found.group(1))
         if detectors.token_kind(token) != "jwt" or not self._public(token):
             return False
         decoded = tokens.try_decode(token)

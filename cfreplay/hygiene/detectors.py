@@ -42,6 +42,7 @@ __all__ = [
     "token_kind",
     "touches_placeholder",
     "unescape",
+    "unescape_slashes",
     "unquote",
     "userinfo",
 ]
@@ -72,10 +73,11 @@ def touches_placeholder(text: str, start: int, end: int) -> bool:
 #: JWS: base64 (URL-safe or standard; JSON may escape its slashes) header opening with
 #: ``{"`` (``eyJ``), then a payload and a signature that may be empty (``alg: none``).
 _B64: Final = r"[A-Za-z0-9_+=/-]"
-#: A run of base64 characters, in text where JSON may have escaped the slashes.  Atomic, so
-#: a run is never re-split when what follows it does not match.
-B64_RUN: Final = r"(?>(?:[A-Za-z0-9_+=/-]+|\\/)+)"
-_TOKEN: Final = re.compile(rf"eyJ(?=(?:{_B64}|\\/){{4}}){B64_RUN}(?:\.{B64_RUN}?){{2,4}}")
+#: A run of base64 characters, in text where JSON may have escaped the slashes: ``\\/`` in a
+#: body, ``\\\\/`` in a body that is itself a JSON string (the scanner reads it so), a
+#: backslash per level.  Atomic, so a run is never re-split when what follows it does not match.
+B64_RUN: Final = r"(?>(?:[A-Za-z0-9_+=/-]+|\\+/)+)"
+_TOKEN: Final = re.compile(rf"eyJ(?=(?:{_B64}|\\+/){{4}}){B64_RUN}(?:\.{B64_RUN}?){{2,4}}")
 _RUN: Final = re.compile(rf"{B64_RUN}")
 #: One JWS or JWE, whole: what a value must be to count as "one JWT".
 _JWS: Final = re.compile(rf"eyJ{_B64}{{4,}}\.{_B64}{{4,}}\.{_B64}*")
@@ -87,8 +89,7 @@ def token_kind(token: str) -> str | None:
     """``"jwt"`` for a three-part token, ``"jwe"`` for five parts, ``None`` for anything else."""
     if not token.startswith("eyJ"):
         return None
-    if "\\/" in token:
-        token = token.replace("\\/", "/")
+    token = unescape_slashes(token)
     dots = token.count(".")
     if dots == 2 and _JWS.fullmatch(token):
         return "jwt"
@@ -169,6 +170,13 @@ SCHEMES: Final = re.compile(r"[Bb]earer|BEARER|[Bb]asic|BASIC")
 # A JSON-escaped slash is \/ in a body, and \\/ once that body is a string in a JSON cassette.
 _BEARER_VALUE: Final = re.compile(rf"{GAP}((?:[A-Za-z0-9._~+/=-]++|\\++/)++)")
 _ESCAPED_SLASH: Final = re.compile(r"\\+/")
+
+
+def unescape_slashes(text: str) -> str:
+    """*text* with its JSON-escaped slashes (``\\/``, ``\\\\/`` …, any level) read as ``/``."""
+    return _ESCAPED_SLASH.sub("/", text) if "\\" in text else text
+
+
 _BASIC_VALUE: Final = re.compile(rf"{GAP}([A-Za-z0-9+/]{{4,}}=*)")
 
 
@@ -206,7 +214,7 @@ def auth_credential(text: str, scheme_end: int, basic: bool) -> tuple[int, int, 
         if PLACEHOLDER_PREFIX[:8] in credential and touches_placeholder(text, found.start(1), found.end(1)):
             return None  # base64 run on into a placeholder's letters ("…cfreplay"): made by replacing
         return found.start(1), found.end(1), credential
-    plain = _ESCAPED_SLASH.sub("/", credential)
+    plain = unescape_slashes(credential)
     # A placeholder or a token glued to what precedes it ("Bearer Rcl." then a key that was
     # replaced; "Bearer abc…eyJ…", whose token the sanitizer replaces first with a fake that
     # has other characters) is no part of what makes a credential one: only the rest is

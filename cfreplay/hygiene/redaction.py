@@ -25,7 +25,7 @@ import uuid
 from typing import TYPE_CHECKING, Any, Final
 
 from cfreplay.cf import censorship, tokens
-from cfreplay.hygiene import rules
+from cfreplay.hygiene import detectors, rules
 
 if TYPE_CHECKING:  # Faker takes ~60 ms to import; most cassettes hold no PII to fake
     from faker import Faker
@@ -172,8 +172,7 @@ def _faker() -> Faker:
 
 def _urlsafe(token: str) -> str:
     """A standard-base64 JWT (``+``, ``/``, padding, JSON-escaped slashes) in the URL-safe alphabet it should use."""
-    if "\\/" in token:
-        token = token.replace("\\/", "/")
+    token = detectors.unescape_slashes(token)
     if "+" not in token and "/" not in token and "=" not in token:
         return token
     parts = []
