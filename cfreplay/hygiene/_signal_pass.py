@@ -589,7 +589,14 @@ class SignalPass:
         found = _PARAM_VALUE.match(text, equals + 1)
         raw = found.group() if found is not None else ""
         value = urllib.parse.unquote_plus(raw) if rule == "form-field" else urllib.parse.unquote(raw)
-        if value and not redaction.is_redacted(value) and detectors.token_kind(value) != "jwt":
+        if (
+            value
+            and not redaction.is_redacted(value)
+            and detectors.token_kind(value) != "jwt"
+            # A key running on into a token (token=pypi-…eyJ…) is replaced with it before pairs
+            # are read: what the pass finds in the value is reported, the pair is not.
+            and not self.walker.replaced_whole_by_tokens(value)
+        ):
             self._hit(view, equals + 1, rule, value, equals + 1 + len(raw), owner=True)
             self._cover(view, equals + 1, equals + 1 + len(raw))
             self.pair_values.setdefault(view.ident, []).append((equals + 1, equals + 1 + len(raw)))

@@ -35,6 +35,10 @@ MAX_DEPTH: Final = 200
 Note = Callable[[str, str, str], None]
 
 
+def _unnoted(_location: str, _rule: str, _secret: str) -> None:
+    return None
+
+
 class TooDeep(Exception):
     """JSON nested deeper than :data:`MAX_DEPTH` (or than the parser or the stack allow)."""
 
@@ -320,6 +324,14 @@ class Walker:
                 left = left.replace(secret, fake)
         return left if left != current else None
 
+    def replaced_whole_by_tokens(self, value: str) -> bool:
+        """Whether the tokens step, which runs before the pair rules read a value, leaves *value* redacted.
+
+        A key that opens a parameter's value and runs on into a token to be replaced goes
+        with it as one placeholder: the pair then has nothing left to replace.
+        """
+        return "eyJ" in value and redaction.is_redacted(self._tokens(value, _unnoted, ""))
+
     def _tokens(self, text: str, note: Note, location: str) -> str:
         if "eyJ" not in text:
             return text
@@ -351,14 +363,19 @@ class Walker:
 
     def _keys_into_tokens(self, text: str, found: list[tuple[int, int, str]]) -> dict[int, rules.ValueHit]:
         """The credential keys that open before a token to be replaced and run on into it, by the token's start."""
-        if all(kind == "jwt" and redaction.is_public_jwt(text[start:end]) for start, end, kind in found):
-            return {}  # published tokens only (a sanitized text): they stay, _formats reads keys around them
+        # Only a token to be replaced: a published one stays, and _formats reads a key run on
+        # into it (with the other tokens of the text, or without them: the same answer).
+        replaced = [
+            start for start, end, kind in found if kind == "jwe" or not redaction.is_public_jwt(text[start:end])
+        ]
+        if not replaced:
+            return {}  # published tokens only (a sanitized text, nearly always)
         spans = [(start, end) for start, end, _ in found]
         glued: dict[int, rules.ValueHit] = {}
         for hit in _outside_tokens(self.table.format_hits(text), spans):
             if redaction.is_redacted(text[hit.start : hit.end]):
                 continue
-            for start, _ in spans:
+            for start in replaced:
                 if hit.start < start < hit.end and start not in glued:
                     glued[start] = hit
                     break

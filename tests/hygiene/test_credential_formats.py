@@ -634,6 +634,44 @@ def test_a_key_running_into_a_jwt_goes_with_it(rule: str, variant: str, place: s
 @pytest.mark.parametrize("fmt", CASSETTE_FORMATS)
 @pytest.mark.parametrize("place", ["env", "text"])
 @pytest.mark.parametrize(
+    ("rule", "variant"), [("pypi-token", "pypi"), ("gitlab-token", "gldt-"), ("slack-token", "bot")]
+)
+def test_a_key_running_into_a_token_fills_a_pairs_value(
+    rule: str, variant: str, place: str, fmt: cassette.Format
+) -> None:
+    # "&token=<key><token>": the sanitizer replaces key and token as one before it reads
+    # pairs, so the pair's value is a placeholder by then and the pair is not reported; the
+    # scanner reported the pair and dropped the key as inside the pair's value.
+    key, _ = EXAMPLES[rule, variant]()
+    token = f"J{pick(ALNUM, 20)}.{pick(ALNUM, 30)}.{pick(ALNUM, 24)}"
+    found, cleaned = settled(placed(place, f"see x&token={key}ey{token} now"), fmt)
+    assert {r for _, r, _ in found} == {rule, "jwt"}
+    assert key[8:] not in cleaned
+
+
+@pytest.mark.parametrize("fmt", CASSETTE_FORMATS)
+@pytest.mark.parametrize("place", ["env", "text"])
+def test_a_key_running_into_a_published_token_is_read_alike_beside_a_secret_one(
+    place: str, fmt: cassette.Format
+) -> None:
+    # A published token stays, so a key run on into it is no part of the tokens step; the
+    # sanitizer glued such a key to the published token whenever another token in the text
+    # was secret (reporting the published one as a jwt, and the key before the pair that
+    # holds it), while the scanner read the pair.
+    secret = "ey" + f"J{pick(ALNUM, 20)}.{pick(ALNUM, 30)}.{pick(ALNUM, 24)}"
+    published = Sanitizer(key=b"p" * 32).fake_jwt("ey" + f"J{pick(ALNUM, 20)}.{pick(ALNUM, 30)}.{pick(ALNUM, 24)}")
+    webhook, _ = EXAMPLES["slack-webhook", "incoming"]()
+    text = f"Basic {secret} then ?access_token={webhook}{published}"
+    found, _ = settled(placed(place, text), fmt)
+    assert {r for _, r, _ in found} == {"jwt", "url-query"}
+    notes: list[str] = []
+    Sanitizer(key=b"k" * 32).sanitize_text(text, lambda _where, rule: notes.append(rule))
+    assert sorted(notes) == ["jwt", "url-query"]  # one token replaced, not two
+
+
+@pytest.mark.parametrize("fmt", CASSETTE_FORMATS)
+@pytest.mark.parametrize("place", ["env", "text"])
+@pytest.mark.parametrize(
     "shape",
     [
         "{webhook}bearer  {escaped}",  # the webhook's secret runs on into the scheme word
