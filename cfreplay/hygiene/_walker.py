@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import bisect
 import functools
 import json
 import re
@@ -340,15 +341,18 @@ class Walker:
         glued = self._keys_into_tokens(text, found)
         for start, end, kind in found:
             token = text[start:end]
-            key = glued.get(start)
-            if key is not None:
-                # A key that runs on into the token goes as one with it (rules.keep_spans):
-                # with a fake in the token's place the key would match differently, or
-                # not at all, and its first characters stay.
+            keys = glued.get(start)
+            if keys:
+                # A key that runs on into the token goes as one with it (rules.keep_spans),
+                # and so does a key running on into that key: with a fake in the token's
+                # place a key would match differently, or not at all, and its first
+                # characters stay.
                 note(location, kind, token)
-                note(location, key.rule, text[key.start : key.end])
-                stop = max(end, key.end)
-                edits.append((key.start, stop, self.redact.placeholder(text[key.start : stop])))
+                for key in keys:
+                    note(location, key.rule, text[key.start : key.end])
+                first = min(key.start for key in keys)
+                stop = max(end, *(key.end for key in keys))
+                edits.append((first, stop, self.redact.placeholder(text[first:stop])))
                 continue
             if kind == "jwt":
                 replacement = self.redact.fake_jwt(token)
@@ -361,8 +365,12 @@ class Walker:
             edits.append((start, end, replacement))
         return _spliced(text, edits)
 
-    def _keys_into_tokens(self, text: str, found: list[tuple[int, int, str]]) -> dict[int, rules.ValueHit]:
-        """The credential keys that open before a token to be replaced and run on into it, by the token's start."""
+    def _keys_into_tokens(self, text: str, found: list[tuple[int, int, str]]) -> dict[int, list[rules.ValueHit]]:
+        """The credential keys that open before a token to be replaced and run on into it, by the token's start.
+
+        With each, the keys that run on into it in turn (a Slack webhook whose secret runs on
+        into ``xoxb-…``, which runs on into the token): all go as one.
+        """
         # Only a token to be replaced: a published one stays, and _formats reads a key run on
         # into it (with the other tokens of the text, or without them: the same answer).
         replaced = [
@@ -371,13 +379,31 @@ class Walker:
         if not replaced:
             return {}  # published tokens only (a sanitized text, nearly always)
         spans = [(start, end) for start, end, _ in found]
-        glued: dict[int, rules.ValueHit] = {}
-        for hit in _outside_tokens(self.table.format_hits(text), spans):
-            if redaction.is_redacted(text[hit.start : hit.end]):
-                continue
+        keys = sorted(
+            (
+                hit
+                for hit in _outside_tokens(self.table.format_hits(text), spans)
+                if not redaction.is_redacted(text[hit.start : hit.end])
+            ),
+            key=lambda hit: hit.start,
+        )
+        glued: dict[int, list[rules.ValueHit]] = {}
+        for at, hit in enumerate(keys):
             for start in replaced:
                 if hit.start < start < hit.end and start not in glued:
-                    glued[start] = hit
+                    # Keys before it that run on into it, back to the previous token (a key
+                    # across a token would be that token's): one walk back per token.
+                    chain, opening = [hit], hit.start
+                    previous = bisect.bisect_left(spans, (start, start)) - 1
+                    floor = spans[previous][1] if previous >= 0 else 0
+                    for back in range(at - 1, -1, -1):
+                        before = keys[back]
+                        if before.start < floor:
+                            break
+                        if before.start < opening < before.end:
+                            chain.append(before)
+                            opening = before.start
+                    glued[start] = chain
                     break
         return glued
 

@@ -633,6 +633,25 @@ def test_a_key_running_into_a_jwt_goes_with_it(rule: str, variant: str, place: s
 
 @pytest.mark.parametrize("fmt", CASSETTE_FORMATS)
 @pytest.mark.parametrize("place", ["env", "text"])
+@pytest.mark.parametrize("keys", [1, 2])
+def test_a_key_running_into_a_key_running_into_a_jwt_goes_with_them(
+    keys: int, place: str, fmt: cassette.Format
+) -> None:
+    # A webhook whose secret runs on into a Slack token, which runs on into a JWT: the
+    # tokens step took the Slack token with the JWT as one placeholder, and the webhook,
+    # now running on into a placeholder, was no key: its secret stayed on disk, and the
+    # rescan (same reading) called the cassette clean.  The whole chain goes as one.
+    webhook, secret = EXAMPLES["slack-webhook", "incoming"]()
+    slack, _ = EXAMPLES["slack-token", "bot"]()
+    token = "ey" + f"J{pick(ALNUM, 20)}.{pick(ALNUM, 30)}.{pick(ALNUM, 24)}"
+    text = f"see {webhook}{slack if keys == 2 else ''}{token} now"
+    found, cleaned = settled(placed(place, text), fmt)
+    assert {r for _, r, _ in found} == {"jwt", "slack-webhook"} | ({"slack-token"} if keys == 2 else set())
+    assert secret.rsplit("/", 1)[1] not in cleaned
+
+
+@pytest.mark.parametrize("fmt", CASSETTE_FORMATS)
+@pytest.mark.parametrize("place", ["env", "text"])
 @pytest.mark.parametrize(
     ("rule", "variant"), [("pypi-token", "pypi"), ("gitlab-token", "gldt-"), ("slack-token", "bot")]
 )
