@@ -593,9 +593,10 @@ class SignalPass:
             value
             and not redaction.is_redacted(value)
             and detectors.token_kind(value) != "jwt"
-            # A key running on into a token (token=pypi-…eyJ…) is replaced with it before pairs
-            # are read: what the pass finds in the value is reported, the pair is not.
-            and not self.walker.replaced_whole_by_tokens(value)
+            # Tokens go before pairs are read, from the value as written (a form's '+' is part
+            # of a signature then): a key running on into a token (token=pypi-…eyJ…) goes
+            # with it, and a fake fills the value; what the pass finds in it is reported.
+            and not self.walker.replaced_whole_by_tokens(raw)
         ):
             self._hit(view, equals + 1, rule, value, equals + 1 + len(raw), owner=True)
             self._cover(view, equals + 1, equals + 1 + len(raw))
