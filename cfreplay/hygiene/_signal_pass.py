@@ -99,6 +99,8 @@ class SignalPass:
         self.starts: list[int] = []
         self.indent = 0
         self.decoded_lines: set[tuple[int, str]] = set()
+        #: Lines read decoded (escapes): (first and last view, parent view, line span, interaction).
+        self.escaped_lines: list[tuple[int, int, int, int, int, int | None]] = []
         self.views = 0
         self._walker: Walker | None = None
         self.handlers: dict[str, Callable[[_View, re.Match[str]], int]] = {
@@ -144,6 +146,41 @@ class SignalPass:
     def run(self) -> None:
         """Read the whole text (and every view decoded from it) once."""
         self._scan(self._new_view(self.text, None, "", 0, "cassette" if self.cassette else "plain"))
+        if self.escaped_lines and self.hits:
+            self._settle_escaped_lines()
+
+    def _settle_escaped_lines(self) -> None:
+        """A line read decoded that found something where the line as written did too: read exactly.
+
+        The sanitizer cleans a text as written before it reads its escapes, and reports what
+        the decoded text still holds: a key taken as written may leave nothing of a
+        credential found decoded (``bearer  \\u0065gldt-…``: the key goes, ``e`` and a
+        placeholder are no credential).  Which one a finding is, only the sanitizer's own
+        order answers; such lines are few, and only in a file that is not clean anyway.
+        """
+        by_view: dict[int, list[tuple[int, int, str, str]]] = {}
+        for hit in self.hits:
+            by_view.setdefault(hit[4], []).append((hit[5], hit[6], hit[1], hit[2]))
+        for found in by_view.values():
+            found.sort()
+        for first, last, parent, low, high, interaction in self.escaped_lines:
+            if interaction in self.uncertain:
+                continue
+            decoded = {
+                (rule, value) for ident in range(first, last + 1) for _, _, rule, value in by_view.get(ident, ())
+            }
+            if not decoded:
+                continue
+            # Hits on the line as written, or running on into it (a token before a folded scheme).
+            written = by_view.get(parent, [])
+            nearest = bisect.bisect_left(written, (low - _LINE_REACH,))
+            beside = {
+                (rule, value)
+                for _, end, rule, value in written[nearest : bisect.bisect_left(written, (high,))]
+                if end > low
+            }
+            if beside and not decoded <= beside:  # one secret seen both ways (a form with %40) is settled
+                self.uncertain.add(interaction)
 
     # ----------------------------------------------------------------- driving
 
@@ -277,12 +314,15 @@ class SignalPass:
 
     def _view(
         self, parent: _View, text: str, offset: int, suffix: str, *, mode: str | None = None, body: bool = False
-    ) -> None:
+    ) -> int | None:
+        """Scan *text*, decoded from *parent* at *offset*; the new view's ident (its descendants' follow it)."""
         if parent.depth >= _MAX_DEPTH:
-            return
+            return None
         anchor = offset if parent.anchor is None else parent.anchor
         chosen = mode if mode is not None and parent.mode != "plain" else parent.mode
-        self._scan(self._new_view(text, anchor, parent.suffix or suffix, parent.depth + 1, chosen, body=body))
+        view = self._new_view(text, anchor, parent.suffix or suffix, parent.depth + 1, chosen, body=body)
+        self._scan(view)
+        return view.ident
 
     def _interaction_at(self, view: _View, offset: int) -> int | None:
         point = offset if view.anchor is None else view.anchor
@@ -768,10 +808,14 @@ class SignalPass:
             return
         self.decoded_lines.add((start, suffix))
         end = text.find("\n", match.end())
-        line = text[start : end if end >= 0 else len(text)]
+        stop = end if end >= 0 else len(text)
+        line = text[start:stop]
         decoded = decode(line)
         if decoded != line:
-            self._view(view, decoded, match.start(), suffix)
+            ident = self._view(view, decoded, match.start(), suffix)
+            if ident is not None and view.cassette:
+                interaction = self._interaction_at(view, match.start())
+                self.escaped_lines.append((ident, self.views, view.ident, start, stop, interaction))
 
     def _base64(self, view: _View, match: re.Match[str]) -> int:
         self._decode_run(view, match.start())
@@ -902,6 +946,8 @@ def _span_kind(rule: str, key_rules: frozenset[str]) -> SpanKind:
 _SCHEME_ENDS_LINE: Final = re.compile(r"(?:[Bb]earer|BEARER|[Bb]asic|BASIC)[ \t]*\\?\r?\n")
 #: Whitespace as YAML may write it between two words of a scalar (see :data:`detectors.GAP`).
 _GAP_RE: Final = re.compile(detectors.GAP)
+#: How far before a line a hit running on into it may start (a token, a key: a few KB at most).
+_LINE_REACH: Final = 16384
 #: Past every offset: ``(offset, _END)`` sorts after every span that starts at *offset*.
 _END: Final = 1 << 62
 
