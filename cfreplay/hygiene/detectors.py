@@ -202,8 +202,18 @@ def auth_credential(text: str, scheme_end: int, basic: bool) -> tuple[int, int, 
         return None
     credential = found.group(1)
     if basic:
-        if credential.startswith("eyJ") and text.startswith(".", found.end(1)):
-            return None  # a token's header ('{"…'), the jwt rule's: no user name opens on '{"'
+        if "eyJ" in credential and text.startswith(".", found.end(1)):
+            # The run ends in a token's header ('{"…'), the jwt rule's: what is before it is
+            # read alone ('Basic HwkQeyJ…' decoded whole has the header's colons, a
+            # "user:secret" that replacing would cut out of the token).
+            token = next(iter_tokens(text, found.start(1)), None)
+            if token is not None and token[0] < found.end(1):
+                if token[0] - found.start(1) < 4:
+                    return None  # no user name opens on '{"'
+                credential = text[found.start(1) : token[0]]
+                found = _BASIC_VALUE.match(text[: token[0]], scheme_end)
+                if found is None or found.group(1) != credential:
+                    return None
         try:
             decoded = base64.b64decode(credential + "=" * (-len(credential) % 4), validate=True)
         except (binascii.Error, ValueError):

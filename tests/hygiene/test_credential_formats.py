@@ -776,6 +776,26 @@ def test_an_escaped_credential_on_the_line_after_its_folded_scheme_is_found(esca
 
 @pytest.mark.parametrize("fmt", CASSETTE_FORMATS)
 @pytest.mark.parametrize("place", ["env", "text"])
+@pytest.mark.parametrize("published", [True, False])
+@pytest.mark.parametrize("lead", ["HwkQ", "Hw", "YWRtaW46czNjcmV0"])
+def test_a_basic_credential_running_into_a_token_is_read_before_it(
+    lead: str, published: bool, place: str, fmt: cassette.Format
+) -> None:
+    # "Basic HwkQeyJ0eXAi…": the base64 run goes on into a token's header, and decoded whole
+    # it has the header's colons, a "user:secret".  Replacing it cut the token's header
+    # off, leaving a JWT-shaped run no published key signed: the rescan failed (a write
+    # would have refused).  The run is read up to the token; "admin:s3cret" is still one.
+    token = "ey" + f"J{pick(ALNUM, 20)}.{pick(ALNUM, 30)}.{pick(ALNUM, 24)}"
+    if published:
+        token = Sanitizer(key=b"p" * 32).fake_jwt(token)
+    found, _ = settled(placed(place, f"see Basic {lead}{token}/x now"), fmt)
+    rules_found = {rule for _, rule, _ in found}
+    assert ("authorization" in rules_found) == (lead == "YWRtaW46czNjcmV0")
+    assert "jwt" in rules_found  # run on by '/x', even a published token is nobody's
+
+
+@pytest.mark.parametrize("fmt", CASSETTE_FORMATS)
+@pytest.mark.parametrize("place", ["env", "text"])
 def test_a_basic_credential_running_into_a_placeholder_is_none(place: str, fmt: cassette.Format) -> None:
     # Base64 letters, then a GitHub token: no user:secret in the run up to the token's "_".
     # Once the token was replaced, the run went on into the placeholder's "cfreplay" and
