@@ -399,10 +399,12 @@ def _scan(args: argparse.Namespace) -> int:
                 file=sys.stderr,
             )
         files_with = len({finding.path for finding in result.findings})
-        print(
-            f"{len(result.findings)} finding{'s' if len(result.findings) != 1 else ''} in {files_with} "
-            f"file{'s' if files_with != 1 else ''} (scanned {result.files} files, {result.bytes / 1e6:.1f} MB)"
-        )
+        scanned = f"{result.files} file{'s' if result.files != 1 else ''} scanned ({result.bytes / 1e6:.1f} MB)"
+        if result.findings:
+            count = len(result.findings)
+            print(f"{count} finding{'s' if count != 1 else ''} in {files_with} of {scanned}")
+        else:
+            print(f"no findings: {scanned}")
     if result.errors:
         return EXIT_USAGE
     if result.findings:

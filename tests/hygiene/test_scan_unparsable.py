@@ -141,7 +141,7 @@ def test_a_cut_cassette_is_never_clean(fmt: cassette.Format, where: int) -> None
         path = Path(folder, f"cut.{fmt}")
         path.write_text(cut)
         code, out, err = run(["scan", str(path)])
-    found = not out.splitlines()[-1].startswith("0 findings")
+    found = not out.splitlines()[-1].startswith("no findings")
     if token in cut:
         assert found and "request.headers.Authorization: authorization (" in out
     if loads(cut):
@@ -181,7 +181,7 @@ def test_a_clean_cut_cassette_exits_2_with_one_line(tmp_path: Path) -> None:
     path.write_text(in_the_last_body(dump([harmless(1), harmless(2)], "yaml")))
     code, out, err = run(["scan", str(path)])
     assert code == 2
-    assert out == "0 findings in 0 files (scanned 1 files, 0.0 MB)\n"
+    assert out == "no findings: 1 file scanned (0.0 MB)\n"
     [line] = err.splitlines()
     reason = warning_reason(line, path)
     assert reason.startswith("is not valid YAML: ") and " at line " in reason
@@ -225,7 +225,7 @@ def test_json_format_lists_the_incomplete_files(tmp_path: Path) -> None:
 def test_a_whole_cassette_exits_0_without_a_word(tmp_path: Path, fmt: cassette.Format) -> None:
     path = tmp_path / f"whole.{fmt}"
     path.write_text(dump([harmless(1), harmless(2)], fmt))
-    assert run(["scan", str(path)]) == (0, "0 findings in 0 files (scanned 1 files, 0.0 MB)\n", "")
+    assert run(["scan", str(path)]) == (0, "no findings: 1 file scanned (0.0 MB)\n", "")
     code, out, err = run(["scan", "--format", "json", str(path)])
     assert (code, err, json.loads(out)["incomplete"]) == (0, "", [])
 
@@ -250,7 +250,7 @@ def test_a_secret_in_a_binary_body_is_never_missed_silently(tmp_path: Path, codi
     [line] = err.splitlines()
     assert warning_reason(line, path)
     if coding == "gzip":  # half a gzip stream does not inflate: only the parser could have read it
-        assert code == 2 and out.startswith("0 findings")
+        assert code == 2 and out.startswith("no findings")
     else:  # half the base64 of plain bytes may still decode far enough to show the token
         assert code != 0
 
@@ -332,7 +332,7 @@ def test_a_yaml_file_that_is_no_cassette_is_not_checked(tmp_path: Path) -> None:
     """Without ``interactions`` a file is plain text (a template, a config): its scan never needed a parser."""
     (tmp_path / "template.yaml").write_text("name: {{ app_name }}\nroutes: [\n")
     (tmp_path / "fixture.json").write_text('{"apps": [')
-    assert run(["scan", str(tmp_path)]) == (0, "0 findings in 0 files (scanned 2 files, 0.0 MB)\n", "")
+    assert run(["scan", str(tmp_path)]) == (0, "no findings: 2 files scanned (0.0 MB)\n", "")
 
 
 def test_a_parallel_scan_reports_errors_and_incomplete_files(tmp_path: Path) -> None:

@@ -783,7 +783,7 @@ def test_scan_and_sanitize_of_a_directory_skip_a_fifo(
 
     assert _run_guarded(["scan", str(folder)], fifo) == 1
     out, err = capsys.readouterr()
-    assert f"{dirty}:" in out and "stuck" not in out + err and "(scanned 1 files" in out
+    assert f"{dirty}:" in out and "stuck" not in out + err and "in 1 of 1 file scanned" in out
 
     assert _run_guarded(["sanitize", str(folder)], fifo) == 0
     out, err = capsys.readouterr()
