@@ -86,8 +86,12 @@ _JWE: Final = re.compile(rf"eyJ{_B64}{{4,}}\.{_B64}*\.{_B64}{{4,}}\.{_B64}{{4,}}
 
 @lru_cache(maxsize=8192)
 def token_kind(token: str) -> str | None:
-    """``"jwt"`` for a three-part token, ``"jwe"`` for five parts, ``None`` for anything else."""
-    if not token.startswith("eyJ"):
+    """``"jwt"`` for a three-part token, ``"jwe"`` for five parts, ``None`` for anything else.
+
+    A run holding a placeholder is none: replacing made it (``eyJ`` glued before a key that
+    went, then ``….npmjs.org/``), and what it replaced was read already.
+    """
+    if not token.startswith("eyJ") or PLACEHOLDER_PREFIX in token:
         return None
     token = unescape_slashes(token)
     dots = token.count(".")
