@@ -160,7 +160,11 @@ def is_published(token: str) -> bool:
     if not head or "." not in head or not signature:
         return False
     try:
-        given = binascii.a2b_base64(signature.encode("ascii").translate(_FROM_URLSAFE) + b"=" * (-len(signature) % 4))
+        # Strict: a lenient decoder stops at the first '=', so '<published>=<anything>' would
+        # verify and keep whatever was glued after it (a key, a password).
+        given = binascii.a2b_base64(
+            signature.encode("ascii").translate(_FROM_URLSAFE) + b"=" * (-len(signature) % 4), strict_mode=True
+        )
         message = head.encode("ascii")
     except (binascii.Error, UnicodeEncodeError):
         return False
