@@ -449,16 +449,38 @@ class _Format:
         """Compiled on first use: a replay whose requests hold no anchor never needs it (and never pays for it)."""
         return re.compile(self.source, self.flags)
 
-    def hits(self, text: str) -> Iterator[ValueHit]:
+    def hits(self, text: str, lowered: str | None = None) -> Iterator[ValueHit]:
+        """Each match's secret, leftmost first; a match may open inside the one before it.
+
+        A key's run may go on over the next key's anchor (a webhook's secret into the next
+        webhook's ``https``; a run dropped for touching a placeholder, over a key after
+        it): the search goes on from that anchor, not from the match's end, as the
+        scanner, which tries the pattern at every anchor, reads it.
+        """
         if self.block:
             yield from self._blocks(text)
             return
         group = 1 if self.pattern.groups else 0
         replaced = PLACEHOLDER_PREFIX in text
-        for match in self.pattern.finditer(text):
+        low = lowered
+        position = 0
+        while (match := self.pattern.search(text, position)) is not None:
             start, end = match.start(group), match.end(group)
             if start < end and not (replaced and touches_placeholder(text, start, end)):
                 yield ValueHit(self.rule, start, end)
+            position = max(match.end(), match.start() + 1)
+            if low is None:
+                low = text.lower()
+            own = self._next_anchor(low, match.start(), match.end())
+            if own >= 0:
+                inner = self._next_anchor(low, own + 1, match.end() + self.reach[0])
+                if inner >= 0:
+                    position = max(match.start() + 1, inner - self.reach[0])
+
+    def _next_anchor(self, low: str, start: int, end: int) -> int:
+        """Where the first of this format's anchors opens at *start* or after, before *end* (-1: none)."""
+        found = [at for anchor in self.lowered if (at := low.find(anchor, start, end + len(anchor))) >= 0]
+        return min(found) if found else -1
 
     def _blocks(self, text: str) -> Iterator[ValueHit]:
         """A private key runs from its BEGIN marker to its END marker, or to the end of the string."""
@@ -819,7 +841,7 @@ class RuleTable:
         if self._any_anchor(low):  # most strings hold none
             for fmt in self.formats:
                 if any(anchor in low for anchor in fmt.lowered):
-                    hits.extend(fmt.hits(text))
+                    hits.extend(fmt.hits(text, low))
         for fmt in self.patterns:
             hits.extend(fmt.hits(text))
         return self.resolve(hits)

@@ -776,6 +776,38 @@ def test_an_escaped_credential_on_the_line_after_its_folded_scheme_is_found(esca
 
 @pytest.mark.parametrize("fmt", CASSETTE_FORMATS)
 @pytest.mark.parametrize("place", ["env", "text"])
+@pytest.mark.parametrize("between", ["", "ey" + "J", "xyz"])
+def test_a_webhook_whose_secret_runs_into_the_next_webhook_leaves_neither(
+    between: str, place: str, fmt: cassette.Format
+) -> None:
+    # The first webhook's secret ([A-Za-z0-9_]+) runs on into the second's "https", and a
+    # regex search goes on from where a match ends: past the second's start, which was never
+    # tried, so its secret stayed on disk (both tools agreed, the scanner's window opened on
+    # the first).  The search now goes on from an anchor inside or just after the match.
+    first, _ = EXAMPLES["slack-webhook", "incoming"]()
+    second, secret = EXAMPLES["slack-webhook", "incoming"]()
+    found, cleaned = settled(placed(place, f"see {first}{between}{second} now"), fmt)
+    assert {r for _, r, _ in found} == {"slack-webhook"}
+    assert secret.rsplit("/", 1)[1] not in cleaned
+
+
+@pytest.mark.parametrize("fmt", CASSETTE_FORMATS)
+@pytest.mark.parametrize("place", ["env", "text"])
+def test_a_key_inside_a_run_dropped_for_touching_a_placeholder_is_found(place: str, fmt: cassette.Format) -> None:
+    # "glagent-<50>cfreplay-redacted-…<run>glagent-<key>": the GitLab agent pattern takes up to
+    # 1024 run characters, so one match ran from the first anchor over the placeholder to the
+    # end; it touched the placeholder, so it was no key, and the second key inside it was
+    # never tried: the sanitizer left it, the scanner (trying each anchor) found it, and the
+    # rescan failed.
+    key = "glagent-" + pick(ALNUM, 50)
+    text = f"see glagent-{pick(ALNUM, 50)}{rules.PLACEHOLDER_PREFIX}{'5' * 16}{pick(ALNUM, 20)}{key} now"
+    found, cleaned = settled(placed(place, text), fmt)
+    assert {r for _, r, _ in found} == {"gitlab-token"}
+    assert key[8:] not in cleaned
+
+
+@pytest.mark.parametrize("fmt", CASSETTE_FORMATS)
+@pytest.mark.parametrize("place", ["env", "text"])
 @pytest.mark.parametrize("glue", ["=", "==", "=x"])
 def test_what_is_glued_after_a_published_tokens_padding_is_no_part_of_it(
     glue: str, place: str, fmt: cassette.Format
