@@ -124,6 +124,17 @@ def iter_tokens(text: str, start: int = 0) -> Iterator[tuple[int, int, str]]:
             position = max(run.end() if run is not None else at, at + 3)
             continue
         token = found.group()
+        if PLACEHOLDER_PREFIX in token:
+            # A placeholder ends a token: what replacing glued on is no part of it
+            # (…sig + cfreplay-redacted-… + eyJ…), and no token opens inside it.
+            cut = text.find(PLACEHOLDER_PREFIX, at, found.end())
+            position = cut + len(PLACEHOLDER_PREFIX)
+            found = _TOKEN.match(text, at, cut)
+            if found is None:
+                continue
+            token = found.group()
+        else:
+            position = found.end()
         kind = token_kind(token)
         if kind is None:
             head, _ = split_token(token)
@@ -131,7 +142,6 @@ def iter_tokens(text: str, start: int = 0) -> Iterator[tuple[int, int, str]]:
                 yield at, at + len(head), "jwt"
         else:
             yield at, found.end(), kind
-        position = found.end()
 
 
 class RememberedSearch:
