@@ -111,13 +111,14 @@ def split_token(token: str) -> tuple[str, str]:
     return "", token
 
 
-def iter_tokens(text: str, start: int = 0) -> Iterator[tuple[int, int, str]]:
-    """(start, end, ``"jwt"``|``"jwe"``) of each token in *text*, left to right.
+def iter_tokens(text: str, start: int = 0, end: int | None = None) -> Iterator[tuple[int, int, str]]:
+    """(start, end, ``"jwt"``|``"jwe"``) of each token in *text* that opens before *end*, left to right.
 
     A run of base64 that is no token is skipped whole, so ``eyJeyJeyJ…`` costs one pass.
     """
     position = start
-    while (at := text.find("eyJ", position)) >= 0:
+    stop = len(text) if end is None else end
+    while (at := text.find("eyJ", position, stop)) >= 0:
         found = _TOKEN.match(text, at)
         if found is None:
             run = _RUN.match(text, at)
@@ -220,12 +221,12 @@ def auth_credential(text: str, scheme_end: int, basic: bool) -> tuple[int, int, 
             # The run ends in a token's header ('{"…'), the jwt rule's: what is before it is
             # read alone ('Basic HwkQeyJ…' decoded whole has the header's colons, a
             # "user:secret" that replacing would cut out of the token).
-            token = next(iter_tokens(text, found.start(1)), None)
-            if token is not None and token[0] < found.end(1):
+            token = next(iter_tokens(text, found.start(1), found.end(1)), None)
+            if token is not None:
                 if token[0] - found.start(1) < 4:
                     return None  # no user name opens on '{"'
                 credential = text[found.start(1) : token[0]]
-                found = _BASIC_VALUE.match(text[: token[0]], scheme_end)
+                found = _BASIC_VALUE.match(text, scheme_end, token[0])
                 if found is None or found.group(1) != credential:
                     return None
         try:
