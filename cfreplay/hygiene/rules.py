@@ -852,7 +852,7 @@ class RuleTable:
         A block's claim is its marker: kept hits may then overlap (a key inside a block).
         """
         ordered = sorted(hits, key=lambda h: (self.priority(h.rule), h.start, -h.end))
-        flags = keep_spans((h.start, h.end if h.claim is None else h.claim, "key") for h in ordered)
+        flags = keep_spans((h.start, h.end, "key") if h.claim is None else (h.start, h.claim, "block") for h in ordered)
         kept = [hit for hit, keep in zip(ordered, flags, strict=True) if keep]
         kept.sort(key=lambda h: h.start)
         return kept
@@ -860,7 +860,7 @@ class RuleTable:
 
 #: What a span handed to :func:`keep_spans` belongs to: a credential key (a format or a
 #: project's pattern), a token (JWT or JWE), the credential after a scheme, or another rule.
-SpanKind = Literal["key", "token", "credential", "other"]
+SpanKind = Literal["key", "block", "token", "credential", "other"]
 
 
 def keep_spans(spans: Iterable[tuple[int, int, SpanKind]]) -> list[bool]:
@@ -878,6 +878,11 @@ def keep_spans(spans: Iterable[tuple[int, int, SpanKind]]) -> list[bool]:
       still read with the fake in place, so it goes too, with them.  A key that opens
       inside a token is none (a token's characters are no key's).
 
+    A private key's *block* is handed over as the marker it claims (``BEGIN … PRIVATE KEY``,
+    ``PuTTY-User-Key-File-2``), but reaches past it: it joins the keys its marker overlaps
+    and is never wholly inside one (``GR1348941…PuTTY-User-Key-File-2``: dropped as inside
+    the GitLab key, the block's private lines stayed on disk).
+
     The sanitizer and the scanner both decide here.
     """
     flags: list[bool] = []
@@ -885,7 +890,7 @@ def keep_spans(spans: Iterable[tuple[int, int, SpanKind]]) -> list[bool]:
     kinds: dict[tuple[int, int], SpanKind] = {}  # a merged span's kind: the kind of what it was merged for
     tokens: list[tuple[int, int]] = []  # the tokens kept, merged or not: no key opens inside one
     for start, end, kind in spans:
-        if kind == "key" and any(low <= start < high for low, high in tokens):
+        if kind in ("key", "block") and any(low <= start < high for low, high in tokens):
             flags.append(False)
             continue
         at = bisect.bisect_left(taken, (start, -1))
@@ -902,7 +907,8 @@ def keep_spans(spans: Iterable[tuple[int, int, SpanKind]]) -> list[bool]:
             flags.append(True)
             continue
         low, high = overlapped[0][0], max(span_end for _, span_end in overlapped)
-        inside = len(overlapped) == 1 and low <= start and end <= high
+        # A block reaches past its marker (the span it claims), so it is never inside a key.
+        inside = kind != "block" and len(overlapped) == 1 and low <= start and end <= high
         if inside or not all(kinds[span] in _JOINS.get(kind, ()) for span in overlapped):
             flags.append(False)
             continue
@@ -916,7 +922,11 @@ def keep_spans(spans: Iterable[tuple[int, int, SpanKind]]) -> list[bool]:
 
 
 #: What a key or a credential joins instead of yielding to (see :func:`keep_spans`).
-_JOINS: Final[dict[str, tuple[SpanKind, ...]]] = {"key": ("key", "token"), "credential": ("token",)}
+_JOINS: Final[dict[str, tuple[SpanKind, ...]]] = {
+    "key": ("key", "block", "token"),
+    "block": ("key", "block"),
+    "credential": ("token",),
+}
 
 
 def fewest_literals(literals: Iterable[str]) -> tuple[str, ...]:

@@ -776,6 +776,26 @@ def test_an_escaped_credential_on_the_line_after_its_folded_scheme_is_found(esca
 
 @pytest.mark.parametrize("fmt", CASSETTE_FORMATS)
 @pytest.mark.parametrize("place", ["env", "text"])
+@pytest.mark.parametrize("block", ["PuTTY", "RSA"])
+@pytest.mark.parametrize("then", ["", "EC"])
+def test_a_key_running_into_a_private_keys_marker_takes_the_block_with_it(
+    then: str, block: str, place: str, fmt: cassette.Format
+) -> None:
+    # "GR1348941<20>PuTTY-User-Key-File-2: ssh-rsa…Private-Lines…": the GitLab runner key's
+    # run takes in the PuTTY marker; the block was handed over as its marker, found wholly
+    # inside the key and dropped, so only the key went, the marker with it, and the private
+    # lines stayed on disk (a PEM key after them was found only by the rescan).
+    key, _ = EXAMPLES["gitlab-token", "GR1348941"]()
+    material, _ = EXAMPLES["private-key", block]()
+    after = EXAMPLES["private-key", then]()[0] if then else ""
+    found, cleaned = settled(placed(place, f"{key}{material}{after}"), fmt)
+    assert {r for _, r, _ in found} == {"gitlab-token", "private-key"} if block == "PuTTY" else {"private-key"}
+    body = material.splitlines()[-2] if block == "PuTTY" else material.splitlines()[1]
+    assert body not in cleaned
+
+
+@pytest.mark.parametrize("fmt", CASSETTE_FORMATS)
+@pytest.mark.parametrize("place", ["env", "text"])
 @pytest.mark.parametrize("lead", ["", "pypi"])
 @pytest.mark.parametrize("first", ["secret", "published"])
 def test_a_placeholder_ends_a_token(first: str, lead: str, place: str, fmt: cassette.Format) -> None:
