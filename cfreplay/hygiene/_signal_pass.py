@@ -404,8 +404,10 @@ class SignalPass:
         """The tokens in *start*..*end*, each a hit unless published: (every token, those the sanitizer replaces)."""
         tokens: list[tuple[int, int]] = []  # replaced or kept (published): no key is read inside one
         replaced: list[tuple[int, int]] = []  # what the sanitizer replaces before it reads anything else
-        for token_start, token_end, kind in detectors.iter_tokens(view.text[start:end]):
-            span = (start + token_start, start + token_end)
+        # The text itself, not the run cut out of it: a token ends where a private key's marker
+        # opens, and the marker reaches past the run.
+        for token_start, token_end, kind in detectors.iter_tokens(view.text, start, end):
+            span = (token_start, min(token_end, end))
             tokens.append(span)
             token = view.text[span[0] : span[1]]
             if kind == "jwe" or not self._public(token):

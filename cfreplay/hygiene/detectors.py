@@ -19,6 +19,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Final
 
+from cfreplay.hygiene.credential_formats import FORMATS
+
 __all__ = [
     "COMMAND_LINE",
     "PATH_TOKEN",
@@ -111,6 +113,26 @@ def split_token(token: str) -> tuple[str, str]:
     return "", token
 
 
+#: A private key's marker (the table's own pattern, its spaces also as YAML folds them: the
+#: scanner reads the file): where one opens, a token run ends.
+_FOLDABLE: Final = r"(?:[ \t]|\\?\r?\n)++"
+_BLOCK_MARKER: Final = re.compile(
+    next(fmt.pattern for fmt in FORMATS if fmt.id == "private-key").replace("[ \\t]+", " ").replace(" ", _FOLDABLE),
+    re.ASCII,
+)
+
+
+def _before_block(text: str, at: int, end: int) -> int | None:
+    """Where a private key's block opens inside the run ``text[at:end]`` (its dashes first), if one does."""
+    marker = _BLOCK_MARKER.search(text, at + 3, end + 64)
+    if marker is None or marker.start() >= end:
+        return None
+    cut = marker.start()
+    while cut > at + 3 and cut > marker.start() - 5 and text[cut - 1] == "-":
+        cut -= 1  # PEM's dashes are the block's, as the private-key rule reads it
+    return cut
+
+
 def iter_tokens(text: str, start: int = 0, end: int | None = None) -> Iterator[tuple[int, int, str]]:
     """(start, end, ``"jwt"``|``"jwe"``) of each token in *text* that opens before *end*, left to right.
 
@@ -136,6 +158,17 @@ def iter_tokens(text: str, start: int = 0, end: int | None = None) -> Iterator[t
             token = found.group()
         else:
             position = found.end()
+        if ("BEGIN" in token or "PuTTY-User-Key-File-" in token) and (
+            block := _before_block(text, at, found.end())
+        ) is not None:
+            # A private key glued after a token ('…sig-----BEGIN RSA PRIVATE KEY-----',
+            # '…sigPuTTY-User-Key-File-2: …'): the marker is the key's, not the signature's,
+            # or replacing the token takes the marker and leaves the key material behind.
+            position = block
+            found = _TOKEN.match(text, at, block)
+            if found is None:
+                continue
+            token = found.group()
         kind = token_kind(token)
         if kind is None:
             head, _ = split_token(token)

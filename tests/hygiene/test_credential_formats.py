@@ -776,6 +776,28 @@ def test_an_escaped_credential_on_the_line_after_its_folded_scheme_is_found(esca
 
 @pytest.mark.parametrize("fmt", CASSETTE_FORMATS)
 @pytest.mark.parametrize("place", ["env", "text"])
+@pytest.mark.parametrize("block", ["PuTTY", "RSA", "OPENSSH"])
+@pytest.mark.parametrize("published", [True, False])
+def test_a_private_key_glued_after_a_token_goes_whole(
+    published: bool, block: str, place: str, fmt: cassette.Format
+) -> None:
+    # "<token>-----BEGIN RSA PRIVATE KEY-----…", "<token>PuTTY-User-Key-File-2: …": dashes,
+    # letters and digits are token characters, so the signature's run took in the marker
+    # (or its first word); the token was replaced with it, and the key material, with
+    # nothing left to find it by, stayed on disk.  Even a published token went (run on, it
+    # was nobody's).  A private key's marker now ends a token.
+    token = "ey" + f"J{pick(ALNUM, 20)}.{pick(ALNUM, 30)}.{pick(ALNUM, 24)}"
+    if published:
+        token = Sanitizer(key=b"p" * 32).fake_jwt(token)
+    material, _ = EXAMPLES["private-key", block]()
+    found, cleaned = settled(placed(place, f"see {token}{material}"), fmt)
+    assert {r for _, r, _ in found} == ({"private-key"} if published else {"jwt", "private-key"})
+    body = material.splitlines()[-2] if block == "PuTTY" else material.splitlines()[1]
+    assert body not in cleaned
+
+
+@pytest.mark.parametrize("fmt", CASSETTE_FORMATS)
+@pytest.mark.parametrize("place", ["env", "text"])
 @pytest.mark.parametrize("block", ["PuTTY", "RSA"])
 @pytest.mark.parametrize("then", ["", "EC"])
 def test_a_key_running_into_a_private_keys_marker_takes_the_block_with_it(
