@@ -630,7 +630,8 @@ class SignalPass:
             return match.end()
         found = _PARAM_VALUE.match(text, equals + 1)
         raw = found.group() if found is not None else ""
-        value = urllib.parse.unquote_plus(raw) if rule == "form-field" else urllib.parse.unquote(raw)
+        plus = rule == "form-field" and lead != ";"  # as the sanitizer decodes it (a ';' pair is no form's)
+        value = urllib.parse.unquote_plus(raw) if plus else urllib.parse.unquote(raw)
         if (
             value
             and not redaction.is_redacted(value)

@@ -446,8 +446,11 @@ class Walker:
             stop = _start_or_end(text, stops.search(text, value_start))
             rule = "form-field" if not lead else detectors.param_rule(text, head.start("name"))
             name = urllib.parse.unquote_plus(raw_name)
-            plus = rule == "form-field"
-            secret = self.table.secret_form(name) if plus else self.table.secret_query(name)
+            # A form writes a space as '+'; pairs led by ';' (a connection string's, a header
+            # parameter's) are no form's, and their '+' is base64's: decoded, a secret pair
+            # inside would end at the space and leave the rest of its value.
+            plus = rule == "form-field" and lead != ";"
+            secret = self.table.secret_form(name) if rule == "form-field" else self.table.secret_query(name)
             replaced: str | None = None
             if secret or _start_or_end(text, encoded[plus].search(text, value_start)) < stop:
                 raw_value = text[value_start:stop]

@@ -776,6 +776,23 @@ def test_an_escaped_credential_on_the_line_after_its_folded_scheme_is_found(esca
 
 @pytest.mark.parametrize("fmt", CASSETTE_FORMATS)
 @pytest.mark.parametrize("place", ["env", "text"])
+@pytest.mark.parametrize("lead", ["azure", "plain"])
+def test_a_secret_pair_inside_a_semicolon_pairs_value_keeps_its_plus(
+    lead: str, place: str, fmt: cassette.Format
+) -> None:
+    # "…;EndpointSuffix=core.windows.net?access_token=AccountKey=ab+cd…==": a pair led by ';'
+    # was read as a form field, its value decoded with '+' as a space and read again, so
+    # the access_token's value ended at the first '+' and the rest of the key stayed on
+    # disk (the rescan, reading the file, failed).  A ';' pair is no form's.
+    value = f"{pick(ALNUM, 10)}+{pick(ALNUM, 20)}+{pick(ALNUM, 12)}=="
+    head = EXAMPLES["azure-storage-key", "connection string"]()[0] if lead == "azure" else "see x=1"
+    found, cleaned = settled(placed(place, f"{head};Extra=core.windows.net?access_token={value};x=1"), fmt)
+    assert "url-query" in {r for _, r, _ in found}
+    assert value.split("+")[1] not in cleaned and value.split("+")[2] not in cleaned
+
+
+@pytest.mark.parametrize("fmt", CASSETTE_FORMATS)
+@pytest.mark.parametrize("place", ["env", "text"])
 @pytest.mark.parametrize("block", ["PuTTY", "RSA", "OPENSSH"])
 @pytest.mark.parametrize("published", [True, False])
 def test_a_private_key_glued_after_a_token_goes_whole(
