@@ -102,6 +102,7 @@ class SignalPass:
         #: Lines read decoded (escapes): (first and last view, parent view, line span, interaction).
         self.escaped_lines: list[tuple[int, int, int, int, int, int | None]] = []
         self.views = 0
+        self.putty = detectors.RememberedSearch(detectors.PUTTY_ANCHOR)
         self._walker: Walker | None = None
         self.handlers: dict[str, Callable[[_View, re.Match[str]], int]] = {
             "jwt": self._jwt,
@@ -630,6 +631,9 @@ class SignalPass:
             return match.end()
         found = _PARAM_VALUE.match(text, equals + 1)
         raw = found.group() if found is not None else ""
+        block = detectors.block_start(text, equals + 1, equals + 1 + len(raw), self.putty.search)
+        if block is not None:
+            raw = raw[: block - equals - 1]  # the private key glued on is the key's, as the sanitizer reads it
         plus = rule == "form-field" and lead != ";"  # as the sanitizer decodes it (a ';' pair is no form's)
         value = urllib.parse.unquote_plus(raw) if plus else urllib.parse.unquote(raw)
         if (

@@ -435,6 +435,7 @@ class Walker:
         if "=" not in text:
             return text
         stops = detectors.RememberedSearch(detectors.PAIR_VALUE_STOP)
+        putty = detectors.RememberedSearch(detectors.PUTTY_ANCHOR)
         encoded = {plus: detectors.RememberedSearch(_ENCODED_PLUS if plus else _ENCODED) for plus in (False, True)}
         edits: list[_Edit] = []
         position = 0
@@ -444,6 +445,9 @@ class Walker:
                 position = value_start
                 continue
             stop = _start_or_end(text, stops.search(text, value_start))
+            block = detectors.block_start(text, value_start, stop, putty.search)
+            if block is not None:
+                stop = block  # a private key glued on is the key's ("token=-----BEGIN RSA PRIVATE KEY-----")
             rule = "form-field" if not lead else detectors.param_rule(text, head.start("name"))
             name = urllib.parse.unquote_plus(raw_name)
             # A form writes a space as '+'; pairs led by ';' (a connection string's, a header

@@ -14,7 +14,7 @@ import base64
 import binascii
 import re
 import urllib.parse
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Final
@@ -26,11 +26,13 @@ __all__ = [
     "PATH_TOKEN",
     "PLACEHOLDER_PATTERN",
     "PLACEHOLDER_PREFIX",
+    "PUTTY_ANCHOR",
     "SCHEME_END",
     "RememberedSearch",
     "Userinfo",
     "auth_credential",
     "base64_signatures",
+    "block_start",
     "command_line_pair",
     "decode_wrapped",
     "iter_tokens",
@@ -122,13 +124,32 @@ _BLOCK_MARKER: Final = re.compile(
 )
 
 
-def _before_block(text: str, at: int, end: int) -> int | None:
-    """Where a private key's block opens inside the run ``text[at:end]`` (its dashes first), if one does."""
-    marker = _BLOCK_MARKER.search(text, at + 3, end + 64)
-    if marker is None or marker.start() >= end:
+#: Where a PuTTY key's marker may open (a PEM marker's BEGIN ends the run it is glued to).
+PUTTY_ANCHOR: Final = re.compile(r"PuTTY-User-Key-File-")
+
+
+def block_start(
+    text: str, start: int, end: int, putty: Callable[[str, int], re.Match[str] | None] = PUTTY_ANCHOR.search
+) -> int | None:
+    """Where a private key's block opens in the run ``text[start:end]`` (its dashes first), if one does.
+
+    A token's run and a parameter's value end there: the marker is the key's, and
+    replacing it with them would leave the key material with nothing to find it by.  The
+    run ends at a space, so a PEM marker's ``BEGIN`` can only be its last word; a PuTTY
+    marker may be anywhere in it (*putty* finds it: a remembered search keeps a text's
+    many values linear).
+    """
+    cut = -1
+    if end - 5 >= start and text.startswith("BEGIN", end - 5) and _BLOCK_MARKER.match(text, end - 5):
+        cut = end - 5
+    else:
+        found = putty(text, start)
+        if found is not None and found.start() < end and _BLOCK_MARKER.match(text, found.start()):
+            cut = found.start()
+    if cut < 0:
         return None
-    cut = marker.start()
-    while cut > at + 3 and cut > marker.start() - 5 and text[cut - 1] == "-":
+    marker = cut
+    while cut > start and cut > marker - 5 and text[cut - 1] == "-":
         cut -= 1  # PEM's dashes are the block's, as the private-key rule reads it
     return cut
 
@@ -159,7 +180,7 @@ def iter_tokens(text: str, start: int = 0, end: int | None = None) -> Iterator[t
         else:
             position = found.end()
         if ("BEGIN" in token or "PuTTY-User-Key-File-" in token) and (
-            block := _before_block(text, at, found.end())
+            block := block_start(text, at + 3, found.end())
         ) is not None:
             # A private key glued after a token ('…sig-----BEGIN RSA PRIVATE KEY-----',
             # '…sigPuTTY-User-Key-File-2: …'): the marker is the key's, not the signature's,

@@ -63,8 +63,17 @@ def is_placeholder(value: str) -> bool:
 
 
 def is_redacted(value: str) -> bool:
-    """A marker, a cfreplay placeholder, or a JWT signed with a published key."""
-    return value in MARKERS or is_placeholder(value) or is_public_jwt(value)
+    """A marker, a cfreplay placeholder, or a JWT signed with a published key; or such glued to placeholders.
+
+    Replacing glues them (``token=<token><private key>`` becomes ``token=<fake><placeholder>``):
+    read again, such a value must be what was left, or sanitizing would never settle.
+    """
+    if value in MARKERS or is_placeholder(value) or is_public_jwt(value):
+        return True
+    if PLACEHOLDER_PREFIX not in value:
+        return False
+    rest = PLACEHOLDER_PATTERN.sub("", value)
+    return not rest or rest in MARKERS or is_public_jwt(rest)
 
 
 @functools.lru_cache(maxsize=8192)
