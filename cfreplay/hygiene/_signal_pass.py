@@ -408,7 +408,7 @@ class SignalPass:
         # The text itself, not the run cut out of it: a token ends where a private key's marker
         # opens, and the marker reaches past the run.
         for token_start, token_end, kind in detectors.iter_tokens(view.text, start, end):
-            span = (token_start, min(token_end, end))
+            span = (token_start, token_end)
             tokens.append(span)
             token = view.text[span[0] : span[1]]
             if kind == "jwe" or not self._public(token):

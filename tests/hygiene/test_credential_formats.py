@@ -855,9 +855,10 @@ def test_a_key_running_into_a_private_keys_marker_takes_the_block_with_it(
 
 @pytest.mark.parametrize("fmt", CASSETTE_FORMATS)
 @pytest.mark.parametrize("place", ["env", "text"])
+@pytest.mark.parametrize("glue", ["", "."])
 @pytest.mark.parametrize("lead", ["", "pypi"])
 @pytest.mark.parametrize("first", ["secret", "published"])
-def test_a_placeholder_ends_a_token(first: str, lead: str, place: str, fmt: cassette.Format) -> None:
+def test_a_placeholder_ends_a_token(first: str, lead: str, glue: str, place: str, fmt: cassette.Format) -> None:
     # "<token>cfreplay-redacted-…<token>": a signature's run goes on into the placeholder
     # ('-' is a base64 character) and on through the next token.  Called no token at all
     # (it holds a placeholder), the first token's payload and signature stayed on disk and
@@ -870,7 +871,10 @@ def test_a_placeholder_ends_a_token(first: str, lead: str, place: str, fmt: cass
     head = token() if first == "secret" else Sanitizer(key=b"p" * 32).fake_jwt(token())
     key = EXAMPLES["pypi-token", "pypi"]()[0] if lead else ""
     second = token()
-    found, cleaned = settled(placed(place, f"see {key}{head}{rules.PLACEHOLDER_PREFIX}{'a1' * 8}{second}"), fmt)
+    # A dot before the placeholder: the first token's run takes up to four more parts, and
+    # the scanner read the second (a published fake, once sanitized) cut where that run ended.
+    text = f"see {key}{head}{glue}{rules.PLACEHOLDER_PREFIX}{'a1' * 8}{second}.{pick(ALNUM, 24)}"
+    found, cleaned = settled(placed(place, text), fmt)
     assert "jwt" in {r for _, r, _ in found}
     assert second.rsplit(".", 1)[1] not in cleaned
     if first == "secret":
