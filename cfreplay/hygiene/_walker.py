@@ -447,7 +447,7 @@ class Walker:
             stop = _start_or_end(text, stops.search(text, value_start))
             block = detectors.block_start(text, value_start, stop, putty.search)
             if block is not None:
-                stop = block  # a private key glued on is the key's ("token=-----BEGIN RSA PRIVATE KEY-----")
+                stop = block  # a private key glued on is the key's ("token=<a PEM key>")
             rule = "form-field" if not lead else detectors.param_rule(text, head.start("name"))
             name = urllib.parse.unquote_plus(raw_name)
             # A form writes a space as '+'; pairs led by ';' (a connection string's, a header

@@ -798,7 +798,7 @@ def test_a_secret_pair_inside_a_semicolon_pairs_value_keeps_its_plus(
 def test_a_private_key_glued_into_a_secret_pairs_value_goes_whole(
     value: str, block: str, place: str, fmt: cassette.Format
 ) -> None:
-    # "&token=-----BEGIN RSA PRIVATE KEY-----\n…": the pair's value ran to the space after
+    # "&token=<a PEM key>": the pair's value ran to the space after
     # BEGIN; replacing it took the marker, and the key material stayed on disk with nothing
     # to find it by (both tools agreed).  A value ends where a private key opens.  With a
     # token before the key, the value left is a fake glued to the key's placeholder, which
@@ -818,7 +818,7 @@ def test_a_private_key_glued_into_a_secret_pairs_value_goes_whole(
 def test_a_private_key_glued_after_a_token_goes_whole(
     published: bool, block: str, place: str, fmt: cassette.Format
 ) -> None:
-    # "<token>-----BEGIN RSA PRIVATE KEY-----…", "<token>PuTTY-User-Key-File-2: …": dashes,
+    # "<token><a PEM key>", "<token><a PuTTY key file>": dashes,
     # letters and digits are token characters, so the signature's run took in the marker
     # (or its first word); the token was replaced with it, and the key material, with
     # nothing left to find it by, stayed on disk.  Even a published token went (run on, it
@@ -840,7 +840,7 @@ def test_a_private_key_glued_after_a_token_goes_whole(
 def test_a_key_running_into_a_private_keys_marker_takes_the_block_with_it(
     then: str, block: str, place: str, fmt: cassette.Format
 ) -> None:
-    # "GR1348941<20>PuTTY-User-Key-File-2: ssh-rsa…Private-Lines…": the GitLab runner key's
+    # "GR1348941<20><a PuTTY key file>": the GitLab runner key's
     # run takes in the PuTTY marker; the block was handed over as its marker, found wholly
     # inside the key and dropped, so only the key went, the marker with it, and the private
     # lines stayed on disk (a PEM key after them was found only by the rescan).
