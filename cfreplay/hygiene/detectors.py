@@ -195,6 +195,9 @@ def iter_tokens(text: str, start: int = 0, end: int | None = None) -> Iterator[t
             head, _ = split_token(token)
             if head:
                 yield at, at + len(head), "jwt"
+                # What follows the head may hold a token of its own ('<token>..AKIA…eyJ…'):
+                # read on from the head, not past the parts the match took after it.
+                position = at + len(head)
         else:
             yield at, found.end(), kind
 

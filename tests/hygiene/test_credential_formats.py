@@ -855,6 +855,23 @@ def test_a_key_running_into_a_private_keys_marker_takes_the_block_with_it(
 
 @pytest.mark.parametrize("fmt", CASSETTE_FORMATS)
 @pytest.mark.parametrize("place", ["env", "text"])
+@pytest.mark.parametrize("between", ["..", ".x."])
+def test_a_token_after_the_parts_a_token_match_took_is_read(between: str, place: str, fmt: cassette.Format) -> None:
+    # "<token>..AKIA…eyJ<token>": a token match takes up to four more parts; no JWS or JWE
+    # as a whole, its first three were the token and the search went on past all of them,
+    # so the second token (inside the fourth part) was found only by the rescan.
+    def token() -> str:
+        return "ey" + f"J{pick(ALNUM, 20)}.{pick(ALNUM, 30)}.{pick(ALNUM, 24)}"
+
+    key, _ = EXAMPLES["aws-access-key", "AKIA"]()
+    second = token()
+    found, cleaned = settled(placed(place, f"see {token()}{between}{key}{second} now"), fmt)
+    assert "jwt" in {r for _, r, _ in found}
+    assert second.rsplit(".", 1)[1] not in cleaned
+
+
+@pytest.mark.parametrize("fmt", CASSETTE_FORMATS)
+@pytest.mark.parametrize("place", ["env", "text"])
 @pytest.mark.parametrize("glue", ["", "."])
 @pytest.mark.parametrize("lead", ["", "pypi"])
 @pytest.mark.parametrize("first", ["secret", "published"])
