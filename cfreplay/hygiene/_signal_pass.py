@@ -102,7 +102,8 @@ class SignalPass:
         #: Lines read decoded (escapes): (first and last view, parent view, line span, interaction).
         self.escaped_lines: list[tuple[int, int, int, int, int, int | None]] = []
         self.views = 0
-        self.putty = detectors.RememberedSearch(detectors.PUTTY_ANCHOR)
+        #: Per view, where the next PuTTY marker is (see _param).
+        self.putty: dict[int, detectors.RememberedSearch] = {}
         self._walker: Walker | None = None
         self.handlers: dict[str, Callable[[_View, re.Match[str]], int]] = {
             "jwt": self._jwt,
@@ -631,7 +632,10 @@ class SignalPass:
             return match.end()
         found = _PARAM_VALUE.match(text, equals + 1)
         raw = found.group() if found is not None else ""
-        block = detectors.block_start(text, equals + 1, equals + 1 + len(raw), self.putty.search)
+        putty = self.putty.get(view.ident)
+        if putty is None:  # one per view: views interleave, and a search is remembered for one text
+            putty = self.putty[view.ident] = detectors.RememberedSearch(detectors.PUTTY_ANCHOR)
+        block = detectors.block_start(text, equals + 1, equals + 1 + len(raw), putty.search)
         if block is not None:
             raw = raw[: block - equals - 1]  # the private key glued on is the key's, as the sanitizer reads it
         plus = rule == "form-field" and lead != ";"  # as the sanitizer decodes it (a ';' pair is no form's)
