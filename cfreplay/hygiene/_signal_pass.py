@@ -660,7 +660,9 @@ class SignalPass:
         if found is None:
             return
         name, value, value_start, value_end, assignment = detectors.command_line_pair(found)
-        if not (self.table.secret_env(name) if assignment else self.table.secret_key(name)):
+        if rules.PLACEHOLDER_PREFIX in name or not (
+            self.table.secret_env(name) if assignment else self.table.secret_key(name)
+        ):  # a name holding a placeholder was made by replacing, as the sanitizer reads it
             return
         if redaction.is_redacted(value) or rules.is_link(value) or detectors.token_kind(value) == "jwt":
             return

@@ -500,7 +500,11 @@ class Walker:
 
     def _command_line(self, match: re.Match[str], note: Note, location: str) -> str:
         name, value, start, end, assignment = detectors.command_line_pair(match)
-        secret = self.table.secret_env(name) if assignment else self.table.secret_key(name)
+        # A name holding a placeholder was made by replacing (keys glued into '--AKIA…Key='):
+        # judged again, it would name a secret the first reading did not.
+        secret = rules.PLACEHOLDER_PREFIX not in name and (
+            self.table.secret_env(name) if assignment else self.table.secret_key(name)
+        )
         if not secret or redaction.is_redacted(value) or rules.is_link(value) or detectors.token_kind(value) == "jwt":
             return match[0]
         note(location, "command-line", value)
