@@ -1123,7 +1123,10 @@ def test_both_tools_agree_on_generated_matches(fmt: CredentialFormat, data: st.D
 
 #: What the agreement fuzzer (fuzz_agreement.py) glues, drawn by hypothesis here: every
 #: class it found that left a secret on disk is among these.
-GLUE = ["ey" + "J", "Bearer ", "bearer  ", "Basic ", "=", "&token=", "?access_token=", "/", "\\/", ".", "%3D", " "]
+GLUE = [
+    *("ey" + "J", "Bearer ", "bearer  ", "Basic ", "=", "&token=", "?access_token=", "password=", "--"),
+    *("/", "\\/", ".", "%3D", " ", "\\u0065", "%65", "\n", "\\n", '"', "://u:", "@", ";", "+", "https://"),
+]
 
 
 @settings(max_examples=60, derandomize=True, deadline=None)
