@@ -1129,7 +1129,6 @@ GLUE = [
 ]
 
 
-@settings(max_examples=60, derandomize=True, deadline=None)
 @given(data=st.data())
 def test_glued_credentials_leave_no_secret_on_disk(data: st.DataObject) -> None:
     # Credential examples glued to each other, to tokens (secret and published), placeholders
