@@ -138,6 +138,12 @@ def pick(alphabet: str, length: int) -> str:
     return "".join(secrets.choice(alphabet) for _ in range(length))
 
 
+def a_token(*, published: bool = False) -> str:
+    """A random three-part JWT (nobody's), or one signed with cfreplay's published key."""
+    token = "ey" + f"J{pick(ALNUM, 20)}.{pick(ALNUM, 30)}.{pick(ALNUM, 24)}"
+    return Sanitizer(key=b"p" * 32).fake_jwt(token) if published else token
+
+
 def digits(length: int) -> str:
     return secrets.choice("123456789") + pick(string.digits, length - 1)
 
@@ -425,8 +431,7 @@ def test_a_pair_inside_a_replaced_pairs_value_goes_with_it(shape: str, place: st
 def test_a_token_inside_a_pairs_value_is_both_tools(shape: str, place: str, fmt: cassette.Format) -> None:
     # The sanitizer replaces tokens before it reads pairs: a token inside a secret pair's
     # value (not the whole value) is reported, then the pair; the scanner saw the pair only.
-    token = "ey" + f"J{pick(ALNUM, 20)}.{pick(ALNUM, 30)}.{pick(ALNUM, 24)}"
-    published = Sanitizer(key=b"p" * 32).fake_jwt(token)
+    token, published = a_token(), a_token(published=True)
     found, cleaned = settled(placed(place, shape.format(token=token, published=published)), fmt)
     assert ("jwt" in {rule for _, rule, _ in found}) == ("{token}" in shape)
     assert token not in cleaned
@@ -443,8 +448,7 @@ def test_a_published_token_run_on_by_an_escaped_slash_is_both_tools(
     # signed by nobody, so the sanitizer replaced it, while the scanner, reading the body as
     # written ("\\/", the body's backslash escaped once more), stopped the token at the
     # backslash, found a published token and called the cassette clean.
-    token = "ey" + f"J{pick(ALNUM, 20)}.{pick(ALNUM, 30)}.{pick(ALNUM, 24)}"
-    published = Sanitizer(key=b"p" * 32).fake_jwt(token)
+    published = a_token(published=True)
     found, _ = settled(placed(place, f"see {published}{escape}{tail} now"), fmt)
     assert {rule for _, rule, _ in found} == {"jwt"}
 
@@ -592,9 +596,7 @@ def test_a_key_named_inside_a_token_run_is_found(published: bool, place: str, fm
     # the token's run, and the key's value follows it.  The sanitizer keeps a key whose
     # secret starts outside every token; the scanner passed over signals whose anchor was
     # inside one, and called the cassette clean.
-    token = "ey" + f"J{pick(ALNUM, 20)}.{pick(ALNUM, 30)}.{pick(ALNUM, 24)}"
-    if published:
-        token = Sanitizer(key=b"p" * 32).fake_jwt(token)
+    token = a_token(published=published)
     key = pick(ALNUM + "/+", 39) + secrets.choice(ALNUM)
     found, cleaned = settled(placed(place, f"{token}aws_secret_access_key='{key}'"), fmt)
     assert (0, "aws-secret-key", "response.body") in found
@@ -639,7 +641,7 @@ def test_a_token_run_on_by_a_plus_fills_a_pairs_value(field: str, place: str, fm
     # nobody's and goes, and its fake (a published token) fills the value: no pair to
     # replace.  The scanner asked what the tokens step leaves of the value after decoding
     # it ('+' is a space in a form), found a published token and a word, and reported the pair.
-    published = Sanitizer(key=b"p" * 32).fake_jwt("ey" + f"J{pick(ALNUM, 20)}.{pick(ALNUM, 30)}.{pick(ALNUM, 24)}")
+    published = a_token(published=True)
     found, _ = settled(placed(place, f"see {field}{published}+Kd{pick(ALNUM, 20)}== now"), fmt)
     assert {r for _, r, _ in found} == {"jwt"}
 
@@ -656,8 +658,7 @@ def test_a_key_running_into_a_key_running_into_a_jwt_goes_with_them(
     # rescan (same reading) called the cassette clean.  The whole chain goes as one.
     webhook, secret = EXAMPLES["slack-webhook", "incoming"]()
     slack, _ = EXAMPLES["slack-token", "bot"]()
-    token = "ey" + f"J{pick(ALNUM, 20)}.{pick(ALNUM, 30)}.{pick(ALNUM, 24)}"
-    text = f"see {webhook}{slack if keys == 2 else ''}{token} now"
+    text = f"see {webhook}{slack if keys == 2 else ''}{a_token()} now"
     found, cleaned = settled(placed(place, text), fmt)
     assert {r for _, r, _ in found} == {"jwt", "slack-webhook"} | ({"slack-token"} if keys == 2 else set())
     assert secret.rsplit("/", 1)[1] not in cleaned
@@ -690,8 +691,8 @@ def test_a_key_running_into_a_published_token_is_read_alike_beside_a_secret_one(
     # sanitizer glued such a key to the published token whenever another token in the text
     # was secret (reporting the published one as a jwt, and the key before the pair that
     # holds it), while the scanner read the pair.
-    secret = "ey" + f"J{pick(ALNUM, 20)}.{pick(ALNUM, 30)}.{pick(ALNUM, 24)}"
-    published = Sanitizer(key=b"p" * 32).fake_jwt("ey" + f"J{pick(ALNUM, 20)}.{pick(ALNUM, 30)}.{pick(ALNUM, 24)}")
+    secret = a_token()
+    published = a_token(published=True)
     webhook, _ = EXAMPLES["slack-webhook", "incoming"]()
     text = f"Basic {secret} then ?access_token={webhook}{published}"
     found, _ = settled(placed(place, text), fmt)
@@ -804,7 +805,7 @@ def test_a_private_key_glued_into_a_secret_pairs_value_goes_whole(
     # token before the key, the value left is a fake glued to the key's placeholder, which
     # read again must count as redacted, or sanitizing never settles.
     material, _ = EXAMPLES["private-key", block]()
-    lead = "ey" + f"J{pick(ALNUM, 20)}.{pick(ALNUM, 30)}.{pick(ALNUM, 24)}" if value == "token" else value
+    lead = a_token() if value == "token" else value
     found, cleaned = settled(placed(place, f"see x&token={lead}{material}"), fmt)
     assert "private-key" in {r for _, r, _ in found}
     body = material.splitlines()[-2] if block == "PuTTY" else material.splitlines()[1]
@@ -823,9 +824,7 @@ def test_a_private_key_glued_after_a_token_goes_whole(
     # (or its first word); the token was replaced with it, and the key material, with
     # nothing left to find it by, stayed on disk.  Even a published token went (run on, it
     # was nobody's).  A private key's marker now ends a token.
-    token = "ey" + f"J{pick(ALNUM, 20)}.{pick(ALNUM, 30)}.{pick(ALNUM, 24)}"
-    if published:
-        token = Sanitizer(key=b"p" * 32).fake_jwt(token)
+    token = a_token(published=published)
     material, _ = EXAMPLES["private-key", block]()
     found, cleaned = settled(placed(place, f"see {token}{material}"), fmt)
     assert {r for _, r, _ in found} == ({"private-key"} if published else {"jwt", "private-key"})
@@ -873,12 +872,9 @@ def test_a_token_after_the_parts_a_token_match_took_is_read(between: str, place:
     # "<token>..AKIA…eyJ<token>": a token match takes up to four more parts; no JWS or JWE
     # as a whole, its first three were the token and the search went on past all of them,
     # so the second token (inside the fourth part) was found only by the rescan.
-    def token() -> str:
-        return "ey" + f"J{pick(ALNUM, 20)}.{pick(ALNUM, 30)}.{pick(ALNUM, 24)}"
-
     key, _ = EXAMPLES["aws-access-key", "AKIA"]()
-    second = token()
-    found, cleaned = settled(placed(place, f"see {token()}{between}{key}{second} now"), fmt)
+    second = a_token()
+    found, cleaned = settled(placed(place, f"see {a_token()}{between}{key}{second} now"), fmt)
     assert "jwt" in {r for _, r, _ in found}
     assert second.rsplit(".", 1)[1] not in cleaned
 
@@ -895,12 +891,9 @@ def test_a_placeholder_ends_a_token(first: str, lead: str, glue: str, place: str
     # the second was only found by the rescan; read through, a published token followed by
     # a placeholder was "changed" at every sanitizing.  A placeholder ends a token, and no
     # token opens inside one.
-    def token() -> str:
-        return "ey" + f"J{pick(ALNUM, 20)}.{pick(ALNUM, 30)}.{pick(ALNUM, 24)}"
-
-    head = token() if first == "secret" else Sanitizer(key=b"p" * 32).fake_jwt(token())
+    head = a_token(published=first == "published")
     key = EXAMPLES["pypi-token", "pypi"]()[0] if lead else ""
-    second = token()
+    second = a_token()
     # A dot before the placeholder: the first token's run takes up to four more parts, and
     # the scanner read the second (a published fake, once sanitized) cut where that run ended.
     text = f"see {key}{head}{glue}{rules.PLACEHOLDER_PREFIX}{'a1' * 8}{second}.{pick(ALNUM, 24)}"
@@ -952,7 +945,7 @@ def test_what_is_glued_after_a_published_tokens_padding_is_no_part_of_it(
     # "<published>=BrWk…ghr_<key>": the signature runs on through '=', but a lenient base64
     # decoder stops at the first '=', so the run verified as published and the GitHub key in
     # it stayed on disk; both tools agreed it was clean.  Signatures are decoded strictly.
-    published = Sanitizer(key=b"p" * 32).fake_jwt("ey" + f"J{pick(ALNUM, 20)}.{pick(ALNUM, 30)}.{pick(ALNUM, 24)}")
+    published = a_token(published=True)
     key, _ = github("r")
     found, cleaned = settled(placed(place, f"see {published}{glue}BrWk{key} now"), fmt)
     assert {r for _, r, _ in found} == {"jwt"}
@@ -995,9 +988,7 @@ def test_a_basic_credential_running_into_a_token_is_read_before_it(
     # it has the header's colons, a "user:secret".  Replacing it cut the token's header
     # off, leaving a JWT-shaped run no published key signed: the rescan failed (a write
     # would have refused).  The run is read up to the token; "admin:s3cret" is still one.
-    token = "ey" + f"J{pick(ALNUM, 20)}.{pick(ALNUM, 30)}.{pick(ALNUM, 24)}"
-    if published:
-        token = Sanitizer(key=b"p" * 32).fake_jwt(token)
+    token = a_token(published=published)
     found, _ = settled(placed(place, f"see Basic {lead}{token}/x now"), fmt)
     rules_found = {rule for _, rule, _ in found}
     assert ("authorization" in rules_found) == (lead == "YWRtaW46czNjcmV0")
@@ -1146,8 +1137,7 @@ def test_glued_credentials_leave_no_secret_on_disk(data: st.DataObject) -> None:
         elif kind == "glue":
             parts.append(data.draw(st.sampled_from(GLUE)))
         elif kind in ("token", "published"):
-            token = "ey" + f"J{pick(ALNUM, 20)}.{pick(ALNUM, 30)}.{pick(ALNUM, 24)}"
-            parts.append(token if kind == "token" else Sanitizer(key=b"p" * 32).fake_jwt(token))
+            parts.append(a_token(published=kind == "published"))
         elif kind == "placeholder":
             parts.append(rules.PLACEHOLDER_PREFIX + "0123456789abcdef")
         else:
