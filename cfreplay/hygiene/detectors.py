@@ -154,6 +154,22 @@ def block_start(
     return cut
 
 
+def _glued_on(text: str, at: int, end: int, token: str) -> tuple[int, int] | None:
+    """Where a token run opening at *at* stops being the token, and where to read on; ``None``: it does not.
+
+    A placeholder ends a token (what replacing glued on is no part of it, and no token opens
+    inside one), and so does a private key's marker (dashes, letters and digits are token
+    characters: replaced with the token, the marker would leave the key material behind).
+    """
+    cut = resume = end
+    if PLACEHOLDER_PREFIX in token:
+        cut = text.find(PLACEHOLDER_PREFIX, at, end)
+        resume = cut + len(PLACEHOLDER_PREFIX)
+    if ("BEGIN" in token or "PuTTY-User-Key-File-" in token) and (block := block_start(text, at + 3, cut)) is not None:
+        cut = resume = block
+    return (cut, resume) if cut < end else None
+
+
 def iter_tokens(text: str, start: int = 0, end: int | None = None) -> Iterator[tuple[int, int, str]]:
     """(start, end, ``"jwt"``|``"jwe"``) of each token in *text* that opens before *end*, left to right.
 
@@ -168,25 +184,12 @@ def iter_tokens(text: str, start: int = 0, end: int | None = None) -> Iterator[t
             position = max(run.end() if run is not None else at, at + 3)
             continue
         token = found.group()
-        if PLACEHOLDER_PREFIX in token:
-            # A placeholder ends a token: what replacing glued on is no part of it
-            # (…sig + cfreplay-redacted-… + eyJ…), and no token opens inside it.
-            cut = text.find(PLACEHOLDER_PREFIX, at, found.end())
-            position = cut + len(PLACEHOLDER_PREFIX)
-            found = _TOKEN.match(text, at, cut)
-            if found is None:
-                continue
-            token = found.group()
-        else:
+        glued = _glued_on(text, at, found.end(), token)
+        if glued is None:
             position = found.end()
-        if ("BEGIN" in token or "PuTTY-User-Key-File-" in token) and (
-            block := block_start(text, at + 3, found.end())
-        ) is not None:
-            # A private key glued after a token ('…sig-----BEGIN RSA PRIVATE KEY-----',
-            # '…sigPuTTY-User-Key-File-2: …'): the marker is the key's, not the signature's,
-            # or replacing the token takes the marker and leaves the key material behind.
-            position = block
-            found = _TOKEN.match(text, at, block)
+        else:
+            cut, position = glued
+            found = _TOKEN.match(text, at, cut)
             if found is None:
                 continue
             token = found.group()
