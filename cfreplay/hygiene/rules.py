@@ -879,9 +879,10 @@ def keep_spans(spans: Iterable[tuple[int, int, SpanKind]]) -> list[bool]:
       inside a token is none (a token's characters are no key's).
 
     A private key's *block* is handed over as the marker it claims (``BEGIN … PRIVATE KEY``,
-    ``PuTTY-User-Key-File-2``), but reaches past it: it joins the keys its marker overlaps
-    and is never wholly inside one (``GR1348941…PuTTY-User-Key-File-2``: dropped as inside
-    the GitLab key, the block's private lines stayed on disk).
+    a PuTTY key file's first line), but reaches past it: it joins the keys its marker
+    overlaps and is never wholly inside one (a GitLab runner token glued before a PuTTY key
+    file took in its marker: the block, dropped as inside the token, left its private
+    lines on disk).
 
     The sanitizer and the scanner both decide here.
     """
