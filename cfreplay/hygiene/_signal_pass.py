@@ -403,7 +403,8 @@ class SignalPass:
     def _tokens_in(
         self, view: _View, start: int, end: int, *, owner: bool = False
     ) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
-        """The tokens in *start*..*end*, each a hit unless published: (every token, those the sanitizer replaces)."""
+        """The tokens opening in *start*..*end* (read in the text itself: one may run past *end*), each a hit
+        unless published: (every token, those the sanitizer replaces)."""
         tokens: list[tuple[int, int]] = []  # replaced or kept (published): no key is read inside one
         replaced: list[tuple[int, int]] = []  # what the sanitizer replaces before it reads anything else
         # The text itself, not the run cut out of it: a token ends where a private key's marker
